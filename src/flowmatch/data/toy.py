@@ -1,0 +1,50 @@
+"""Built-in 2D toy distributions, all scaled to lie roughly inside [-4, 4]^2.
+
+moons, circles and swissroll come from scikit-learn; the others follow the usual definitions
+of the normalising-flow literature (Grathwohl et al., FFJORD, 2019).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel")
+
+
+def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 2) float32 points of the toy set `name`, drawn with rng."""
+    from sklearn import datasets  # scikit-learn only where toy data is drawn
+
+    seed = int(rng.integers(2**31 - 1))
+    if name == "moons":
+        x, _ = datasets.make_moons(n, noise=0.1, random_state=seed)
+        x = (x - np.array([0.5, 0.25])) * 2.0
+    elif name == "circles":
+        x, _ = datasets.make_circles(n, factor=0.5, noise=0.05, random_state=seed)
+        x = x * 3.0
+    elif name == "swissroll":
+        x, _ = datasets.make_swiss_roll(n, noise=1.0, random_state=seed)
+        x = x[:, [0, 2]] / 4.0
+    elif name == "8gaussians":
+        angles = np.arange(8) * np.pi / 4
+        centers = 3.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        x = centers[rng.integers(8, size=n)] + 0.3 * rng.standard_normal((n, 2))
+    elif name == "checkerboard":
+        x1 = rng.random(n) * 4 - 2
+        x2 = rng.random(n) - rng.integers(0, 2, n) * 2 + np.floor(x1) % 2
+        x = np.stack([x1, x2], axis=1) * 2.0
+    elif name == "spirals":
+        r = np.sqrt(rng.random(n)) * 3 * np.pi
+        arm = np.stack([-np.cos(r) * r, np.sin(r) * r], axis=1) + rng.random((n, 2)) * 0.5
+        sign = rng.choice([-1.0, 1.0], size=(n, 1))  # which of the two arms
+        x = sign * arm / 3.0 + 0.1 * rng.standard_normal((n, 2))
+    elif name == "pinwheel":
+        arms, rate = 5, 0.25
+        labels = rng.integers(arms, size=n)
+        feats = rng.standard_normal((n, 2)) * np.array([0.3, 0.1]) + np.array([1.0, 0.0])
+        angle = 2 * np.pi * labels / arms + rate * np.exp(feats[:, 0])
+        rot = np.stack([np.cos(angle), -np.sin(angle), np.sin(angle), np.cos(angle)], axis=1).reshape(n, 2, 2)
+        x = 2.0 * np.einsum("ni,nij->nj", feats, rot)
+    else:  # pragma: no cover - guarded by the caller
+        raise KeyError(name)
+    return x.astype(np.float32)

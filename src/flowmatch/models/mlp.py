@@ -1,0 +1,38 @@
+"""MLP velocity network for D-dimensional points: v(x, t, y=None) -> (B, D)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from flowmatch.models.embeddings import TimeEmbedding
+
+
+class MLPVelocity(nn.Module):
+    """x: (B, D), t: (B,), optional class labels y: (B,) -> velocity (B, D).
+
+    The time embedding (and a class embedding, with index `num_classes` as the null class for
+    classifier-free guidance) is concatenated to the input; `depth` hidden layers of `hidden`
+    units with SiLU activations follow.
+    """
+
+    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 32, num_classes: int = 0):
+        super().__init__()
+        self.dim, self.num_classes = dim, num_classes
+        self.time_embed = TimeEmbedding(time_dim, time_dim)
+        self.class_embed = nn.Embedding(num_classes + 1, time_dim) if num_classes else None
+        layers: list[nn.Module] = []
+        width = dim + time_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.SiLU()]
+            width = hidden
+        layers.append(nn.Linear(width, dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+        emb = self.time_embed(t)
+        if self.class_embed is not None:
+            if y is None:  # unconditional: the null class
+                y = t.new_full((x.shape[0],), self.num_classes, dtype=torch.long)
+            emb = emb + self.class_embed(y)
+        return self.net(torch.cat([x, emb.to(x.dtype)], dim=-1))

@@ -1,0 +1,350 @@
+"""Conditional flow matching training: the loss, EMA, checkpoints and a resumable loop.
+
+The loss regresses v_theta(x_t, t) on the path's target alpha_t' x1 + sigma_t' x0, which has
+the same gradient as regressing on the (unknown) marginal field (Lipman et al., 2023).
+
+Reproducibility: every random draw comes from one torch.Generator whose state, together with
+the global torch RNG, the model, the optimiser, the EMA and the LR schedule, is in each
+checkpoint, so `resume=True` continues a run bit for bit where its last checkpoint left it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+
+from flowmatch.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from flowmatch.config import load_config, save_config
+from flowmatch.couplings import Coupling
+from flowmatch.data import DataSource, GaussianSource, load_data
+from flowmatch.errors import FlowmatchError
+from flowmatch.models import build_model
+from flowmatch.paths import AffinePath, make_path
+
+TIME_SAMPLING = ("uniform", "logit-normal")
+LR_SCHEDULES = ("constant", "cosine", "linear")
+CONFIG_FILE = "config.json"
+LOG_FILE = "log.jsonl"
+
+
+@dataclass
+class TrainConfig:
+    """Everything `flowmatch train` needs; saved as config.json in the run directory."""
+
+    data: str = "moons"
+    out: str = "runs/moons"
+    source: str = "gaussian"
+    path: str = "condot"
+    sigma_min: float = 0.0
+    coupling: str = "independent"
+    sinkhorn_reg: float = 0.05
+    time_sampling: str = "uniform"
+    model: str = "mlp"
+    hidden: int = 128
+    depth: int = 3
+    steps: int = 5000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_schedule: str = "cosine"
+    warmup_steps: int = 0
+    grad_clip: float = 0.0
+    ema_decay: float = 0.999
+    seed: int = 0
+    save_every: int = 1000
+    log_every: int = 50
+    max_minutes: float = 0.0
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self):
+        checks = [
+            ("time_sampling", TIME_SAMPLING),
+            ("lr_schedule", LR_SCHEDULES),
+        ]
+        for name, options in checks:
+            if getattr(self, name) not in options:
+                raise FlowmatchError(f"unknown {name.replace('_', '-')} {getattr(self, name)!r}; choose one of {', '.join(options)}")
+        for name in ("steps", "batch_size", "save_every", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise FlowmatchError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise FlowmatchError(f"ema-decay must be in [0, 1), got {self.ema_decay}")
+        if self.lr <= 0:
+            raise FlowmatchError(f"lr must be > 0, got {self.lr}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise FlowmatchError(f"unknown device {name!r}") from None
+
+
+def sample_time(n: int, kind: str, generator: torch.Generator) -> Tensor:
+    """(n,) training times: uniform on [0, 1], or logit-normal sigmoid(N(0, 1))."""
+    if kind == "uniform":
+        return torch.rand(n, generator=generator)
+    return torch.sigmoid(torch.randn(n, generator=generator))
+
+
+def flow_matching_loss(model: Callable[..., Tensor], path: AffinePath, x0: Tensor, x1: Tensor, t: Tensor, **cond) -> Tensor:
+    """Mean over the batch of |v_theta(x_t, t) - (alpha_t' x1 + sigma_t' x0)|^2."""
+    ps = path.sample(x0, x1, t)
+    return (model(ps.x_t, t, **cond) - ps.velocity).pow(2).flatten(1).sum(1).mean()
+
+
+class EMA:
+    """Exponential moving average of a model's weights: w_ema <- d w_ema + (1 - d) w."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for e, p in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if e.dtype.is_floating_point:
+                e.lerp_(p, 1 - self.decay)
+            else:
+                e.copy_(p)
+
+
+def build_path(config: TrainConfig) -> AffinePath:
+    return make_path(config.path, sigma_min=config.sigma_min if config.path == "condot" else None)
+
+
+def build_source(config: TrainConfig, data: DataSource, path: AffinePath) -> DataSource:
+    """The source p0: N(0, sigma_0^2 I) of the path, or a data set (two-sided flows)."""
+    if config.source == "gaussian":
+        return GaussianSource(data.shape, path.schedule.source_scale)
+    source = load_data(config.source)
+    if source.shape != data.shape:
+        raise FlowmatchError(f"source samples have shape {source.shape} but data samples have shape {data.shape}")
+    return source
+
+
+def lr_factor(config: TrainConfig, step: int) -> float:
+    """Multiplier of the base learning rate at a step: linear warm-up, then the schedule."""
+    if config.warmup_steps and step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    frac = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
+    if config.lr_schedule == "cosine":
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac))  # decays to 10% of lr
+    if config.lr_schedule == "linear":
+        return 1.0 - 0.9 * frac
+    return 1.0
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or time-limited) run leaves: its directory, last step and loss, seconds spent."""
+
+    run_dir: Path
+    step: int
+    loss: float
+    seconds: float
+
+
+class Trainer:
+    """Owns the model, optimiser, EMA and RNG of one run directory."""
+
+    def __init__(self, config: TrainConfig, data: DataSource | None = None):
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.data = data if data is not None else load_data(config.data)
+        self.path = build_path(config)
+        self.source = build_source(config, self.data, self.path)
+        self.coupling = Coupling(config.coupling, config.sinkhorn_reg)
+        torch.manual_seed(config.seed)  # initial weights
+        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, hidden=config.hidden, depth=config.depth).to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.ema = EMA(self.model, config.ema_decay) if config.ema_decay > 0 else None
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.step = 0
+        self.run_dir = Path(config.out)
+
+    # -- state ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "ema": self.ema.model.state_dict() if self.ema else None,
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "config": dataclasses.asdict(self.config),
+            "data_shape": list(self.data.shape),
+            "num_classes": self.data.num_classes,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model"])
+            if self.ema and state.get("ema") is not None:
+                self.ema.model.load_state_dict(state["ema"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise FlowmatchError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
+        self.step = int(state["step"])
+
+    def save(self) -> None:
+        save_checkpoint(self.state_dict(), self.run_dir / CHECKPOINT)
+
+    # -- one step ------------------------------------------------------------------------
+    def next_batch(self) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """(x0, x1, cond): a source batch, the coupled data batch, and conditioning tensors."""
+        g = self.generator
+        b = self.config.batch_size
+        data = self.data.sample(b, g)
+        x0 = self.source.sample(b, g).x
+        idx = self.coupling.pair(x0, data.x, g)
+        x1 = data.x[idx]
+        cond = {} if data.y is None else {"y": data.y[idx]}
+        return x0, x1, cond
+
+    def train_step(self) -> float:
+        x0, x1, cond = self.next_batch()
+        t = sample_time(x0.shape[0], self.config.time_sampling, self.generator)
+        dev = self.device
+        cond = {k: v.to(dev) for k, v in cond.items()}
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr * lr_factor(self.config, self.step)
+        loss = flow_matching_loss(self.model, self.path, x0.to(dev), x1.to(dev), t.to(dev), **cond)
+        if not torch.isfinite(loss):
+            raise FlowmatchError(f"loss became {loss.item()} at step {self.step}; lower --lr or check the data")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        if self.ema:
+            self.ema.update(self.model)
+        self.step += 1
+        return float(loss.detach())
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, resume: bool = False) -> TrainResult:
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        ckpt = self.run_dir / CHECKPOINT
+        log_path = self.run_dir / LOG_FILE
+        if ckpt.exists():
+            if not resume:
+                raise FlowmatchError(f"{self.run_dir} already holds a checkpoint; pass --resume to continue it or choose another --out")
+            self.load_state_dict(load_checkpoint(ckpt, map_location=self.device))
+            _truncate_log(log_path, self.step)
+        else:
+            log_path.unlink(missing_ok=True)
+        save_config(cfg, self.run_dir / CONFIG_FILE)
+
+        start = time.perf_counter()
+        deadline = start + 60 * cfg.max_minutes if cfg.max_minutes > 0 else math.inf
+        bar = _progress(cfg, self.step)
+        loss, window, window_start = math.nan, [], time.perf_counter()
+        self.model.train()
+        with open(log_path, "a") as log:
+            while self.step < cfg.steps:
+                loss = self.train_step()
+                window.append(loss)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    now = time.perf_counter()
+                    rate = len(window) / max(now - window_start, 1e-9)
+                    record = {"step": self.step, "loss": sum(window) / len(window), "lr": self.optimizer.param_groups[0]["lr"], "steps_per_s": round(rate, 2)}
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{record['loss']:.4f}")
+                    window, window_start = [], now
+                if bar is not None:
+                    bar.update(1)
+                if self.step % cfg.save_every == 0 or self.step == cfg.steps:
+                    self.save()
+                if time.perf_counter() > deadline:
+                    self.save()
+                    break
+        if bar is not None:
+            bar.close()
+        if self.step == 0:  # zero steps requested: still leave a loadable run
+            self.save()
+        return TrainResult(self.run_dir, self.step, loss, time.perf_counter() - start)
+
+
+def _progress(cfg: TrainConfig, initial: int):
+    if not cfg.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    # disable=None: a bar on a terminal, silence in logs and CI.
+    return tqdm(total=cfg.steps, initial=initial, desc="train", unit="step", dynamic_ncols=True, mininterval=0.5, disable=None)
+
+
+def _truncate_log(log_path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint we resume from (and a torn last line)."""
+    if not log_path.exists():
+        return
+    kept = []
+    for line in log_path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    log_path.write_text("".join(k + "\n" for k in kept))
+
+
+def train(config: TrainConfig, resume: bool = False, data: DataSource | None = None) -> TrainResult:
+    """Train (or resume) the run described by config; returns when it is done."""
+    return Trainer(config, data).run(resume=resume)
+
+
+# -- loading a trained run -------------------------------------------------------------------
+@dataclass
+class Run:
+    """A trained run: its config, EMA (or raw) model in eval mode, path, source and data."""
+
+    config: TrainConfig
+    model: nn.Module
+    path: AffinePath
+    source: DataSource
+    data: DataSource
+    step: int
+    device: torch.device
+
+
+def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) -> Run:
+    """Rebuild model, path and source from a run directory's config.json and checkpoint."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FlowmatchError(f"run directory not found: {run_dir}")
+    state = load_checkpoint(run_dir / CHECKPOINT)
+    config = load_config(TrainConfig, run_dir / CONFIG_FILE)
+    dev = resolve_device(device)
+    data = load_data(config.data)
+    path = build_path(config)
+    source = build_source(config, data, path)
+    model = build_model(config.model, data.shape, num_classes=data.num_classes, hidden=config.hidden, depth=config.depth)
+    weights = state["ema"] if use_ema and state.get("ema") is not None else state["model"]
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise FlowmatchError(f"checkpoint in {run_dir} does not match its config: {str(exc).splitlines()[0]}") from None
+    model.to(dev).eval().requires_grad_(False)
+    return Run(config, model, path, source, data, int(state["step"]), dev)
+
+
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "train", "flow_matching_loss", "EMA", "Run", "load_run", "sample_time"]
+
