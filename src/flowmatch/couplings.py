@@ -52,7 +52,9 @@ def sinkhorn_indices(x0: Tensor, x1: Tensor, reg: float, generator: torch.Genera
     cost = _sq_cost(x0, x1)
     cost = cost / max(cost.mean(), 1e-12)
     n, m = cost.shape
-    plan = ot.sinkhorn(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost, reg, numItermax=2000)
+    # Small regularisations underflow exp(-cost/reg): switch to the log-domain iterations there.
+    method = "sinkhorn_log" if reg < 0.02 else "sinkhorn"
+    plan = ot.sinkhorn(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost, reg, method=method, numItermax=5000)
     plan = torch.from_numpy(np.nan_to_num(plan)).clamp_min(0) + 1e-30
     return torch.multinomial(plan, 1, generator=generator).squeeze(1).to(x1.device)
 

@@ -106,17 +106,25 @@ def flow_matching_loss(model: Callable[..., Tensor], path: AffinePath, x0: Tenso
 
 
 class EMA:
-    """Exponential moving average of a model's weights: w_ema <- d w_ema + (1 - d) w."""
+    """Exponential moving average of weights: w_ema <- d_n w_ema + (1 - d_n) w.
+
+    d_n = min(decay, (1 + n) / (10 + n)) at update n: a short warm-up, so that the average
+    does not keep the random initial weights for thousands of steps.
+    """
 
     def __init__(self, model: nn.Module, decay: float):
         self.decay = decay
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
+    def decay_at(self, step: int) -> float:
+        return min(self.decay, (1 + step) / (10 + step))
+
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, step: int) -> None:
+        d = self.decay_at(step)
         for e, p in zip(self.model.state_dict().values(), model.state_dict().values()):
             if e.dtype.is_floating_point:
-                e.lerp_(p, 1 - self.decay)
+                e.lerp_(p, 1 - d)
             else:
                 e.copy_(p)
 
@@ -232,7 +240,7 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         if self.ema:
-            self.ema.update(self.model)
+            self.ema.update(self.model, self.step)
         self.step += 1
         return float(loss.detach())
 

@@ -1,0 +1,72 @@
+"""Data: built-in toy sets, point-cloud files, and every malformed-file error."""
+
+import numpy as np
+import pytest
+import torch
+
+from flowmatch.data import TOY_SETS, ArrayData, GaussianSource, load_data
+from flowmatch.errors import FlowmatchError
+
+
+@pytest.mark.parametrize("name", TOY_SETS)
+def test_toy_sets_shape_scale_and_reproducibility(name):
+    a = load_data(name).sample(500, torch.Generator().manual_seed(3)).x
+    b = load_data(name).sample(500, torch.Generator().manual_seed(3)).x
+    assert a.shape == (500, 2) and a.dtype == torch.float32
+    assert torch.equal(a, b)
+    assert a.abs().max() < 6 and a.std() > 0.5
+
+
+def test_gaussian_source_scale():
+    x = GaussianSource((3,), 2.0).sample(20000, torch.Generator().manual_seed(0)).x
+    assert x.std(0).sub(2.0).abs().max() < 0.05
+
+
+def test_point_files(tmp_path):
+    pts = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    np.save(tmp_path / "a.npy", pts)
+    np.savez(tmp_path / "b.npz", x=pts)
+    np.savetxt(tmp_path / "c.csv", pts, delimiter=",", header="a,b,c", comments="")
+    for f in ("a.npy", "b.npz", "c.csv"):
+        d = load_data(str(tmp_path / f))
+        assert d.shape == (3,)
+        np.testing.assert_allclose(d.points.numpy(), pts, rtol=1e-6)
+    batch = d.sample(10, torch.Generator().manual_seed(0)).x
+    assert batch.shape == (10, 3)
+
+
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (np.zeros((0, 2)), "empty"),
+        (np.zeros(5), r"shape \(N, D\)"),
+        (np.array([[1.0, np.nan], [0, 0]]), "NaN or inf"),
+        (np.array([[1.0, np.inf]]), "NaN or inf"),
+        (np.array([["a", "b"]]), "not numbers"),
+    ],
+)
+def test_bad_npy_files(tmp_path, content, match):
+    np.save(tmp_path / "bad.npy", content)
+    with pytest.raises(FlowmatchError, match=match):
+        load_data(str(tmp_path / "bad.npy"))
+
+
+def test_bad_csv_and_missing_files(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "words.csv").write_text("x,y\n1,2\nfoo,3\n")
+    (tmp_path / "corrupt.npy").write_bytes(b"not a numpy file")
+    with pytest.raises(FlowmatchError, match="empty"):
+        load_data(str(tmp_path / "empty.csv"))
+    with pytest.raises(FlowmatchError, match="not numbers"):
+        load_data(str(tmp_path / "words.csv"))
+    with pytest.raises(FlowmatchError, match="cannot read"):
+        load_data(str(tmp_path / "corrupt.npy"))
+    with pytest.raises(FlowmatchError, match="not found"):
+        load_data(str(tmp_path / "nope.npy"))
+    with pytest.raises(FlowmatchError, match="unknown data"):
+        load_data("mooons")
+
+
+def test_array_data_rejects_nan_tensors():
+    with pytest.raises(FlowmatchError, match="NaN"):
+        ArrayData(torch.tensor([[0.0, float("nan")]]))
