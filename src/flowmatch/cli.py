@@ -104,7 +104,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         # Resuming: the saved config is the base; only what is given now changes it (e.g. --steps).
         layers.insert(0, dataclasses.asdict(load_config(TrainConfig, saved)))
     result = train(build_config(TrainConfig, *layers), resume=args.resume)
-    print(json.dumps({"run": str(result.run_dir), "step": result.step, "loss": round(result.loss, 6), "seconds": round(result.seconds, 2)}))
+    loss = None if result.loss != result.loss else round(result.loss, 6)  # NaN: no step was run now
+    print(json.dumps({"run": str(result.run_dir), "step": result.step, "loss": loss, "seconds": round(result.seconds, 2)}))
     return 0
 
 
