@@ -176,7 +176,12 @@ def test_diffusers_unet_wrapper_shapes_and_conventions():
         torch.testing.assert_close(net(x, t), net(x, t, y=torch.full((5,), 10)))
         rgb = build_model("diffusers-unet", (3, 16, 12), hidden=8, depth=3)
         assert rgb(torch.randn(2, 3, 16, 12), torch.rand(2)).shape == (2, 3, 16, 12)
-    with pytest.raises(FlowmatchError, match="divisible by 4"):
+    # The U-Net options (--channels, --channel-mults, --num-res-blocks), when given, set the widths.
+    small = build_model("diffusers-unet", (1, 8, 8), hidden=99, depth=5, channels=8, channel_mults="1,2", num_res_blocks=1)
+    assert tuple(small.unet.config.block_out_channels) == (8, 16) and small.unet.config.layers_per_block == 1
+    with pytest.raises(FlowmatchError, match="comma-separated integers"):
+        build_model("diffusers-unet", (1, 8, 8), channel_mults="1;2")
+    with pytest.raises(FlowmatchError, match="3 levels needs image sides divisible by 4"):
         build_model("diffusers-unet", (1, 10, 10), depth=3)
     with pytest.raises(FlowmatchError, match=r"images of shape \(C, H, W\)"):
         build_model("diffusers-unet", (2,))

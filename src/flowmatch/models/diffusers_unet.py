@@ -17,6 +17,7 @@ Class conditioning uses the UNet's `num_class_embeds` table with num_classes + 1
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -35,17 +36,15 @@ def _import_unet():
 class DiffusersUNetVelocity(nn.Module):
     """x: (B, C, H, W), t: (B,), optional y: (B,) -> velocity (B, C, H, W).
 
-    `hidden` channels at the top level, doubled once and then kept (hidden, 2 hidden, 2 hidden,
-    ...) over `levels` resolutions (levels - 1 downsamplings, so H and W must be divisible by
-    2^(levels - 1)); self-attention at the lowest resolution; GroupNorm with gcd(hidden, 32)
-    groups so that small widths work.
+    `widths[i]` channels at resolution level i (len(widths) - 1 downsamplings, so H and W must
+    be divisible by 2^(len(widths) - 1)); self-attention at the lowest resolution; GroupNorm
+    with gcd(widths, 32) groups so that small widths work.
     """
 
     def __init__(
         self,
         shape: tuple[int, int, int],
-        hidden: int = 64,
-        levels: int = 3,
+        widths: tuple[int, ...] = (64, 128, 128),
         layers_per_block: int = 2,
         num_classes: int = 0,
         num_train_timesteps: int = 1000,
@@ -53,15 +52,13 @@ class DiffusersUNetVelocity(nn.Module):
     ):
         super().__init__()
         c, h, w = shape
-        if levels < 1:
-            raise FlowmatchError(f"diffusers-unet needs at least one level, got depth {levels}")
-        factor = 2 ** (levels - 1)
+        if not widths or min(widths) < 1:
+            raise FlowmatchError(f"diffusers-unet needs at least one level of >= 1 channels, got {tuple(widths)}")
+        factor = 2 ** (len(widths) - 1)
         if h % factor or w % factor:
-            raise FlowmatchError(f"diffusers-unet with depth {levels} needs image sides divisible by {factor}, got {h}x{w}")
-        if hidden < 1:
-            raise FlowmatchError(f"diffusers-unet needs hidden >= 1, got {hidden}")
+            raise FlowmatchError(f"diffusers-unet with {len(widths)} levels needs image sides divisible by {factor}, got {h}x{w}")
         unet_cls = _import_unet()
-        channels = tuple(hidden * min(2, 2**i) for i in range(levels))
+        levels = len(widths)
         down = ("DownBlock2D",) * (levels - 1) + ("AttnDownBlock2D",)
         up = ("AttnUpBlock2D",) + ("UpBlock2D",) * (levels - 1)
         self.num_classes = num_classes
@@ -70,12 +67,12 @@ class DiffusersUNetVelocity(nn.Module):
             sample_size=(h, w),
             in_channels=c,
             out_channels=c,
-            block_out_channels=channels,
+            block_out_channels=tuple(widths),
             down_block_types=down,
             up_block_types=up,
             layers_per_block=layers_per_block,
-            norm_num_groups=math.gcd(hidden, 32),
-            attention_head_dim=min(8, hidden),
+            norm_num_groups=math.gcd(32, *widths),
+            attention_head_dim=min(8, widths[-1]),
             dropout=dropout,
             num_class_embeds=num_classes + 1 if num_classes else None,
         )
@@ -88,8 +85,32 @@ class DiffusersUNetVelocity(nn.Module):
         return -self.unet(x, timestep, class_labels=labels).sample
 
 
-def build_diffusers_unet(data_shape: tuple[int, ...], num_classes: int = 0, hidden: int = 64, depth: int = 3, **_ignored) -> DiffusersUNetVelocity:
-    """The registry entry: `hidden` channels, `depth` resolution levels."""
+def _ints(value: str | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(value, str):
+        try:
+            return tuple(int(v) for v in value.split(","))
+        except ValueError:
+            raise FlowmatchError(f"channel multipliers must be comma-separated integers like 1,2,2, got {value!r}") from None
+    return tuple(int(v) for v in value)
+
+
+def build_diffusers_unet(
+    data_shape: tuple[int, ...],
+    num_classes: int = 0,
+    hidden: int = 64,
+    depth: int = 3,
+    channels: int | None = None,
+    channel_mults: str | Sequence[int] | None = None,
+    num_res_blocks: int | None = None,
+    dropout: float = 0.0,
+    **_ignored,
+) -> DiffusersUNetVelocity:
+    """The registry entry. Widths: `channels` x `channel_mults` when given (the U-Net options),
+    else `hidden` x (1, 2, 2, ...) over `depth` levels; `num_res_blocks` (default 2) per level."""
     if len(data_shape) != 3:
         raise FlowmatchError(f"model 'diffusers-unet' takes images of shape (C, H, W), got data of shape {tuple(data_shape)}")
-    return DiffusersUNetVelocity(tuple(data_shape), hidden=hidden, levels=depth, num_classes=num_classes)
+    base = int(channels) if channels is not None else int(hidden)
+    mults = _ints(channel_mults) if channel_mults is not None else tuple(min(2, 2**i) for i in range(int(depth)))
+    widths = tuple(base * m for m in mults)
+    blocks = int(num_res_blocks) if num_res_blocks is not None else 2
+    return DiffusersUNetVelocity(tuple(data_shape), widths=widths, layers_per_block=blocks, num_classes=num_classes, dropout=float(dropout))
