@@ -23,10 +23,10 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from flowmatch import distributed
 from flowmatch.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from flowmatch.config import load_config, save_config
 from flowmatch.couplings import Coupling
+from flowmatch import distributed
 from flowmatch.data import DataSource, GaussianSource, load_data
 from flowmatch.errors import FlowmatchError
 from flowmatch.models import build_model
