@@ -95,6 +95,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from flowmatch.config import build_config, load_config, read_config_file
+    from flowmatch.distributed import is_main_process
     from flowmatch.training import CONFIG_FILE, TrainConfig, train
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume")}
@@ -104,6 +105,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         # Resuming: the saved config is the base; only what is given now changes it (e.g. --steps).
         layers.insert(0, dataclasses.asdict(load_config(TrainConfig, saved)))
     result = train(build_config(TrainConfig, *layers), resume=args.resume)
+    if not is_main_process():  # under torchrun only rank 0 reports
+        return 0
     loss = None if result.loss != result.loss else round(result.loss, 6)  # NaN: no step was run now
     print(json.dumps({"run": str(result.run_dir), "step": result.step, "loss": loss, "seconds": round(result.seconds, 2)}))
     return 0

@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from torch import Tensor, nn
 from flowmatch.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from flowmatch.config import load_config, save_config
 from flowmatch.couplings import Coupling
+from flowmatch import distributed
 from flowmatch.data import DataSource, GaussianSource, load_data
 from flowmatch.errors import FlowmatchError
 from flowmatch.models import build_model
@@ -170,13 +172,16 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, data: DataSource | None = None):
         self.config = config
-        self.device = resolve_device(config.device)
+        self.dist = distributed.context()  # DDP: one process unless torchrun started several
+        self.dist.check_batch(config.batch_size)
+        self.device = self.dist.device(resolve_device(config.device))
         self.data = data if data is not None else load_data(config.data)
         self.path = build_path(config)
         self.source = build_source(config, self.data, self.path)
         self.coupling = Coupling(config.coupling, config.sinkhorn_reg)
         torch.manual_seed(config.seed)  # initial weights
         self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, hidden=config.hidden, depth=config.depth).to(self.device)
+        self.train_model = self.dist.wrap(self.model, self.device)  # DDP: what the loss calls; self.model itself in one process
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.ema = EMA(self.model, config.ema_decay) if config.ema_decay > 0 else None
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -227,13 +232,16 @@ class Trainer:
     def train_step(self) -> float:
         x0, x1, cond = self.next_batch()
         t = sample_time(x0.shape[0], self.config.time_sampling, self.generator)
+        # DDP: every random draw above is made on the global batch (identical on all ranks); keep this rank's slice.
+        x0, x1, t, cond = self.dist.shard(x0, x1, t, cond)
         dev = self.device
         cond = {k: v.to(dev) for k, v in cond.items()}
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr * lr_factor(self.config, self.step)
-        loss = flow_matching_loss(self.model, self.path, x0.to(dev), x1.to(dev), t.to(dev), **cond)
-        if not torch.isfinite(loss):
-            raise FlowmatchError(f"loss became {loss.item()} at step {self.step}; lower --lr or check the data")
+        loss = flow_matching_loss(self.train_model, self.path, x0.to(dev), x1.to(dev), t.to(dev), **cond)
+        global_loss = self.dist.average(loss.detach())  # DDP: the global-batch loss, so every rank stops together on NaN
+        if not torch.isfinite(global_loss):
+            raise FlowmatchError(f"loss became {global_loss.item()} at step {self.step}; lower --lr or check the data")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
@@ -242,11 +250,12 @@ class Trainer:
         if self.ema:
             self.ema.update(self.model, self.step)
         self.step += 1
-        return float(loss.detach())
+        return float(global_loss)
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, resume: bool = False) -> TrainResult:
         cfg = self.config
+        main = self.dist.is_main  # DDP: only rank 0 writes files
         self.run_dir.mkdir(parents=True, exist_ok=True)
         ckpt = self.run_dir / CHECKPOINT
         log_path = self.run_dir / LOG_FILE
@@ -254,17 +263,20 @@ class Trainer:
             if not resume:
                 raise FlowmatchError(f"{self.run_dir} already holds a checkpoint; pass --resume to continue it or choose another --out")
             self.load_state_dict(load_checkpoint(ckpt, map_location=self.device))
-            _truncate_log(log_path, self.step)
-        else:
+            if main:
+                _truncate_log(log_path, self.step)
+        elif main:
             log_path.unlink(missing_ok=True)
-        save_config(cfg, self.run_dir / CONFIG_FILE)
+        if main:
+            save_config(cfg, self.run_dir / CONFIG_FILE)
+        self.dist.barrier()  # DDP: all ranks have read the old checkpoint before rank 0 writes a new one
 
         start = time.perf_counter()
         deadline = start + 60 * cfg.max_minutes if cfg.max_minutes > 0 else math.inf
-        bar = _progress(cfg, self.step)
+        bar = _progress(cfg, self.step) if main else None
         loss, window, window_start = math.nan, [], time.perf_counter()
         self.model.train()
-        with open(log_path, "a") as log:
+        with open(log_path if main else os.devnull, "a") as log:
             while self.step < cfg.steps:
                 loss = self.train_step()
                 window.append(loss)
@@ -279,14 +291,15 @@ class Trainer:
                     window, window_start = [], now
                 if bar is not None:
                     bar.update(1)
-                if self.step % cfg.save_every == 0 or self.step == cfg.steps:
+                if main and (self.step % cfg.save_every == 0 or self.step == cfg.steps):
                     self.save()
-                if time.perf_counter() > deadline:
-                    self.save()
+                if deadline < math.inf and self.dist.any(time.perf_counter() > deadline, self.device):  # DDP: stop all ranks at once
+                    if main:
+                        self.save()
                     break
         if bar is not None:
             bar.close()
-        if self.step == 0:  # zero steps requested: still leave a loadable run
+        if self.step == 0 and main:  # zero steps requested: still leave a loadable run
             self.save()
         return TrainResult(self.run_dir, self.step, loss, time.perf_counter() - start)
 
@@ -315,8 +328,12 @@ def _truncate_log(log_path: Path, step: int) -> None:
 
 
 def train(config: TrainConfig, resume: bool = False, data: DataSource | None = None) -> TrainResult:
-    """Train (or resume) the run described by config; returns when it is done."""
-    return Trainer(config, data).run(resume=resume)
+    """Train (or resume) the run described by config; returns when it is done.
+
+    Under torchrun (WORLD_SIZE > 1) every process calls this; see flowmatch.distributed.
+    """
+    with distributed.session(resolve_device(config.device)):  # DDP: a no-op in one process
+        return Trainer(config, data).run(resume=resume)
 
 
 # -- loading a trained run -------------------------------------------------------------------
