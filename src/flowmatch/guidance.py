@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.likelihood import EXACT_MAX_DIM, divergence_exact, divergence_hutchinson, make_probes
+from flowmatch.likelihood import EXACT_MAX_DIM, make_probes, velocity_and_divergence
 
 Velocity = Callable[..., Tensor]
 
@@ -39,18 +39,14 @@ class DensityGuidedVelocity:
     def __call__(self, x: Tensor, t: Tensor, **cond) -> Tensor:
         start = time.perf_counter()
         with torch.enable_grad():
-            xg = x.detach().requires_grad_(True)
-            out = self.velocity(xg, t, **cond)
-            exact = self.exact if self.exact is not None else xg[0].numel() <= EXACT_MAX_DIM
-            if exact:
-                div = divergence_exact(out, xg, create_graph=True)
-                self.vjps += xg[0].numel()
-            else:
-                u = make_probes(tuple(xg.shape), self.probes, "rademacher", self.generator, xg.dtype, xg.device)
-                div = divergence_hutchinson(out, xg, u, create_graph=True)
-                self.vjps += self.probes
-            # Samples are independent, so the gradient of the summed divergence is per sample.
+            exact = self.exact if self.exact is not None else x[0].numel() <= EXACT_MAX_DIM
+            u = None if exact else make_probes(tuple(x.shape), self.probes, "rademacher", self.generator, x.dtype, x.device)
+            out, div, xg = velocity_and_divergence(self.velocity, x, t, u, create_graph=True, **cond)
+            self.vjps += x[0].numel() if exact else self.probes
+            # Samples are independent, so the gradient of the summed divergence is per sample;
+            # with K stacked probe copies of x, the gradient wrt x is the sum over the copies.
             (grad,) = torch.autograd.grad(-div.sum(), xg)
+            grad = grad if exact else grad.reshape(self.probes, *x.shape).sum(0)
             self.vjps += 1
         self.calls += 1
         self.seconds += time.perf_counter() - start

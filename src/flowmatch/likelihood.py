@@ -77,12 +77,29 @@ def divergence_exact(out: Tensor, x: Tensor, create_graph: bool = False) -> Tens
 
 
 def divergence_hutchinson(out: Tensor, x: Tensor, probes: Tensor, create_graph: bool = False) -> Tensor:
-    """(B,) mean over probes u: (K, B, *D) of u^T (dv/dx) u, one vector-Jacobian product each."""
-    est = torch.zeros(out.shape[0], dtype=out.dtype, device=out.device)
-    for u in probes:
-        (g,) = torch.autograd.grad(out, x, u, retain_graph=True, create_graph=create_graph)
-        est = est + (g * u).flatten(1).sum(1)
-    return est / probes.shape[0]
+    """(B,) mean over probes u: (K, B, *D) of u^T (dv/dx) u, one vector-Jacobian product each.
+
+    For K > 1 pass x and out of K stacked copies of the batch (see `velocity_and_divergence`),
+    so that all K products come from one backward pass.
+    """
+    k = probes.shape[0]
+    flat_u = probes.reshape(out.shape)
+    (g,) = torch.autograd.grad(out, x, flat_u, retain_graph=True, create_graph=create_graph)
+    return (g * flat_u).flatten(1).sum(1).reshape(k, -1).mean(0)
+
+
+def velocity_and_divergence(velocity: Velocity, x: Tensor, t: Tensor, probes: Tensor | None, create_graph: bool = False, **cond) -> tuple[Tensor, Tensor, Tensor]:
+    """(v(x, t): (B, *D), div v: (B,), x with grad) with the exact trace (probes None) or
+    Hutchinson's estimate over probes: (K, B, *D), evaluated on K stacked copies of x."""
+    if probes is None:
+        xg = x.detach().requires_grad_(True)
+        out = velocity(xg, t, **cond)
+        return out, divergence_exact(out, xg, create_graph), xg
+    k, b = probes.shape[0], x.shape[0]
+    xg = x.detach().repeat(k, *([1] * (x.ndim - 1))).requires_grad_(True)
+    rep = {key: val.repeat(k, *([1] * (val.ndim - 1))) if isinstance(val, Tensor) else val for key, val in cond.items()}
+    out = velocity(xg, t.repeat(k), **rep)
+    return out[:b], divergence_hutchinson(out, xg, probes, create_graph), xg
 
 
 class _Augmented:
@@ -93,12 +110,8 @@ class _Augmented:
 
     def __call__(self, z: Tensor, t: Tensor) -> Tensor:
         with torch.enable_grad():
-            x = z[:, :-1].detach().reshape(-1, *self.shape).requires_grad_(True)
-            out = self.velocity(x, t, **self.cond)
-            if self.probes is None:
-                div = divergence_exact(out, x)
-            else:
-                div = divergence_hutchinson(out, x, self.probes)
+            x = z[:, :-1].reshape(-1, *self.shape)
+            out, div, _ = velocity_and_divergence(self.velocity, x, t, self.probes, **self.cond)
         return torch.cat([out.detach().flatten(1), div.detach()[:, None]], dim=1)
 
 
