@@ -82,7 +82,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    covmean = linalg.sqrtm(s1 @ s2)
     if not np.isfinite(covmean).all():  # a singular product: nudge both covariances
         eps = 1e-6 * np.eye(len(s1))
         covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
