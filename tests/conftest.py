@@ -1,8 +1,7 @@
-"""Shared helpers: run the CLI of this checkout in a subprocess, and closed-form Gaussian fields."""
+"""Shared helpers: run the CLI of this checkout in a subprocess, and a closed-form Gaussian field."""
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -37,26 +36,6 @@ def gaussian_field(mu: torch.Tensor, s: torch.Tensor, rot: torch.Tensor | None =
         return (m + (tt * s**2 - (1 - tt)) / var * (y - tt * m)) @ rot.T
 
     return v
-
-
-def mixture_field(means: torch.Tensor, stds: torch.Tensor, weights: torch.Tensor):
-    """(velocity, log_density) of the condot marginal field from N(0, I) to a mixture of
-    diagonal Gaussians: the per-component fields above, weighted by the posterior of each
-    component given x_t."""
-
-    def v(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        tt, xx = t[:, None, None], x[:, None, :]
-        var = (tt * stds) ** 2 + (1 - tt) ** 2
-        uk = means + (tt * stds**2 - (1 - tt)) / var * (xx - tt * means)
-        logw = torch.log(weights) + (-0.5 * (xx - tt * means) ** 2 / var - 0.5 * torch.log(2 * math.pi * var)).sum(-1)
-        return (torch.softmax(logw, 1)[..., None] * uk).sum(1)
-
-    def log_density(x: torch.Tensor) -> torch.Tensor:
-        xx = x[:, None, :]
-        comp = (-0.5 * (xx - means) ** 2 / stds**2 - 0.5 * torch.log(2 * math.pi * stds**2)).sum(-1)
-        return torch.logsumexp(torch.log(weights) + comp, 1)
-
-    return v, log_density
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import torch
-from conftest import mixture_field
-
+from flowmatch.closed_form import gaussian_mixture_flow
 from flowmatch.guidance import DensityGuidedVelocity
 from flowmatch.likelihood import divergence_exact
 from flowmatch.solvers import solve
@@ -15,7 +14,7 @@ WEIGHTS = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
 
 
 def test_guided_velocity_adds_the_gradient_of_minus_the_divergence():
-    v, _ = mixture_field(MEANS, STDS, WEIGHTS)
+    v = gaussian_mixture_flow(MEANS, STDS, WEIGHTS).velocity
     x = torch.randn(6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     t = torch.full((6,), 0.4, dtype=torch.float64)
     # Finite differences of -div v, computed independently of the wrapper.
@@ -38,8 +37,19 @@ def test_guided_velocity_adds_the_gradient_of_minus_the_divergence():
     assert guided.cost()["calls"] == 2 and guided.cost()["vjps_per_call"] == 3.0
 
 
+def test_mixture_field_is_the_marginal_field():
+    # Its flow carries N(0, I) to the mixture: the log-likelihood it gives is the mixture's.
+    from flowmatch.likelihood import log_likelihood
+
+    flow = gaussian_mixture_flow(MEANS, STDS, WEIGHTS)
+    x = flow.sample(200, torch.Generator().manual_seed(3))
+    res = log_likelihood(flow.velocity, x, exact=True, method="dopri5", atol=1e-7, rtol=1e-7)
+    assert (res.log_likelihood - flow.log_density(x)).abs().max() < 1e-3
+
+
 def test_mean_true_log_density_rises_with_lambda():
-    v, log_density = mixture_field(MEANS, STDS, WEIGHTS)
+    flow = gaussian_mixture_flow(MEANS, STDS, WEIGHTS)
+    v, log_density = flow.velocity, flow.log_density
     x0 = torch.randn(300, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     means = []
     for lam in (0.0, 0.05, 0.1, 0.2):
