@@ -53,6 +53,11 @@ def test_evaluate_run_nll_is_the_gaussian_entropy():
     assert out["nfe"] == 32 and out["w2"] < 0.3 and out["mmd"] < 0.1
     with pytest.raises(FlowmatchError, match="unknown metric"):
         evaluate_run(run, ref, ["fid?"])
+    # The feature hook: with the identity as features, FD is the Fréchet distance of the points.
+    fd = evaluate_run(run, ref, ["fd"], n=400, solver="rk4", steps=8, feature_fn=lambda x: x)["fd"]
+    assert 0 <= fd < 0.1
+    with pytest.raises(FlowmatchError, match="feature extractor"):
+        evaluate_run(run, ref, ["fd"])
 
 
 def test_density_grid_integrates_to_one():

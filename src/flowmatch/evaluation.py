@@ -21,7 +21,9 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.solvers import FIXED_STEP, SOLVERS
 
 SAMPLE_METRICS = ("w2", "sliced_w2", "mmd", "energy")
-METRICS = SAMPLE_METRICS + ("nll",)
+# "fd": Fréchet distance in the space of a feature extractor passed as `feature_fn` (the hook
+# for the MNIST classifier's features); "nll": negative log-likelihood of the reference points.
+METRICS = SAMPLE_METRICS + ("fd", "nll")
 
 
 def metric_functions() -> dict[str, Callable]:
@@ -83,21 +85,31 @@ def evaluate_run(
     steps: int = 16,
     seed: int = 0,
     nll_probes: int | None = None,
+    feature_fn: Callable[[Tensor], Tensor] | None = None,
 ) -> dict:
     """Metrics of a run's samples (n of them, from `solver`/`steps`) against ref: (M, *D).
 
     'nll' is the mean negative log-likelihood of the reference points under the model (nats),
     with its standard error as 'nll_se'; nll_probes=None uses the exact trace in low dimension.
+    'fd' is the Fréchet distance between Gaussians fitted to feature_fn(samples) and
+    feature_fn(ref), feature_fn: (N, *D) -> (N, F), e.g. a classifier's penultimate layer.
     """
     from flowmatch.sampling import sample_run
 
     metrics = parse_list(list(metrics), METRICS, "metric")
     out: dict = {"solver": solver, "steps": steps if solver in FIXED_STEP else None, "n": n}
+    if "fd" in metrics and feature_fn is None:
+        raise FlowmatchError("metric 'fd' needs a feature extractor (feature_fn), e.g. the MNIST classifier's features")
     wanted = [m for m in metrics if m in SAMPLE_METRICS]
-    if wanted:
+    if wanted or "fd" in metrics:
         res = sample_run(run, n, solver=solver, steps=steps, seed=seed)
         out["nfe"] = res.nfe
         out.update(sample_metrics(res.x.cpu(), ref, wanted))
+        if "fd" in metrics:
+            from flowmatch.metrics import frechet_distance_features
+
+            with torch.no_grad():
+                out["fd"] = frechet_distance_features(feature_fn(res.x), feature_fn(ref.to(res.x.device)))
     if "nll" in metrics:
         from flowmatch.likelihood import run_log_likelihood
 
