@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import gaussian_field, run_cli
 
-from flowmatch.data import ToyData
+from flowmatch.data import GaussianSource, ToyData
 from flowmatch.errors import FlowmatchError
 from flowmatch.likelihood import dequantize, image_log_likelihood, log_likelihood, run_log_likelihood
 
@@ -160,3 +160,15 @@ def test_likelihood_cli_refuses_a_two_sided_run(tmp_path):
     out = run_cli("likelihood", tmp_path / "two", "--n", 10)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "Gaussian source" in out.stderr
+
+
+def test_run_likelihood_of_images_reports_bits_per_dimension():
+    # An image run's data live in [-1, 1]; the run path turns them back into pixels.
+    mu, s = torch.tensor(0.2), torch.tensor(0.3)
+    v_flat = gaussian_field(mu.repeat(4), s.repeat(4))
+    run = SimpleNamespace(model=lambda x, t: v_flat(x.flatten(1), t).reshape(x.shape), source=GaussianSource((1, 2, 2)), device=torch.device("cpu"), config=SimpleNamespace(source="gaussian"))
+    pixels = torch.tensor([[[[0.0, 255.0], [128.0, 77.0]]], [[[10.0, 20.0], [30.0, 40.0]]]])
+    res = run_log_likelihood(run, pixels / 127.5 - 1, seed=0, exact=True, method="rk4", steps=16)
+    direct = image_log_likelihood(run.model, pixels, seed=0, exact=True, method="rk4", steps=16)
+    assert res.bpd is not None and res.bpd == pytest.approx(direct.bpd, rel=1e-6)
+    assert res.bpd == pytest.approx(res.nll / (4 * math.log(2)), rel=1e-9)

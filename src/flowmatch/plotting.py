@@ -143,7 +143,7 @@ def plot_density(run, data, out: str | Path, grid: int = 80, solver: str = "rk4"
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True, constrained_layout=True)
     # Clip far tails so the colour scale shows the structure where the mass is.
     im = axes[0].imshow(np.maximum(logp, logp.max() - 10), origin="lower", extent=(x0, x1, y0, y1), cmap="magma", aspect="auto")
-    fig.colorbar(im, ax=axes, label="log p(x)", shrink=0.85)
+    fig.colorbar(im, ax=axes[0], label="model log p(x)", shrink=0.85, location="left")
     axes[0].set_title(f"model log-density ({solver}, {steps} steps)")
     axes[1].hist2d(d[:, 0], d[:, 1], bins=grid, range=[[x0, x1], [y0, y1]], cmap="magma")
     axes[1].set_title(f"data histogram (n={len(d)})")
