@@ -203,12 +203,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.sweep_nfe is None:
         print(json.dumps(evaluate_run(run, ref, metrics, n=args.n, solver=args.solver, steps=args.steps, seed=args.seed, nll_probes=args.probes)))
         return 0
+    nfes = parse_ints(args.sweep_nfe)
     if args.out is None:
         raise FlowmatchError("--sweep-nfe needs --out DIR for the table and plot")
     if "nll" in metrics:
         metrics = [m for m in metrics if m != "nll"]  # NLL does not depend on the sampler
     adaptive = None if args.adaptive == "none" else args.adaptive
-    rows = nfe_sweep(run, ref, parse_ints(args.sweep_nfe), args.solvers.split(","), metrics, n=args.n, seed=args.seed, adaptive=adaptive)
+    rows = nfe_sweep(run, ref, nfes, args.solvers.split(","), metrics, n=args.n, seed=args.seed, adaptive=adaptive)
     files = write_sweep(rows, args.out, title=f"{run.config.data}: n={args.n}")
     print(json.dumps({"out": str(args.out), "files": [str(f) for f in files], "rows": [{"solver": r.solver, "nfe": r.nfe, **r.values} for r in rows]}))
     return 0
