@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import gaussian_field, run_cli
+from likelihood_helpers import gaussian_field, one_thread, run_cli  # noqa: F401 - one_thread is an autouse fixture
 
 from flowmatch.data import GaussianSource, ToyData
 from flowmatch.errors import FlowmatchError

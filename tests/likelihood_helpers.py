@@ -1,4 +1,6 @@
-"""Shared helpers: run the CLI of this checkout in a subprocess, and a closed-form Gaussian field."""
+"""Helpers of the likelihood/guidance/evaluation tests: run this checkout's CLI in a subprocess,
+a closed-form Gaussian field, and a one-thread fixture (a module, not conftest.py, so that other
+test suites' conftest files merge without conflicts)."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def gaussian_field(mu: torch.Tensor, s: torch.Tensor, rot: torch.Tensor | None =
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def one_thread():
     """Tiny models run fastest on one thread on a shared CPU."""
     n = torch.get_num_threads()
     torch.set_num_threads(1)
