@@ -36,7 +36,7 @@ EXACT_MAX_DIM = 32
 class LikelihoodResult:
     """log_likelihood: (N,) log p1(x) in nats per sample (for images, of the dequantised pixels);
     nll: mean of -log_likelihood; nll_se: its standard error; nfe: evaluations of v per solve
-    (summed over batches); bpd: bits per dimension (images) or None; x0: (N, *D) the latents."""
+    (the most over batches of `batch_size`); bpd: bits per dimension (images) or None; x0: (N, *D) the latents."""
 
     log_likelihood: Tensor
     nll: float
@@ -159,7 +159,7 @@ def log_likelihood(
         x0 = res.x[:, :-1].reshape(-1, *shape)
         logps.append(gaussian_log_density(x0, source_scale) + res.x[:, -1])
         latents.append(x0)
-        nfe += res.nfe
+        nfe = max(nfe, res.nfe)
     logp = torch.cat(logps)
     return _result(logp, nfe, torch.cat(latents))
 
