@@ -73,6 +73,47 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--trajectory", default=None, help="also draw the trajectories to this PNG")
     p.add_argument("--device", default="auto")
+    p.add_argument("--density-guidance", type=float, default=0.0, metavar="LAMBDA", help="mode-seeking guidance: follow v + LAMBDA grad(-div v) (default 0: off)")
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    from flowmatch.evaluation import METRICS
+    from flowmatch.solvers import SOLVERS
+
+    p.add_argument("run", help="run directory written by 'flowmatch train'")
+    p.add_argument("--ref", default=None, help="reference DATA (built-in name or file); default: fresh draws from the run's data set")
+    p.add_argument("--metrics", default="w2,sliced_w2,mmd,energy", help=f"comma-separated, from {','.join(METRICS)}")
+    p.add_argument("--n", type=int, default=1000, help="samples (and reference points) per metric")
+    p.add_argument("--solver", default="midpoint", choices=list(SOLVERS), help="sampler for the metrics")
+    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--probes", type=int, default=None, help="nll: Hutchinson probes instead of the exact trace")
+    p.add_argument("--sweep-nfe", default=None, metavar="LIST", help="NFE budgets, e.g. 1,2,4,8,16,32: run an NFE sweep instead")
+    p.add_argument("--solvers", default="euler,midpoint,heun,rk4", help="fixed-step solvers of the sweep")
+    p.add_argument("--adaptive", default="dopri5", help="adaptive solver for the sweep's extra point ('none' to skip)")
+    p.add_argument("--out", default=None, help="sweep: directory for sweep.csv, sweep.json, sweep.png")
+    p.add_argument("--device", default="auto")
+
+
+def _likelihood_args(p: argparse.ArgumentParser) -> None:
+    from flowmatch.likelihood import PROBE_KINDS
+    from flowmatch.solvers import SOLVERS
+
+    p.add_argument("run", help="run directory written by 'flowmatch train'")
+    p.add_argument("--data", default=None, help="DATA to score (built-in name or file); default: the run's data set")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--exact", action="store_true", help="exact divergence (default up to 32 dimensions)")
+    g.add_argument("--probes", type=int, default=None, help="Hutchinson estimate with K probes (default above 32 dimensions: 1)")
+    p.add_argument("--probe-kind", default="rademacher", choices=list(PROBE_KINDS))
+    p.add_argument("--solver", default="dopri5", choices=list(SOLVERS))
+    p.add_argument("--steps", type=int, default=32, help="steps of a fixed-step solver")
+    p.add_argument("--atol", type=float, default=1e-5)
+    p.add_argument("--rtol", type=float, default=1e-5)
+    p.add_argument("--n", type=int, default=1000, help="number of points to score")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-sample", default=None, metavar="FILE.npy", help="also save the per-sample log-likelihoods (nats)")
+    p.add_argument("--device", default="auto")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="directory for the PNG files")
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--device", default="auto")
+    p.add_argument("--density", action="store_true", help="also draw density.png: the model's log-density on a grid beside a data histogram")
+    _eval_args(sub.add_parser("eval", help="metrics of a run against reference data, or an NFE sweep", description="Print sample metrics (W2, sliced W2, MMD, energy distance) and NLL as JSON, or with --sweep-nfe write a table and plot of a metric against NFE per solver."))
+    _likelihood_args(sub.add_parser("likelihood", help="log-likelihood of data under a run", description="Exact log-likelihoods by the instantaneous change of variables; prints nll, nll_se (and bpd for images) as JSON."))
     p = sub.add_parser("demo", help="train on moons and write the pictures (the README's main job)", description="Train a small flow on moons from a Gaussian, then write samples, trajectories, vector field and loss pictures.")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
     p.add_argument("--steps", type=int, default=5000)
@@ -126,7 +170,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise FlowmatchError(f"--n must be >= 1, got {args.n}")
     run = load_run(args.run, device=args.device)
     start = time.perf_counter()
-    res = sample_run(run, args.n, solver=args.solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol)
+    res = sample_run(run, args.n, solver=args.solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol, density_guidance=args.density_guidance)
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
@@ -136,15 +180,72 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if args.trajectory:
         plot_trajectories(res.trajectory, args.trajectory)
     steps = args.steps if args.solver not in ("dopri5", "dopri8", "bosh3", "adaptive_heun") else None
-    print(json.dumps({"out": str(out), "n": args.n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}))
+    record = {"out": str(out), "n": args.n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    if args.density_guidance:
+        record["density_guidance"] = args.density_guidance
+    print(json.dumps(record))
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from flowmatch.plotting import plot_run
 
-    files = plot_run(args.run, args.out, n=args.n, device=args.device)
+    files = plot_run(args.run, args.out, n=args.n, device=args.device, density=args.density)
     print(json.dumps({"out": str(args.out), "files": [str(f) for f in files]}))
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from flowmatch.evaluation import evaluate_run, nfe_sweep, parse_ints, reference_samples, write_sweep
+    from flowmatch.training import load_run
+
+    if args.n < 2:
+        raise FlowmatchError(f"--n must be >= 2, got {args.n}")
+    run = load_run(args.run, device=args.device)
+    ref = reference_samples(run, args.ref, args.n, seed=args.seed + 1)
+    metrics = args.metrics.split(",")
+    if args.sweep_nfe is None:
+        print(json.dumps(evaluate_run(run, ref, metrics, n=args.n, solver=args.solver, steps=args.steps, seed=args.seed, nll_probes=args.probes)))
+        return 0
+    nfes = parse_ints(args.sweep_nfe)
+    if args.out is None:
+        raise FlowmatchError("--sweep-nfe needs --out DIR for the table and plot")
+    if "nll" in metrics:
+        metrics = [m for m in metrics if m != "nll"]  # NLL does not depend on the sampler
+    adaptive = None if args.adaptive == "none" else args.adaptive
+    rows = nfe_sweep(run, ref, nfes, args.solvers.split(","), metrics, n=args.n, seed=args.seed, adaptive=adaptive)
+    files = write_sweep(rows, args.out, title=f"{run.config.data}: n={args.n}")
+    print(json.dumps({"out": str(args.out), "files": [str(f) for f in files], "rows": [{"solver": r.solver, "nfe": r.nfe, **r.values} for r in rows]}))
+    return 0
+
+
+def _cmd_likelihood(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from flowmatch.evaluation import reference_samples
+    from flowmatch.likelihood import run_log_likelihood
+    from flowmatch.training import load_run
+
+    if args.n < 2:
+        raise FlowmatchError(f"--n must be >= 2, got {args.n}")
+    if args.probes is not None and args.probes < 1:
+        raise FlowmatchError(f"--probes must be >= 1, got {args.probes}")
+    if args.per_sample is not None and not args.per_sample.endswith(".npy"):
+        raise FlowmatchError(f"--per-sample must end in .npy, got {args.per_sample!r}")
+    run = load_run(args.run, device=args.device)
+    x = reference_samples(run, args.data, args.n, seed=args.seed + 1)
+    exact = True if args.exact else (False if args.probes is not None else None)
+    start = time.perf_counter()
+    res = run_log_likelihood(run, x, exact=exact, probes=args.probes or 1, probe_kind=args.probe_kind, method=args.solver, steps=args.steps, atol=args.atol, rtol=args.rtol, batch_size=args.batch_size, seed=args.seed)
+    seconds = time.perf_counter() - start
+    record = {"nll": res.nll, "nll_se": res.nll_se, "n": len(res.log_likelihood), "solver": args.solver, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    if res.bpd is not None:
+        record["bpd"] = res.bpd
+    if args.per_sample:
+        Path(args.per_sample).parent.mkdir(parents=True, exist_ok=True)
+        np.save(args.per_sample, res.log_likelihood.cpu().numpy())
+        record["per_sample"] = args.per_sample
+    print(json.dumps(record))
     return 0
 
 
@@ -155,7 +256,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "plot": _cmd_plot, "demo": _cmd_demo}
+COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "plot": _cmd_plot, "eval": _cmd_eval, "likelihood": _cmd_likelihood, "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,17 @@ def sample_run(
     trajectory: bool = False,
     atol: float = 1e-5,
     rtol: float = 1e-5,
+    density_guidance: float = 0.0,
 ) -> SampleResult:
-    """Integrate n source samples to t = 1 through the run's (EMA) velocity network."""
+    """Integrate n source samples to t = 1 through the run's (EMA) velocity network.
+
+    density_guidance = lambda != 0 follows v + lambda ∇x(-div v) instead (see flowmatch.guidance;
+    it enables gradients inside the velocity despite this function's no_grad).
+    """
     x0 = sample_source(run, n, seed)
-    return solve(run.model, x0, method=solver, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol)
+    velocity = run.model
+    if density_guidance:
+        from flowmatch.guidance import DensityGuidedVelocity
+
+        velocity = DensityGuidedVelocity(run.model, density_guidance, seed=seed)
+    return solve(velocity, x0, method=solver, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol)
