@@ -361,6 +361,8 @@ class Trainer:
                     self.write_sample_grid()
                 if time.perf_counter() > deadline:
                     self.save()
+                    if cfg.sample_every and self.images:  # a last grid for a time-limited run
+                        self.write_sample_grid()
                     break
         if bar is not None:
             bar.close()
