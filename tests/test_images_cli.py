@@ -85,3 +85,21 @@ def test_label_dropout_bf16_channels_last_and_time_budget(tmp_path):
     res = tr.run()
     assert res.step == 1 and (tmp_path / "r" / "checkpoint.pt").is_file()  # stopped by --max-minutes
     assert tr.model.net[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_image_run_resumes_bit_for_bit(tmp_path):
+    """Label dropout draws from the run's generator, so a resumed image run matches an unbroken one."""
+    base = dict(data="digits", model="simple-cnn", channels=4, depth=2, batch_size=8, save_every=2, progress=False, lr_schedule="constant")
+    Trainer(TrainConfig(out=str(tmp_path / "a"), steps=4, **base)).run()
+    Trainer(TrainConfig(out=str(tmp_path / "b"), steps=2, **base)).run()
+    Trainer(TrainConfig(out=str(tmp_path / "b"), steps=4, **base)).run(resume=True)
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["model"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_compile_keeps_plain_state_dict(tmp_path):
+    tr = Trainer(TrainConfig(data="digits", out=str(tmp_path / "c"), model="simple-cnn", channels=4, depth=2, compile=True, progress=False))
+    assert tr.forward is not tr.model
+    assert not any(k.startswith("_orig_mod") for k in tr.state_dict()["model"])

@@ -341,7 +341,6 @@ def load_images(spec: str, data_dir: str | Path = "data", image_size: int = 0, d
     return ImageData(images, labels, num_classes, name=spec, hflip=hflip, classes=classes)
 
 
-__all__ = ["ImageData", "ImageShape", "IMAGE_SETS", "load_images", "read_idx", "download", "fetch", "verify_md5", "md5sum", "Remote", "REMOTES", "is_image_spec", "resize_images"]
 
 
 class ImageShape:
@@ -352,3 +351,6 @@ class ImageShape:
 
     def sample(self, n: int, generator: torch.Generator):
         raise FlowmatchError(f"the images of {self.name!r} are not loaded here; use load_data({self.name!r}, data_dir=...)")
+
+
+__all__ = ["ImageData", "ImageShape", "IMAGE_SETS", "load_images", "read_idx", "download", "fetch", "verify_md5", "md5sum", "Remote", "REMOTES", "is_image_spec", "resize_images"]
