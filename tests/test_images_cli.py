@@ -27,7 +27,7 @@ def test_train_writes_grid_and_sample_all(digits_run, tmp_path):
     r = cli("sample", str(digits_run), "--n", "20", "--class", "all", "--guidance", "2", "--steps", "1", "--out", str(tmp_path / "all.png"))
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
-    assert rec["n"] == 20 and rec["nfe"] == 2
+    assert rec["n"] == 20 and rec["nfe"] == 2 and rec["class"] == "all" and rec["guidance"] == 2.0
     from PIL import Image
 
     with Image.open(tmp_path / "all.png") as img:  # 10 rows of 2 cells of 8 px, enlarged x4, 1 px padding

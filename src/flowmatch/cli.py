@@ -164,7 +164,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if args.trajectory:
         plot_trajectories(res.trajectory, args.trajectory)
     steps = args.steps if args.solver not in ("dopri5", "dopri8", "bosh3", "adaptive_heun") else None
-    print(json.dumps({"out": str(out), "n": n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}))
+    record = {"out": str(out), "n": n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    if images:  # images (issue 3): nfe counts solver calls; a guided call is one batched pass
+        record.update({"class": args.class_, "guidance": args.guidance})
+    print(json.dumps(record))
     return 0
 
 
