@@ -3,11 +3,11 @@
     python benchmarks/mnist.py --data-dir /work/shared/data/mnist-subset --minutes 20
 
 Trains on the MNIST train files for --minutes of wall time (or evaluates an existing run with
---run DIR), then prints a table: for guidance W in {0, 1, 2, 4} and NFE in {4, 10, 50}
-(midpoint steps = NFE / 2, Euler at NFE 4... see SOLVER below), the fraction of conditional
-samples that a small CNN classifier (trained on the train split, cached on disk) assigns to the
-requested digit, the classifier-feature FID against the test split, and sampling images/s.
-A 10x10 grid (one row per digit, NFE 10, W = 2) is written to --grid.
+--run DIR), then prints a table: for guidance W in {0, 1, 2, 4} and NFE in {4, 10, 50} (midpoint
+solver, NFE / 2 steps), the fraction of conditional samples that a small CNN classifier
+(trained on the train split, cached on disk) assigns to the requested digit, the
+classifier-feature FID against the test split, and sampling images/s. A 10x10 grid (one row
+per digit, NFE 10, W = 2) is written to --grid.
 """
 
 from __future__ import annotations
