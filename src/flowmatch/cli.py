@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     from flowmatch.paths import SCHEDULES
     from flowmatch.training import LR_SCHEDULES, TIME_SAMPLING
 
-    p.add_argument("--data", default=S, help="built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel) or a .npy/.npz/.csv file of shape (N, D)")
+    p.add_argument("--data", default=S, help="built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder")
     p.add_argument("--out", default=S, help="run directory (checkpoint, config.json, log.jsonl)")
     p.add_argument("--config", default=None, help="a .toml or .yaml file of options; flags override it")
     p.add_argument("--source", default=S, help="'gaussian' (default) or a data set as for --data (two-sided flow)")
@@ -57,6 +58,23 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=S, help="auto (cuda if present), cpu or cuda")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S, help="no progress bar")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    # images (issue 3)
+    g = p.add_argument_group("images", "image data sets (mnist, fashion-mnist, cifar10, digits, or a folder of class sub-folders) and image models")
+    g.add_argument("--data-dir", default=S, help="folder with the image set's original files (default ./data)")
+    g.add_argument("--image-size", type=int, default=S, help="resize and centre-crop images to this size (default: the set's own; 32 for folders)")
+    g.add_argument("--download", action="store_true", default=S, help="fetch mnist/fashion-mnist/cifar10 into --data-dir (checksums verified)")
+    g.add_argument("--hflip", action="store_true", default=S, help="random horizontal flips")
+    g.add_argument("--channels", type=int, default=S, help="unet base / simple-cnn width (default 32)")
+    g.add_argument("--channel-mults", default=S, help="unet channel multiplier per resolution, e.g. 1,2,2 (default)")
+    g.add_argument("--num-res-blocks", type=int, default=S, help="unet residual blocks per resolution (default 1)")
+    g.add_argument("--attn-resolutions", default=S, help="feature-map sizes with self-attention, e.g. 7,14; 'auto' (coarsest, default) or 'none'")
+    g.add_argument("--patch-size", type=int, default=S, help="unet space-to-depth patch (2: a quarter of the compute; default 1)")
+    g.add_argument("--dropout", type=float, default=S, help="unet dropout (default 0)")
+    g.add_argument("--cond-drop", type=float, default=S, help="label dropout to the null class for classifier-free guidance (default 0.1)")
+    g.add_argument("--precision", default=S, choices=["fp32", "bf16"], help="bf16: autocast the forward pass (default fp32)")
+    g.add_argument("--channels-last", action="store_true", default=S, help="NHWC memory format")
+    g.add_argument("--compile", action="store_true", default=S, help="torch.compile the model")
+    g.add_argument("--sample-every", type=int, default=S, help="write a sample grid to RUN/samples/ every K steps (0: off)")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
@@ -64,7 +82,7 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("run", help="run directory written by 'flowmatch train'")
     p.add_argument("--n", type=int, default=2000, help="number of samples")
-    p.add_argument("--out", required=True, help="FILE.npy (array (N, D)) or FILE.png (scatter plot)")
+    p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
     p.add_argument("--solver", default="midpoint", choices=list(SOLVERS))
     p.add_argument("--steps", type=int, default=4, help="solver steps (fixed-step solvers)")
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
@@ -74,6 +92,9 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trajectory", default=None, help="also draw the trajectories to this PNG")
     p.add_argument("--device", default="auto")
     p.add_argument("--density-guidance", type=float, default=0.0, metavar="LAMBDA", help="mode-seeking guidance: follow v + LAMBDA grad(-div v) (default 0: off)")
+
+    p.add_argument("--class", dest="class_", default=None, help="class id, or 'all' (one row per class); default: unconditional")
+    p.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance weight W: v_null + W (v_class - v_null) (default 1)")
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
@@ -160,7 +181,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from flowmatch.plotting import plot_points, plot_trajectories
-    from flowmatch.sampling import sample_run
+    from flowmatch.sampling import class_labels, sample_run
     from flowmatch.training import load_run
 
     out = Path(args.out)
@@ -169,18 +190,32 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise FlowmatchError(f"--n must be >= 1, got {args.n}")
     run = load_run(args.run, device=args.device)
+    images = len(run.data.shape) == 3
+    if not images and (args.class_ is not None or args.guidance != 1.0):
+        raise FlowmatchError("--class and --guidance apply to class-conditional image runs")
+    if images and args.trajectory:
+        raise FlowmatchError("--trajectory draws 2D runs only; save image samples with --out FILE.png or FILE.npy")
+    labels = class_labels(args.class_, args.n, run.data.num_classes) if images else None
+    n = len(labels) if labels is not None else args.n
     start = time.perf_counter()
-    res = sample_run(run, args.n, solver=args.solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol, density_guidance=args.density_guidance)
+    res = sample_run(run, n, solver=args.solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol, y=labels, guidance=args.guidance, density_guidance=args.density_guidance)
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
-        np.save(out, res.x.cpu().numpy())
+        np.save(out, res.x.clamp(-1, 1).cpu().numpy() if images else res.x.cpu().numpy())
+    elif images:  # a PNG grid; --class all: one row per class
+        from flowmatch.imagegrid import save_image_grid
+
+        ncol = n // run.data.num_classes if str(args.class_).lower() == "all" else math.ceil(math.sqrt(n))
+        save_image_grid(res.x, out, ncol=ncol)
     else:
         plot_points(res.x, out, title=f"{args.solver}, NFE {res.nfe}")
     if args.trajectory:
         plot_trajectories(res.trajectory, args.trajectory)
     steps = args.steps if args.solver not in ("dopri5", "dopri8", "bosh3", "adaptive_heun") else None
-    record = {"out": str(out), "n": args.n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    record = {"out": str(out), "n": n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    if images:  # images (issue 3): nfe counts solver calls; a guided call is one batched pass
+        record.update({"class": args.class_, "guidance": args.guidance})
     if args.density_guidance:
         record["density_guidance"] = args.density_guidance
     print(json.dumps(record))

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
+from flowmatch.cfg import drop_labels
 from flowmatch.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from flowmatch.config import load_config, save_config
 from flowmatch.couplings import Coupling
@@ -34,6 +35,9 @@ from flowmatch.paths import AffinePath, make_path
 
 TIME_SAMPLING = ("uniform", "logit-normal")
 LR_SCHEDULES = ("constant", "cosine", "linear")
+PRECISIONS = ("fp32", "bf16")  # bf16 autocast for the forward pass; fp16 would need loss scaling
+SAMPLE_DIR = "samples"
+GRID_COLS, GRID_GUIDANCE, GRID_STEPS = 8, 2.0, 5  # training-time grids: 8 per class, w=2, NFE 10
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.jsonl"
 
@@ -67,6 +71,22 @@ class TrainConfig:
     max_minutes: float = 0.0
     device: str = "auto"
     progress: bool = True
+    # images (issue 3)
+    data_dir: str = "data"
+    image_size: int = 0
+    download: bool = False
+    hflip: bool = False
+    channels: int = 32
+    channel_mults: str = "1,2,2"
+    num_res_blocks: int = 1
+    attn_resolutions: str = "auto"
+    dropout: float = 0.0
+    cond_drop: float = 0.1
+    precision: str = "fp32"
+    channels_last: bool = False
+    compile: bool = False
+    sample_every: int = 0
+    patch_size: int = 1
 
     def __post_init__(self):
         checks = [
@@ -83,6 +103,21 @@ class TrainConfig:
             raise FlowmatchError(f"ema-decay must be in [0, 1), got {self.ema_decay}")
         if self.lr <= 0:
             raise FlowmatchError(f"lr must be > 0, got {self.lr}")
+        self._check_image_options()
+
+    def _check_image_options(self) -> None:  # images (issue 3)
+        if self.precision not in PRECISIONS:
+            raise FlowmatchError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        if not 0.0 <= self.cond_drop < 1.0:
+            raise FlowmatchError(f"cond-drop must be in [0, 1), got {self.cond_drop}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise FlowmatchError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.sample_every < 0:
+            raise FlowmatchError(f"sample-every must be >= 0 (0: off), got {self.sample_every}")
+        if self.image_size:
+            from flowmatch.data.images import check_image_size
+
+            check_image_size(self.image_size)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -145,6 +180,17 @@ def build_source(config: TrainConfig, data: DataSource, path: AffinePath) -> Dat
     return source
 
 
+def data_options(config: TrainConfig) -> dict[str, Any]:
+    """Keyword options of `load_data` taken from a config (image data only use them)."""
+    return {"data_dir": config.data_dir, "image_size": config.image_size, "download": config.download, "hflip": config.hflip}
+
+
+def model_options(config: TrainConfig) -> dict[str, Any]:
+    """Keyword options of `build_model` taken from a config."""
+    keys = ("hidden", "depth", "channels", "channel_mults", "num_res_blocks", "attn_resolutions", "dropout", "patch_size")
+    return {k: getattr(config, k) for k in keys}
+
+
 def lr_factor(config: TrainConfig, step: int) -> float:
     """Multiplier of the base learning rate at a step: linear warm-up, then the schedule."""
     if config.warmup_steps and step < config.warmup_steps:
@@ -175,18 +221,24 @@ class Trainer:
         self.dist = distributed.context()  # DDP: one process unless torchrun started several
         self.dist.check_batch(config.batch_size)
         self.device = self.dist.device(resolve_device(config.device))
-        self.data = data if data is not None else load_data(config.data)
+        self.data = data if data is not None else load_data(config.data, **data_options(config))
         self.path = build_path(config)
         self.source = build_source(config, self.data, self.path)
         self.coupling = Coupling(config.coupling, config.sinkhorn_reg)
         torch.manual_seed(config.seed)  # initial weights
-        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, hidden=config.hidden, depth=config.depth).to(self.device)
-        self.train_model = self.dist.wrap(self.model, self.device)  # DDP: what the loss calls; self.model itself in one process
+        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, **model_options(config)).to(self.device)
+        self.images = len(self.data.shape) == 3
+        if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.ema = EMA(self.model, config.ema_decay) if config.ema_decay > 0 else None
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
         self.run_dir = Path(config.out)
+        # DDP wraps the model in several processes; torch.compile wraps the same parameters, and
+        # checkpoints keep the plain module's names.
+        wrapped = self.dist.wrap(self.model, self.device)
+        self.forward = torch.compile(wrapped) if config.compile else wrapped
 
     # -- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -232,13 +284,17 @@ class Trainer:
     def train_step(self) -> float:
         x0, x1, cond = self.next_batch()
         t = sample_time(x0.shape[0], self.config.time_sampling, self.generator)
+        if "y" in cond and self.data.num_classes:  # classifier-free guidance: labels -> null class
+            cond["y"] = drop_labels(cond["y"], self.config.cond_drop, self.data.num_classes, self.generator)
         # DDP: every random draw above is made on the global batch (identical on all ranks); keep this rank's slice.
         x0, x1, t, cond = self.dist.shard(x0, x1, t, cond)
         dev = self.device
         cond = {k: v.to(dev) for k, v in cond.items()}
+        x0, x1 = self._to_device(x0), self._to_device(x1)
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr * lr_factor(self.config, self.step)
-        loss = flow_matching_loss(self.train_model, self.path, x0.to(dev), x1.to(dev), t.to(dev), **cond)
+        with self._autocast():
+            loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), **cond)
         global_loss = self.dist.average(loss.detach())  # DDP: the global-batch loss, so every rank stops together on NaN
         if not torch.isfinite(global_loss):
             raise FlowmatchError(f"loss became {global_loss.item()} at step {self.step}; lower --lr or check the data")
@@ -251,6 +307,35 @@ class Trainer:
             self.ema.update(self.model, self.step)
         self.step += 1
         return float(global_loss)
+
+    def _to_device(self, x: Tensor) -> Tensor:
+        x = x.to(self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last and x.ndim == 4 else x
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+
+    @torch.no_grad()
+    def write_sample_grid(self) -> Path:
+        """A grid from the EMA model (one row per class, guidance GRID_GUIDANCE) to samples/."""
+        from flowmatch.cfg import GuidedVelocity
+        from flowmatch.imagegrid import save_image_grid
+        from flowmatch.solvers import solve
+
+        model = self.ema.model if self.ema else self.model
+        was_training = model.training
+        model.eval()
+        g = torch.Generator().manual_seed(self.config.seed)  # own generator: training RNG untouched
+        k = self.data.num_classes
+        if k:
+            y = torch.arange(min(k, GRID_COLS)).repeat_interleave(GRID_COLS)
+            velocity = GuidedVelocity(model, y, GRID_GUIDANCE, k)
+        else:
+            y, velocity = torch.zeros(GRID_COLS * GRID_COLS), model
+        x0 = self.source.sample(len(y), g).x.to(self.device)
+        x = solve(velocity, x0, method="midpoint", steps=GRID_STEPS).x
+        model.train(was_training)
+        return save_image_grid(x, self.run_dir / SAMPLE_DIR / f"step_{self.step:07d}.png", ncol=GRID_COLS)
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, resume: bool = False) -> TrainResult:
@@ -293,9 +378,13 @@ class Trainer:
                     bar.update(1)
                 if main and (self.step % cfg.save_every == 0 or self.step == cfg.steps):
                     self.save()
+                if main and cfg.sample_every and self.images and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                    self.write_sample_grid()
                 if deadline < math.inf and self.dist.any(time.perf_counter() > deadline, self.device):  # DDP: stop all ranks at once
                     if main:
                         self.save()
+                        if cfg.sample_every and self.images:  # a last grid for a time-limited run
+                            self.write_sample_grid()
                     break
         if bar is not None:
             bar.close()
@@ -358,10 +447,15 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     state = load_checkpoint(run_dir / CHECKPOINT)
     config = load_config(TrainConfig, run_dir / CONFIG_FILE)
     dev = resolve_device(device)
-    data = load_data(config.data)
+    if len(state.get("data_shape", ())) == 3:  # images (issue 3): shape and classes suffice
+        from flowmatch.data.images import ImageShape
+
+        data = ImageShape(tuple(state["data_shape"]), int(state.get("num_classes", 0)), config.data)
+    else:
+        data = load_data(config.data)
     path = build_path(config)
     source = build_source(config, data, path)
-    model = build_model(config.model, data.shape, num_classes=data.num_classes, hidden=config.hidden, depth=config.depth)
+    model = build_model(config.model, data.shape, num_classes=data.num_classes, **model_options(config))
     weights = state["ema"] if use_ema and state.get("ema") is not None else state["model"]
     try:
         model.load_state_dict(weights)

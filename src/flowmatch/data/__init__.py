@@ -73,14 +73,23 @@ class ArrayData(DataSource):
         return Batch(self.points[torch.randint(len(self.points), (n,), generator=generator)])
 
 
-def load_data(spec: str) -> DataSource:
-    """A built-in toy name or a point-cloud file path -> DataSource."""
+def load_data(spec: str, *, data_dir: str = "data", image_size: int = 0, download: bool = False, hflip: bool = False, split: str = "train") -> DataSource:
+    """A built-in toy name, a point-cloud file path, or an image set / folder -> DataSource.
+
+    The keyword options apply to image data only (see `flowmatch.data.images`).
+    """
+    from flowmatch.data.images import is_image_spec, load_images  # images (issue 3)
+
+    if is_image_spec(spec):
+        return load_images(spec, data_dir=data_dir, image_size=image_size, download_files=download, hflip=hflip, split=split)
+    if image_size:
+        raise FlowmatchError(f"--image-size applies to image data only, not {spec!r}")
     if spec in TOY_SETS:
         return ToyData(spec)
     if Path(spec).suffix in POINT_SUFFIXES or Path(spec).exists():
         return ArrayData(load_points(spec), name=spec)
     raise FlowmatchError(
-        f"unknown data {spec!r}: use one of {', '.join(TOY_SETS)} or a .npy/.npz/.csv file of shape (N, D)"
+        f"unknown data {spec!r}: use one of {', '.join(TOY_SETS)}, an image set (mnist, fashion-mnist, cifar10, digits), an image folder, or a .npy/.npz/.csv file of shape (N, D)"
     )
 
 

@@ -1,0 +1,59 @@
+"""Evaluation half of benchmarks/mnist.py: classifier accuracy and classifier-feature FID of
+guided samples over a (W, NFE) table, sampling speed, and a 10x10 grid."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import torch
+
+from flowmatch.cfg import GuidedVelocity
+from flowmatch.data import load_data
+from flowmatch.imagegrid import save_image_grid
+from flowmatch.metrics_images import classifier_features, classify, frechet_distance, load_or_train_classifier
+from flowmatch.sampling import sample_source
+from flowmatch.solvers import solve
+from flowmatch.training import load_run
+
+GRID_W, GRID_NFE = 2.0, 10
+
+
+def evaluate_mnist_run(run_dir, data_dir, guidance, nfes, n_eval, grid, classifier_cache):
+    t0 = time.perf_counter()
+    train_set = load_data("mnist", data_dir=data_dir)
+    test_set = load_data("mnist", data_dir=data_dir, split="test")
+    xtr, ytr = train_set.all()
+    xte, yte = test_set.all()
+    clf = load_or_train_classifier(classifier_cache, xtr, ytr, 10)
+    test_acc = float((classify(xte, clf) == yte).float().mean())
+    fte = classifier_features(xte, clf)
+    g = torch.Generator().manual_seed(1)
+    ref = xtr[torch.randperm(len(xtr), generator=g)[:n_eval]]
+    floor = frechet_distance(classifier_features(ref, clf), fte)
+    print(json.dumps({"classifier_test_accuracy": round(test_acc, 4), "fid_floor_train_vs_test": round(floor, 3), "n_eval": n_eval, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+
+    run = load_run(run_dir, device="cpu")
+    per = n_eval // 10
+    y = torch.arange(10).repeat_interleave(per)
+    rows = []
+    print(f"\nrun {run_dir} (step {run.step}); midpoint solver, NFE = 2 x steps; {len(y)} samples per cell\n")
+    print("| W | NFE | classified as requested | FID (classifier features) | images/s |")
+    print("|---|---|---|---|---|", flush=True)
+    for w in guidance:
+        for nfe in nfes:
+            x0 = sample_source(run, len(y), seed=0)
+            velocity = GuidedVelocity(run.model, y, w, run.data.num_classes)
+            start = time.perf_counter()
+            with torch.no_grad():
+                x = solve(velocity, x0, method="midpoint", steps=nfe // 2).x.clamp(-1, 1)
+            rate = len(y) / (time.perf_counter() - start)
+            acc = float((classify(x, clf) == y).float().mean())
+            fid = frechet_distance(classifier_features(x, clf), fte)
+            rows.append({"W": w, "NFE": nfe, "accuracy": round(acc, 4), "fid": round(fid, 3), "images_per_s": round(rate, 1)})
+            print(f"| {w:g} | {nfe} | {100 * acc:.1f}% | {fid:.2f} | {rate:.1f} |", flush=True)
+            if w == GRID_W and nfe == GRID_NFE and grid:
+                keep = torch.cat([torch.arange(c * per, c * per + min(per, 10)) for c in range(10)])
+                save_image_grid(x[keep], grid, ncol=min(per, 10))
+    print(json.dumps({"rows": rows}), flush=True)
+    return rows

@@ -1,0 +1,86 @@
+"""Classifier-free guidance: the arithmetic, one forward pass, label dropout, label checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from flowmatch.cfg import GuidedVelocity, check_labels, drop_labels
+from flowmatch.errors import FlowmatchError
+from flowmatch.models import build_model
+
+K = 4
+
+
+class Affine(torch.nn.Module):
+    """v(x, t, y) = a_y * x + b_y t, with a distinct (a, b) per label (null included); counts calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.arange(1.0, K + 2)
+        self.b = torch.arange(K + 1.0, 0, -1) * 0.5
+        self.calls, self.batches = 0, []
+
+    def forward(self, x, t, y=None):
+        self.calls += 1
+        self.batches.append(x.shape[0])
+        y = torch.full((x.shape[0],), K) if y is None else y
+        return self.a[y][:, None] * x + self.b[y][:, None] * t[:, None]
+
+
+def _parts(y, x, t):
+    m = Affine()
+    return m(x, t, y=y), m(x, t, y=torch.full_like(y, K))
+
+
+def test_w0_is_unconditional_and_w1_conditional():
+    x, t, y = torch.randn(5, 3), torch.rand(5), torch.tensor([0, 1, 2, 3, 1])
+    vc, vu = _parts(y, x, t)
+    torch.testing.assert_close(GuidedVelocity(Affine(), y, 0.0, K)(x, t), vu)
+    torch.testing.assert_close(GuidedVelocity(Affine(), y, 1.0, K)(x, t), vc)
+
+
+@pytest.mark.parametrize("w", [0.5, 2.0, 4.0, -1.0])
+def test_guidance_formula_in_one_forward_pass(w):
+    x, t, y = torch.randn(5, 3), torch.rand(5), torch.tensor([0, 1, 2, 3, 1])
+    vc, vu = _parts(y, x, t)
+    m = Affine()
+    out = GuidedVelocity(m, y, w, K)(x, t)
+    torch.testing.assert_close(out, vu + w * (vc - vu))
+    assert m.calls == 1 and m.batches == [10]  # cond and null halves together
+
+
+def test_linear_in_w():
+    x, t, y = torch.randn(6, 2), torch.rand(6), torch.tensor([3, 2, 1, 0, 0, 1])
+    v = {w: GuidedVelocity(Affine(), y, w, K)(x, t) for w in (1.5, 2.5, 3.5)}
+    torch.testing.assert_close(v[3.5] - v[2.5], v[2.5] - v[1.5])
+
+
+def test_batched_equals_separate_on_a_unet():
+    torch.manual_seed(0)
+    m = build_model("unet", (1, 8, 8), num_classes=K, channels=8, channel_mults="1,2").eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x, t, y = torch.randn(3, 1, 8, 8), torch.rand(3), torch.tensor([0, 2, 3])
+    with torch.no_grad():
+        vc, vu = m(x, t, y=y), m(x, t)
+        out = GuidedVelocity(m, y, 3.0, K)(x, t)
+    torch.testing.assert_close(out, vu + 3.0 * (vc - vu), atol=1e-5, rtol=1e-4)
+
+
+def test_drop_labels_rate_and_identity():
+    y = torch.randint(0, K, (20000,), generator=torch.Generator().manual_seed(0))
+    d = drop_labels(y, 0.1, K, torch.Generator().manual_seed(1))
+    frac = (d == K).float().mean().item()
+    assert 0.09 < frac < 0.11  # binomial sd ~0.002
+    assert torch.equal(d[d != K], y[d != K])
+    assert torch.equal(drop_labels(y, 0.0, K, torch.Generator()), y)
+
+
+def test_check_labels():
+    assert check_labels(torch.tensor([0, 3]), K).tolist() == [0, 3]
+    with pytest.raises(FlowmatchError, match="class 4 is out of range"):
+        check_labels(torch.tensor([0, 4]), K)
+    with pytest.raises(FlowmatchError, match="without class labels"):
+        check_labels(torch.tensor([0]), 0)
