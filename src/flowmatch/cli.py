@@ -57,6 +57,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=S, help="auto (cuda if present), cpu or cuda")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S, help="no progress bar")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--prefetch", type=int, default=S, help="batches drawn ahead in a worker thread (0: synchronous; default 1)")
+    p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: train, reflow, distil; RUN ends as the one-step model")
+    p.add_argument("--budget-seconds", type=float, default=0.0, help="--recipe: cap on the whole chain's wall time (0: none)")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
@@ -65,7 +68,7 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run directory written by 'flowmatch train'")
     p.add_argument("--n", type=int, default=2000, help="number of samples")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D)) or FILE.png (scatter plot)")
-    p.add_argument("--solver", default="midpoint", choices=list(SOLVERS))
+    p.add_argument("--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run)")
     p.add_argument("--steps", type=int, default=4, help="solver steps (fixed-step solvers)")
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=float, default=1e-5)
@@ -80,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _train_args(sub.add_parser("train", help="train a flow on a data set", description="Train a flow-matching model. Options come from defaults, then --config, then flags."))
     _sample_args(sub.add_parser("sample", help="draw samples from a trained run", description="Solve the ODE from the source to t=1 and save the samples."))
+    p = sub.add_parser("reflow", help="retrain a run on its own ODE couplings (rectified flow)", description="Generate pairs (x0, ODE(x0)) with RUN's model and train --out on them from RUN's weights; prints straightness before and after.")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="new run directory")
+    p.add_argument("--pairs", type=int, default=20000, help="number of couplings (default 20000)")
+    p.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    p.add_argument("--lr", type=float, default=None, help="default: RUN's learning rate")
+    p.add_argument("--solver-steps", type=int, default=64, help="RK4 steps for the couplings (default 64)")
+    p.add_argument("--distill", action="store_true", help="one-step distillation: train at t = 0 only, so that x1 = x0 + v(x0, 0)")
+    p.add_argument("--device", default="auto")
     p = sub.add_parser("plot", help="pictures of a trained 2D run", description="Samples vs data, trajectories, vector field at several t, loss curve.")
     p.add_argument("run")
     p.add_argument("--out", required=True, help="directory for the PNG files")
@@ -97,12 +109,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from flowmatch.config import build_config, load_config, read_config_file
     from flowmatch.training import CONFIG_FILE, TrainConfig, train
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "recipe", "budget_seconds")}
     layers = [read_config_file(args.config) if args.config else {}, flags]
     saved = Path(flags.get("out", TrainConfig.out)) / CONFIG_FILE
     if args.resume and saved.exists():
         # Resuming: the saved config is the base; only what is given now changes it (e.g. --steps).
         layers.insert(0, dataclasses.asdict(load_config(TrainConfig, saved)))
+    if args.recipe == "few-step":
+        from flowmatch.reflow import RecipeConfig, few_step_recipe
+
+        defaults = {"coupling": "ot", "steps": RecipeConfig.base_steps}  # the recipe's measured defaults; flags override
+        config = build_config(TrainConfig, defaults, *layers)
+        print(json.dumps(few_step_recipe(config, RecipeConfig(base_steps=config.steps, budget_seconds=args.budget_seconds))))
+        return 0
     result = train(build_config(TrainConfig, *layers), resume=args.resume)
     print(json.dumps({"run": str(result.run_dir), "step": result.step, "loss": round(result.loss, 6), "seconds": round(result.seconds, 2)}))
     return 0
@@ -121,18 +140,28 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise FlowmatchError(f"--n must be >= 1, got {args.n}")
     run = load_run(args.run, device=args.device)
+    solver = args.solver or run.config.sampler
     start = time.perf_counter()
-    res = sample_run(run, args.n, solver=args.solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol)
+    res = sample_run(run, args.n, solver=solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol)
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
         np.save(out, res.x.cpu().numpy())
     else:
-        plot_points(res.x, out, title=f"{args.solver}, NFE {res.nfe}")
+        plot_points(res.x, out, title=f"{solver}, NFE {res.nfe}")
     if args.trajectory:
         plot_trajectories(res.trajectory, args.trajectory)
-    steps = args.steps if args.solver not in ("dopri5", "dopri8", "bosh3", "adaptive_heun") else None
-    print(json.dumps({"out": str(out), "n": args.n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}))
+    steps = args.steps if solver not in ("dopri5", "dopri8", "bosh3", "adaptive_heun") else None
+    print(json.dumps({"out": str(out), "n": args.n, "solver": solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}))
+    return 0
+
+
+def _cmd_reflow(args: argparse.Namespace) -> int:
+    from flowmatch.reflow import _record, reflow
+
+    res = reflow(args.run, args.out, pairs=args.pairs, steps=args.steps, lr=args.lr, solver_steps=args.solver_steps,
+                 distill_fraction=1.0 if args.distill else 0.0, device=args.device)
+    print(json.dumps(_record(res)))
     return 0
 
 
@@ -151,7 +180,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "plot": _cmd_plot, "demo": _cmd_demo}
+COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "reflow": _cmd_reflow, "plot": _cmd_plot, "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
