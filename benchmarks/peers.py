@@ -41,7 +41,6 @@ TASKS = {"moons": ("gaussian", "moons"), "8gaussians-moons": ("8gaussians", "moo
 PEERS = ("torchcfm-indep", "torchcfm-ot", "fm-condot")
 OURS = ("flowmatch-indep", "flowmatch-ot")
 NFES = (1, 2, 4, 8)
-N_EVAL = 2000
 
 
 def peers_available() -> bool:
@@ -92,7 +91,7 @@ def train_peer(method: str, task: str, steps: int, seed: int, batch: int = 256):
     return model.eval().requires_grad_(False), time.perf_counter() - start
 
 
-def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, budget: float = 0.0):
+def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, budget: float = 0.0, recipe_steps: int = 0):
     """Train flowmatch (plain CFM, or the few-step recipe under a wall-time budget); (model, seconds)."""
     from flowmatch.reflow import RecipeConfig, few_step_recipe
     from flowmatch.training import TrainConfig, Trainer, load_run
@@ -100,9 +99,13 @@ def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, bud
     src, dst = TASKS[task]
     out = workdir / f"{task}-{method}-{seed}"
     if method == "flowmatch-fewstep":
-        cfg = TrainConfig(data=dst, source=src, out=str(out), coupling="ot", seed=seed, progress=False, steps=RecipeConfig.base_steps)
+        recipe = RecipeConfig(budget_seconds=budget)
+        if recipe_steps:  # smoke runs: scale every stage down
+            n = recipe_steps
+            recipe = RecipeConfig(base_steps=n, reflow_steps=max(1, 2 * n // 3), distill_steps=max(1, n // 3), reflow_pairs=min(8192, 64 * n), budget_seconds=budget)
+        cfg = TrainConfig(data=dst, source=src, out=str(out), seed=seed, progress=False, steps=recipe.base_steps)
         start = time.perf_counter()
-        few_step_recipe(cfg, RecipeConfig(budget_seconds=budget))
+        few_step_recipe(cfg, recipe)
         seconds = time.perf_counter() - start
         return load_run(out, device="cpu").model, seconds
     coupling = "ot" if method == "flowmatch-ot" else "independent"
@@ -121,11 +124,11 @@ def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, bud
 
 
 @torch.no_grad()
-def evaluate(model, task: str, seed: int, refs: int) -> dict:
+def evaluate(model, task: str, seed: int, refs: int, n_eval: int = 2000) -> dict:
     src, dst = (_source(n) for n in TASKS[task])
-    x0 = src.sample(N_EVAL, torch.Generator().manual_seed(10_000 + seed)).x
+    x0 = src.sample(n_eval, torch.Generator().manual_seed(10_000 + seed)).x
     ref_g = torch.Generator().manual_seed(20_000 + seed)
-    ref_sets = [dst.sample(N_EVAL, ref_g).x for _ in range(refs)]
+    ref_sets = [dst.sample(n_eval, ref_g).x for _ in range(refs)]
     out = {}
     for nfe in NFES:
         x = solve(model, x0, method="euler", steps=nfe).x
@@ -136,29 +139,29 @@ def evaluate(model, task: str, seed: int, refs: int) -> dict:
     return out
 
 
-def noise_floor(task: str, seed: int, refs: int) -> float:
+def noise_floor(task: str, seed: int, refs: int, n_eval: int = 2000) -> float:
     dst = _source(TASKS[task][1])
     g = torch.Generator().manual_seed(30_000 + seed)
-    return statistics.median(wasserstein2(dst.sample(N_EVAL, g).x, dst.sample(N_EVAL, g).x) for _ in range(refs))
+    return statistics.median(wasserstein2(dst.sample(n_eval, g).x, dst.sample(n_eval, g).x) for _ in range(refs))
 
 
-def run(tasks, seeds, steps, refs, workdir: Path, methods, log=print) -> list[dict]:
+def run(tasks, seeds, steps, refs, workdir: Path, methods, log=print, n_eval: int = 2000, recipe_steps: int = 0) -> list[dict]:
     rows = []
     for task in tasks:
         for seed in seeds:
-            floor = noise_floor(task, seed, refs)
+            floor = noise_floor(task, seed, refs, n_eval)
             ot_seconds = None
             for method in methods:
                 if method == "flowmatch-fewstep":
                     budget = ot_seconds if ot_seconds is not None else 0.0
-                    model, seconds = train_ours(method, task, steps, seed, workdir, budget=budget)
+                    model, seconds = train_ours(method, task, steps, seed, workdir, budget=budget, recipe_steps=recipe_steps)
                 elif method in PEERS:
                     model, seconds = train_peer(method, task, steps, seed)
                 else:
                     model, seconds = train_ours(method, task, steps, seed, workdir)
                 if method == "torchcfm-ot":
                     ot_seconds = seconds
-                row = {"task": task, "seed": seed, "method": method, "train_s": seconds, "floor": floor, **evaluate(model, task, seed, refs)}
+                row = {"task": task, "seed": seed, "method": method, "train_s": seconds, "floor": floor, **evaluate(model, task, seed, refs, n_eval)}
                 rows.append(row)
                 log(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}))
     return rows
@@ -186,6 +189,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=5000, help="training steps of the plain runs")
     p.add_argument("--refs", type=int, default=5, help="fresh reference draws per W2")
     p.add_argument("--methods", default=",".join(PEERS + OURS + ("flowmatch-fewstep",)))
+    p.add_argument("--recipe-steps", type=int, default=0, help="few-step recipe base steps (0: its defaults; reflow 2/3 and distillation 1/3 of it)")
+    p.add_argument("--n-eval", type=int, default=2000, help="generated and reference points per W2")
     p.add_argument("--json", default=None, help="also write every row to this JSON file")
     args = p.parse_args(argv)
     tasks = [t for t in args.tasks.split(",") if t]
@@ -198,7 +203,7 @@ def main(argv=None) -> int:
         return 2
     torch.set_num_threads(1)  # the same single-threaded budget for every method
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run(tasks, range(args.seeds), args.steps, args.refs, Path(tmp), methods, log=lambda s: print(s, flush=True))
+        rows = run(tasks, range(args.seeds), args.steps, args.refs, Path(tmp), methods, log=lambda s: print(s, flush=True), n_eval=args.n_eval, recipe_steps=args.recipe_steps)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(table(rows))

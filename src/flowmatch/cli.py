@@ -60,6 +60,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefetch", type=int, default=S, help="batches drawn ahead in a worker thread (0: synchronous; default 1)")
     p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: train, reflow, distil; RUN ends as the one-step model")
     p.add_argument("--budget-seconds", type=float, default=0.0, help="--recipe: cap on the whole chain's wall time (0: none)")
+    p.add_argument("--reflow-steps", type=int, default=None, help="--recipe: steps of each reflow round (default 2000)")
+    p.add_argument("--reflow-rounds", type=int, default=None, help="--recipe: reflow rounds before distillation (default 1)")
+    p.add_argument("--reflow-pairs", type=int, default=None, help="--recipe: couplings per round (default 8192)")
+    p.add_argument("--distill-steps", type=int, default=None, help="--recipe: one-step distillation steps (default 1000)")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
@@ -86,10 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reflow", help="retrain a run on its own ODE couplings (rectified flow)", description="Generate pairs (x0, ODE(x0)) with RUN's model and train --out on them from RUN's weights; prints straightness before and after.")
     p.add_argument("run")
     p.add_argument("--out", required=True, help="new run directory")
-    p.add_argument("--pairs", type=int, default=20000, help="number of couplings (default 20000)")
+    p.add_argument("--pairs", type=int, default=8192, help="number of couplings (default 8192)")
     p.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
     p.add_argument("--lr", type=float, default=None, help="default: RUN's learning rate")
-    p.add_argument("--solver-steps", type=int, default=64, help="RK4 steps for the couplings (default 64)")
+    p.add_argument("--solver-steps", type=int, default=16, help="RK4 steps for the couplings (default 16)")
     p.add_argument("--distill", action="store_true", help="one-step distillation: train at t = 0 only, so that x1 = x0 + v(x0, 0)")
     p.add_argument("--device", default="auto")
     p = sub.add_parser("plot", help="pictures of a trained 2D run", description="Samples vs data, trajectories, vector field at several t, loss curve.")
@@ -109,7 +113,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from flowmatch.config import build_config, load_config, read_config_file
     from flowmatch.training import CONFIG_FILE, TrainConfig, train
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "recipe", "budget_seconds")}
+    recipe_keys = ("budget_seconds", "reflow_steps", "reflow_rounds", "reflow_pairs", "distill_steps")
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "recipe", *recipe_keys)}
     layers = [read_config_file(args.config) if args.config else {}, flags]
     saved = Path(flags.get("out", TrainConfig.out)) / CONFIG_FILE
     if args.resume and saved.exists():
@@ -118,9 +123,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.recipe == "few-step":
         from flowmatch.reflow import RecipeConfig, few_step_recipe
 
-        defaults = {"coupling": "ot", "steps": RecipeConfig.base_steps}  # the recipe's measured defaults; flags override
+        defaults = {"steps": RecipeConfig.base_steps}  # the recipe's measured defaults; flags override
         config = build_config(TrainConfig, defaults, *layers)
-        print(json.dumps(few_step_recipe(config, RecipeConfig(base_steps=config.steps, budget_seconds=args.budget_seconds))))
+        stage = {k: getattr(args, k) for k in recipe_keys if getattr(args, k) is not None}
+        print(json.dumps(few_step_recipe(config, RecipeConfig(base_steps=config.steps, **stage))))
         return 0
     result = train(build_config(TrainConfig, *layers), resume=args.resume)
     print(json.dumps({"run": str(result.run_dir), "step": result.step, "loss": round(result.loss, 6), "seconds": round(result.seconds, 2)}))
@@ -157,11 +163,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_reflow(args: argparse.Namespace) -> int:
-    from flowmatch.reflow import _record, reflow
+    from flowmatch.reflow import reflow, reflow_record
 
     res = reflow(args.run, args.out, pairs=args.pairs, steps=args.steps, lr=args.lr, solver_steps=args.solver_steps,
                  distill_fraction=1.0 if args.distill else 0.0, device=args.device)
-    print(json.dumps(_record(res)))
+    print(json.dumps(reflow_record(res)))
     return 0
 
 

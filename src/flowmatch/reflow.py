@@ -31,17 +31,18 @@ from flowmatch.training import CONFIG_FILE, PAIRS_FILE, TrainConfig, load_run, t
 
 
 @torch.no_grad()
-def straightness(velocity: Velocity, x0: Tensor, steps: int = 64) -> float:
-    """S(v) above for x0: (B, *D), by an RK4 solve with `steps` steps and the rectangle rule in t."""
+def straightness(velocity: Velocity, x0: Tensor, steps: int = 32) -> float:
+    """S(v) above for x0: (B, *D), by an RK4 solve with `steps` steps and the trapezoid rule in t."""
     res = solve(velocity, x0, method="rk4", steps=steps, trajectory=True)
     traj, times = res.trajectory, res.times
     chord = traj[-1] - traj[0]
-    dev = [
+    dev = torch.stack([
         (velocity(traj[k], torch.full((x0.shape[0],), float(times[k]), dtype=x0.dtype, device=x0.device)) - chord)
         .pow(2).flatten(1).sum(1).mean()
-        for k in range(steps)
-    ]
-    return float(torch.stack(dev).mean())
+        for k in range(steps + 1)
+    ])
+    h = (times[1:] - times[:-1]).to(dev)
+    return float((0.5 * h * (dev[1:] + dev[:-1])).sum())
 
 
 @torch.no_grad()
@@ -74,13 +75,13 @@ def reflow(
     steps: int = 2000,
     lr: float | None = None,
     solver: str = "rk4",
-    solver_steps: int = 64,
+    solver_steps: int = 16,
     distill_fraction: float = 0.0,
     seed: int | None = None,
     max_minutes: float = 0.0,
     progress: bool = False,
     device: str = "auto",
-    eval_n: int = 1000,
+    eval_n: int = 500,
 ) -> ReflowResult:
     """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
     starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation."""
@@ -118,11 +119,11 @@ def reflow(
     res = train(cfg)
     after = straightness(load_run(out, device=device).model, x_eval)
     result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
-    (out / "reflow.json").write_text(json.dumps(_record(result), indent=2) + "\n")
+    (out / "reflow.json").write_text(json.dumps(reflow_record(result), indent=2) + "\n")
     return result
 
 
-def _record(r: ReflowResult) -> dict:
+def reflow_record(r: ReflowResult) -> dict:
     return {
         "run": str(r.run_dir),
         "step": r.steps,
@@ -142,16 +143,18 @@ class RecipeConfig:
     """
 
     base_steps: int = 3000
+    base_coupling: str = "independent"
     reflow_rounds: int = 1
     reflow_steps: int = 2000
-    reflow_pairs: int = 20000
+    reflow_pairs: int = 8192
     distill_steps: int = 1000
-    solver_steps: int = 64
+    distill_fraction: float = 0.5
+    solver_steps: int = 16
     budget_seconds: float = 0.0
 
 
 def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), resume: bool = False) -> dict:
-    """Train base (OT coupling as configured), reflow `reflow_rounds` times, then distil; copy the
+    """Train base (with recipe.base_coupling), reflow `reflow_rounds` times, then distil; copy the
     final one-step model into config.out and keep the stages in its subdirectories."""
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,7 +173,7 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), 
     n_after = recipe.reflow_rounds + 1
     base_dir = out / "base"
     shutil.rmtree(base_dir, ignore_errors=True)
-    base_cfg = _stage_config(config, base_dir, steps=recipe.base_steps, max_minutes=minutes(0.5), save_every=recipe.base_steps)
+    base_cfg = _stage_config(config, base_dir, steps=recipe.base_steps, max_minutes=minutes(0.5), save_every=recipe.base_steps, coupling=recipe.base_coupling)
     base_res = train(base_cfg)
     stages = [{"stage": "base", "run": str(base_dir), "step": base_res.step, "seconds": round(base_res.seconds, 2)}]
     prev = base_dir
@@ -179,14 +182,14 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), 
         shutil.rmtree(d, ignore_errors=True)
         r = reflow(prev, d, pairs=recipe.reflow_pairs, steps=recipe.reflow_steps, solver_steps=recipe.solver_steps,
                    max_minutes=minutes(1.0 / (n_after - k)), device=config.device, seed=config.seed + 1 + k)
-        stages.append({"stage": f"reflow{k + 1}", **_record(r)})
+        stages.append({"stage": f"reflow{k + 1}", **reflow_record(r)})
         prev = d
     d = out / "distill"
     shutil.rmtree(d, ignore_errors=True)
     r = reflow(prev, d, pairs=recipe.reflow_pairs, steps=recipe.distill_steps, solver_steps=recipe.solver_steps,
-               distill_fraction=1.0, lr=config.lr * 0.3, max_minutes=minutes(1.0), device=config.device,
+               distill_fraction=recipe.distill_fraction, lr=config.lr * 0.3, max_minutes=minutes(1.0), device=config.device,
                seed=config.seed + 100)
-    stages.append({"stage": "distill", **_record(r)})
+    stages.append({"stage": "distill", **reflow_record(r)})
     shutil.copy2(d / CHECKPOINT, out / CHECKPOINT)
     final = load_config(TrainConfig, d / CONFIG_FILE)
     save_config(dataclasses.replace(final, out=str(out)), out / CONFIG_FILE)
@@ -195,4 +198,4 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), 
     return summary
 
 
-__all__ = ["straightness", "make_pairs", "reflow", "ReflowResult", "RecipeConfig", "few_step_recipe"]
+__all__ = ["straightness", "make_pairs", "reflow", "reflow_record", "ReflowResult", "RecipeConfig", "few_step_recipe"]

@@ -127,17 +127,22 @@ def flow_matching_loss(model: Callable[..., Tensor], path: AffinePath, x0: Tenso
 
 
 class EMA:
-    """Exponential moving average of a model's weights: w_ema <- d w_ema + (1 - d) w."""
+    """Exponential moving average of a model's weights: w_ema <- d w_ema + (1 - d) w.
+
+    With `step` given, d = min(decay, (1 + step) / (10 + step)): a short warm-up so that short
+    runs (few-step recipe stages, small budgets) are not dominated by the initial weights.
+    """
 
     def __init__(self, model: nn.Module, decay: float):
         self.decay = decay
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, step: int | None = None) -> None:
+        decay = self.decay if step is None else min(self.decay, (1 + step) / (10 + step))
         for e, p in zip(self.model.state_dict().values(), model.state_dict().values()):
             if e.dtype.is_floating_point:
-                e.lerp_(p, 1 - self.decay)
+                e.lerp_(p, 1 - decay)
             else:
                 e.copy_(p)
 
@@ -283,7 +288,7 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         if self.ema:
-            self.ema.update(self.model)
+            self.ema.update(self.model, self.step)
         self.step += 1
         return float(loss.detach())
 
