@@ -10,14 +10,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
+from flowmatch.errors import FlowmatchError
 from flowmatch.reflow import reflow, straightness
 from flowmatch.solvers import solve
 from flowmatch.training import TrainConfig, load_run, train
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-TINY = dict(hidden=32, depth=2, ema_decay=0.0, progress=False, lr=3e-3, lr_schedule="constant")
+TINY = dict(hidden=32, depth=2, ema_decay=0.0, progress=False, lr=3e-3, lr_schedule="constant", batch_size=128)
 
 
 def _cli(*args, cwd=None):
@@ -38,8 +40,8 @@ def test_straightness_closed_forms():
 
 def test_reflow_straightens_the_base_flow(tmp_path):
     base = tmp_path / "base"
-    train(TrainConfig(data="8gaussians", out=str(base), steps=400, seed=0, save_every=400, **TINY))
-    res = reflow(base, tmp_path / "reflow", pairs=2048, steps=400, seed=1, eval_n=300)
+    train(TrainConfig(data="8gaussians", out=str(base), steps=200, seed=0, save_every=200, **TINY))
+    res = reflow(base, tmp_path / "reflow", pairs=1024, steps=200, seed=1, eval_n=200)
     assert res.straightness_after < 0.7 * res.straightness_before, (res.straightness_before, res.straightness_after)
     cfg = json.loads((tmp_path / "reflow" / "config.json").read_text())
     assert cfg["pairs"].endswith("pairs.pt") and cfg["init_from"] == str(base)
@@ -49,8 +51,8 @@ def test_distilled_one_step_matches_teacher(tmp_path):
     """Tolerance: RMS |student 1-step - teacher RK4(32)| <= 0.25 x RMS transport distance |x1 - x0|,
     and at most half the teacher's own 1-step RMS error."""
     base = tmp_path / "base"
-    train(TrainConfig(data="8gaussians", out=str(base), steps=400, seed=0, save_every=400, **TINY))
-    res = reflow(base, tmp_path / "distill", pairs=4096, steps=600, seed=1, distill_fraction=1.0, eval_n=100)
+    train(TrainConfig(data="8gaussians", out=str(base), steps=200, seed=0, save_every=200, **TINY))
+    res = reflow(base, tmp_path / "distill", pairs=2048, steps=300, seed=1, distill_fraction=1.0, eval_n=100)
     teacher, student = load_run(base, device="cpu").model, load_run(res.run_dir, device="cpu").model
     x0 = torch.randn(1000, 2, generator=torch.Generator().manual_seed(123))
     with torch.no_grad():
@@ -89,5 +91,5 @@ def test_reflow_cli_and_bad_input(tmp_path):
     assert rec["step"] == 20 and rec["straightness_before"] >= 0 and rec["straightness_after"] >= 0
     r = _cli("reflow", str(tmp_path / "missing"), "--out", str(tmp_path / "r3"))
     assert r.returncode == 2 and r.stderr.startswith("error:")
-    r = _cli("reflow", str(base), "--out", str(tmp_path / "r4"), "--pairs", "0")
-    assert r.returncode == 2 and r.stderr.startswith("error:")
+    with pytest.raises(FlowmatchError, match="pairs must be >= 1"):
+        reflow(base, tmp_path / "r4", pairs=0)
