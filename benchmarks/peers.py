@@ -169,7 +169,7 @@ def run(tasks, seeds, steps, refs, workdir: Path, methods, log=print, n_eval: in
 
 def table(rows: list[dict]) -> str:
     med = statistics.median
-    lines = ["| task | method | W2 NFE 1 | NFE 2 | NFE 4 | NFE 8 | adaptive (NFE) | train s | floor | seeds |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | method | W2 NFE 1 | NFE 2 | NFE 4 | NFE 8 | adaptive (NFE) | train s | floor | seeds | seed spread |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = []
     for r in rows:
         if (r["task"], r["method"]) not in keys:
@@ -178,7 +178,9 @@ def table(rows: list[dict]) -> str:
         rs = [r for r in rows if r["task"] == task and r["method"] == method]
         cells = [f"{med(r[f'nfe{n}'] for r in rs):.3f}" for n in NFES]
         ad = f"{med(r['adaptive'] for r in rs):.3f} ({med(r['adaptive_nfe'] for r in rs):.0f})"
-        lines.append(f"| {task} | {method} | {' | '.join(cells)} | {ad} | {med(r['train_s'] for r in rs):.1f} | {med(r['floor'] for r in rs):.3f} | {len(rs)} |")
+        # seed spread: median over NFE 1/2/4/8 of (max - min) W2 across seeds
+        spread = med(max(r[f"nfe{n}"] for r in rs) - min(r[f"nfe{n}"] for r in rs) for n in NFES)
+        lines.append(f"| {task} | {method} | {' | '.join(cells)} | {ad} | {med(r['train_s'] for r in rs):.1f} | {med(r['floor'] for r in rs):.3f} | {len(rs)} | {spread:.3f} |")
     return "\n".join(lines)
 
 
@@ -192,7 +194,12 @@ def main(argv=None) -> int:
     p.add_argument("--recipe-steps", type=int, default=0, help="few-step recipe base steps (0: its defaults; reflow 2/3 and distillation 1/3 of it)")
     p.add_argument("--n-eval", type=int, default=2000, help="generated and reference points per W2")
     p.add_argument("--json", default=None, help="also write every row to this JSON file")
+    p.add_argument("--from-logs", nargs="+", default=None, help="only print the table of rows logged (one JSON line each) by earlier runs")
     args = p.parse_args(argv)
+    if args.from_logs:
+        rows = [json.loads(line) for f in args.from_logs for line in Path(f).read_text().splitlines() if line.startswith("{")]
+        print(table(rows))
+        return 0
     tasks = [t for t in args.tasks.split(",") if t]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:

@@ -48,7 +48,7 @@ class TrainConfig:
     sigma_min: float = 0.0
     coupling: str = "independent"
     sinkhorn_reg: float = 0.05
-    time_sampling: str = "uniform"
+    time_sampling: str = "logit-normal"
     model: str = "mlp"
     hidden: int = 128
     depth: int = 3
