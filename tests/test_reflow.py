@@ -31,7 +31,8 @@ def test_straightness_closed_forms():
     x0 = torch.randn(400, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     const = lambda x, t: torch.ones_like(x) * torch.tensor([1.0, -2.0], dtype=x.dtype)
     assert straightness(const, x0) < 1e-20
-    # Rotation v = A x at unit angular speed: S = E|x0|^2 (2 cos 1 - 1) (derivation in the docs).
+    # Rotation v = A x (unit angular speed): the chord is c = (R(1) - I) x0 and int_0^1 v dt = c, so
+    # S = E[int |v|^2 dt - 2 c.c + |c|^2] = E[|x0|^2 - |c|^2] = E|x0|^2 (1 - (2 - 2 cos 1)).
     a = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)
     rot = lambda x, t: x @ a.T
     expected = float(x0.pow(2).sum(1).mean()) * (2 * math.cos(1.0) - 1)
