@@ -1,4 +1,7 @@
-"""Shared test helpers: the repository paths and a CLI runner that works in any checkout."""
+"""Shared test helpers: the repository paths and a CLI runner that works in any checkout.
+
+Tests use one torch thread: the CPU is small and shared, and OpenMP spinning only slows tiny models.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the CLI subprocesses
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -39,7 +39,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma-min", type=float, default=S, help="condot path: sigma at t=1 (default 0)")
     p.add_argument("--coupling", default=S, choices=list(COUPLINGS), help="pairing of source and data in a batch")
     p.add_argument("--sinkhorn-reg", type=float, default=S, help="entropic regularisation for --coupling sinkhorn")
-    p.add_argument("--time-sampling", default=S, choices=list(TIME_SAMPLING), help="distribution of training times")
+    p.add_argument("--time-sampling", default=S, choices=list(TIME_SAMPLING), help="distribution of training times (default logit-normal: measured better at NFE 1-8, docs/benchmarks.md)")
     p.add_argument("--model", default=S, help="velocity network (default mlp)")
     p.add_argument("--hidden", type=int, default=S, help="MLP width (default 128)")
     p.add_argument("--depth", type=int, default=S, help="MLP hidden layers (default 3)")
@@ -58,6 +58,13 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=S, help="auto (cuda if present), cpu or cuda")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S, help="no progress bar")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--prefetch", type=int, default=S, help="batches drawn ahead in a worker thread (0: synchronous; default 1)")
+    p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: train, reflow, distil; RUN ends as the one-step model")
+    p.add_argument("--budget-seconds", type=float, default=0.0, help="--recipe: cap on the whole chain's wall time (0: none)")
+    p.add_argument("--reflow-steps", type=int, default=None, help="--recipe: steps of each reflow round (default 2000)")
+    p.add_argument("--reflow-rounds", type=int, default=None, help="--recipe: reflow rounds before distillation (default 1)")
+    p.add_argument("--reflow-pairs", type=int, default=None, help="--recipe: couplings per round (default 8192)")
+    p.add_argument("--distill-steps", type=int, default=None, help="--recipe: one-step distillation steps (default 1000)")
     # images (issue 3)
     g = p.add_argument_group("images", "image data sets (mnist, fashion-mnist, cifar10, digits, or a folder of class sub-folders) and image models")
     g.add_argument("--data-dir", default=S, help="folder with the image set's original files (default ./data)")
@@ -83,7 +90,7 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run directory written by 'flowmatch train'")
     p.add_argument("--n", type=int, default=2000, help="number of samples")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
-    p.add_argument("--solver", default="midpoint", choices=list(SOLVERS))
+    p.add_argument("--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run)")
     p.add_argument("--steps", type=int, default=4, help="solver steps (fixed-step solvers)")
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=float, default=1e-5)
@@ -142,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _train_args(sub.add_parser("train", help="train a flow on a data set", description="Train a flow-matching model. Options come from defaults, then --config, then flags."))
     _sample_args(sub.add_parser("sample", help="draw samples from a trained run", description="Solve the ODE from the source to t=1 and save the samples."))
+    p = sub.add_parser("reflow", help="retrain a run on its own ODE couplings (rectified flow)", description="Generate pairs (x0, ODE(x0)) with RUN's model and train --out on them from RUN's weights; prints straightness before and after.")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="new run directory")
+    p.add_argument("--pairs", type=int, default=8192, help="number of couplings (default 8192)")
+    p.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    p.add_argument("--lr", type=float, default=None, help="default: RUN's learning rate")
+    p.add_argument("--solver-steps", type=int, default=16, help="RK4 steps for the couplings (default 16)")
+    p.add_argument("--distill", action="store_true", help="one-step distillation: train at t = 0 only, so that x1 = x0 + v(x0, 0)")
+    p.add_argument("--device", default="auto")
     p = sub.add_parser("plot", help="pictures of a trained 2D run", description="Samples vs data, trajectories, vector field at several t, loss curve.")
     p.add_argument("run")
     p.add_argument("--out", required=True, help="directory for the PNG files")
@@ -163,12 +179,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from flowmatch.distributed import is_main_process
     from flowmatch.training import CONFIG_FILE, TrainConfig, train
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume")}
+    recipe_keys = ("budget_seconds", "reflow_steps", "reflow_rounds", "reflow_pairs", "distill_steps")
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "recipe", *recipe_keys)}
     layers = [read_config_file(args.config) if args.config else {}, flags]
     saved = Path(flags.get("out", TrainConfig.out)) / CONFIG_FILE
     if args.resume and saved.exists():
         # Resuming: the saved config is the base; only what is given now changes it (e.g. --steps).
         layers.insert(0, dataclasses.asdict(load_config(TrainConfig, saved)))
+    if args.recipe == "few-step":
+        from flowmatch.reflow import RecipeConfig, few_step_recipe
+
+        defaults = {"steps": RecipeConfig.base_steps}  # the recipe's measured defaults; flags override
+        config = build_config(TrainConfig, defaults, *layers)
+        stage = {k: getattr(args, k) for k in recipe_keys if getattr(args, k) is not None}
+        print(json.dumps(few_step_recipe(config, RecipeConfig(base_steps=config.steps, **stage))))
+        return 0
     result = train(build_config(TrainConfig, *layers), resume=args.resume)
     if not is_main_process():  # under torchrun only rank 0 reports
         return 0
@@ -197,8 +222,9 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise FlowmatchError("--trajectory draws 2D runs only; save image samples with --out FILE.png or FILE.npy")
     labels = class_labels(args.class_, args.n, run.data.num_classes) if images else None
     n = len(labels) if labels is not None else args.n
+    solver = args.solver or run.config.sampler
     start = time.perf_counter()
-    res = sample_run(run, n, solver=args.solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol, y=labels, guidance=args.guidance, density_guidance=args.density_guidance)
+    res = sample_run(run, n, solver=solver, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol, y=labels, guidance=args.guidance, density_guidance=args.density_guidance)
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
@@ -209,16 +235,25 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         ncol = n // run.data.num_classes if str(args.class_).lower() == "all" else math.ceil(math.sqrt(n))
         save_image_grid(res.x, out, ncol=ncol)
     else:
-        plot_points(res.x, out, title=f"{args.solver}, NFE {res.nfe}")
+        plot_points(res.x, out, title=f"{solver}, NFE {res.nfe}")
     if args.trajectory:
         plot_trajectories(res.trajectory, args.trajectory)
-    steps = args.steps if args.solver not in ("dopri5", "dopri8", "bosh3", "adaptive_heun") else None
-    record = {"out": str(out), "n": n, "solver": args.solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    steps = args.steps if solver not in ("dopri5", "dopri8", "bosh3", "adaptive_heun") else None
+    record = {"out": str(out), "n": n, "solver": solver, "steps": steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
     if images:  # images (issue 3): nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
     if args.density_guidance:
         record["density_guidance"] = args.density_guidance
     print(json.dumps(record))
+    return 0
+
+
+def _cmd_reflow(args: argparse.Namespace) -> int:
+    from flowmatch.reflow import reflow, reflow_record
+
+    res = reflow(args.run, args.out, pairs=args.pairs, steps=args.steps, lr=args.lr, solver_steps=args.solver_steps,
+                 distill_fraction=1.0 if args.distill else 0.0, device=args.device)
+    print(json.dumps(reflow_record(res)))
     return 0
 
 
@@ -291,7 +326,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "plot": _cmd_plot, "eval": _cmd_eval, "likelihood": _cmd_likelihood, "demo": _cmd_demo}
+COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "reflow": _cmd_reflow, "plot": _cmd_plot, "eval": _cmd_eval, "likelihood": _cmd_likelihood, "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -90,7 +90,7 @@ FIXED_STEP = {"euler": Euler(), "midpoint": Midpoint(), "heun": Heun(), "rk4": R
 # Adaptive methods are torchdiffeq's; dopri5 is the one the CLI documents.
 ADAPTIVE = ("dopri5", "dopri8", "bosh3", "adaptive_heun")
 SOLVERS = tuple(FIXED_STEP) + ADAPTIVE
-GRIDS = ("uniform", "cosine", "quadratic")
+GRIDS = ("uniform", "cosine", "quadratic", "late")
 
 
 def time_grid(steps: int, t0: float = 0.0, t1: float = 1.0, kind: str = "uniform") -> Tensor:
@@ -98,6 +98,7 @@ def time_grid(steps: int, t0: float = 0.0, t1: float = 1.0, kind: str = "uniform
 
     uniform: equal steps. cosine: u -> (1 - cos(pi u)) / 2, short steps at both ends.
     quadratic: u -> u^2 in the direction of travel, short steps at the start.
+    late: u -> 1 - (1 - u)^2, short steps at the end (near the data, where paths bend most).
     """
     if steps < 1:
         raise FlowmatchError(f"steps must be >= 1, got {steps}")
@@ -108,6 +109,8 @@ def time_grid(steps: int, t0: float = 0.0, t1: float = 1.0, kind: str = "uniform
         w = 0.5 * (1 - torch.cos(torch.pi * u))
     elif kind == "quadratic":
         w = u**2
+    elif kind == "late":
+        w = 1 - (1 - u) ** 2
     else:
         raise FlowmatchError(f"unknown time grid {kind!r}; choose one of {', '.join(GRIDS)}")
     return t0 + (t1 - t0) * w

@@ -34,6 +34,7 @@ from flowmatch.models import build_model
 from flowmatch.paths import AffinePath, make_path
 
 TIME_SAMPLING = ("uniform", "logit-normal")
+PAIRS_FILE = "pairs.pt"
 LR_SCHEDULES = ("constant", "cosine", "linear")
 PRECISIONS = ("fp32", "bf16")  # bf16 autocast for the forward pass; fp16 would need loss scaling
 SAMPLE_DIR = "samples"
@@ -53,7 +54,7 @@ class TrainConfig:
     sigma_min: float = 0.0
     coupling: str = "independent"
     sinkhorn_reg: float = 0.05
-    time_sampling: str = "uniform"
+    time_sampling: str = "logit-normal"
     model: str = "mlp"
     hidden: int = 128
     depth: int = 3
@@ -71,6 +72,14 @@ class TrainConfig:
     max_minutes: float = 0.0
     device: str = "auto"
     progress: bool = True
+    # Few-step generation (reflow.py): train on fixed (x0, x1) pairs from a .pt file instead of
+    # drawing and coupling batches; start from another run's weights; put this fraction of each
+    # batch at t = 0 (the one-step distillation target x1 - x0 = v(x0, 0)).
+    pairs: str = ""
+    init_from: str = ""
+    distill_fraction: float = 0.0
+    prefetch: int = 2
+    sampler: str = "midpoint"
     # images (issue 3)
     data_dir: str = "data"
     image_size: int = 0
@@ -103,6 +112,8 @@ class TrainConfig:
             raise FlowmatchError(f"ema-decay must be in [0, 1), got {self.ema_decay}")
         if self.lr <= 0:
             raise FlowmatchError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.distill_fraction <= 1.0:
+            raise FlowmatchError(f"distill-fraction must be in [0, 1], got {self.distill_fraction}")
         self._check_image_options()
 
     def _check_image_options(self) -> None:  # images (issue 3)
@@ -134,6 +145,16 @@ def sample_time(n: int, kind: str, generator: torch.Generator) -> Tensor:
     if kind == "uniform":
         return torch.rand(n, generator=generator)
     return torch.sigmoid(torch.randn(n, generator=generator))
+
+
+@dataclass(frozen=True)
+class TrainBatch:
+    """x0: (B, *D) source, x1: (B, *D) coupled data, cond: conditioning tensors, t: (B,) times."""
+
+    x0: Tensor
+    x1: Tensor
+    cond: dict[str, Tensor]
+    t: Tensor
 
 
 def flow_matching_loss(model: Callable[..., Tensor], path: AffinePath, x0: Tensor, x1: Tensor, t: Tensor, **cond) -> Tensor:
@@ -239,6 +260,12 @@ class Trainer:
         # checkpoints keep the plain module's names.
         wrapped = self.dist.wrap(self.model, self.device)
         self.forward = torch.compile(wrapped) if config.compile else wrapped
+        self.pairs = load_pairs(config.pairs, self.data.shape) if config.pairs else None
+        if config.init_from:
+            init_weights(self.model, self.ema, config.init_from)
+        from flowmatch.pipeline import BatchPipeline
+
+        self.pipeline = BatchPipeline(self.draw_batch, self.generator, prefetch=config.prefetch, finish=self.couple_batch, workers=max(1, config.prefetch))
 
     # -- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -247,7 +274,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "ema": self.ema.model.state_dict() if self.ema else None,
             "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
+            "generator": self.pipeline.generator_state(),
             "torch_rng": torch.get_rng_state(),
             "config": dataclasses.asdict(self.config),
             "data_shape": list(self.data.shape),
@@ -255,6 +282,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pipeline.reset()
         try:
             self.model.load_state_dict(state["model"])
             if self.ema and state.get("ema") is not None:
@@ -270,23 +298,46 @@ class Trainer:
         save_checkpoint(self.state_dict(), self.run_dir / CHECKPOINT)
 
     # -- one step ------------------------------------------------------------------------
-    def next_batch(self) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-        """(x0, x1, cond): a source batch, the coupled data batch, and conditioning tensors."""
+    def draw_batch(self) -> TrainBatch:
+        """Draw one batch from the run's generator: data, source, coupling, then times.
+
+        Runs in the pipeline's draw thread when prefetching; nothing else may use the generator
+        meanwhile. The exact-OT pairing uses no random numbers and is left to `couple_batch`.
+        """
         g = self.generator
         b = self.config.batch_size
-        data = self.data.sample(b, g)
-        x0 = self.source.sample(b, g).x
-        idx = self.coupling.pair(x0, data.x, g)
-        x1 = data.x[idx]
-        cond = {} if data.y is None else {"y": data.y[idx]}
-        return x0, x1, cond
+        if self.pairs is not None:  # fixed couplings: the pairs stay together, never re-paired
+            idx = torch.randint(self.pairs[0].shape[0], (b,), generator=g)
+            x0, x1, cond = self.pairs[0][idx], self.pairs[1][idx], {}
+        else:
+            data = self.data.sample(b, g)
+            x0 = self.source.sample(b, g).x
+            x1, cond = data.x, ({} if data.y is None else {"y": data.y})
+            if self.coupling.kind != "ot":
+                idx = self.coupling.pair(x0, x1, g)
+                x1, cond = x1[idx], {k: v[idx] for k, v in cond.items()}
+        t = sample_time(b, self.config.time_sampling, g)
+        if self.config.distill_fraction > 0:
+            t = torch.where(torch.rand(b, generator=g) < self.config.distill_fraction, torch.zeros_like(t), t)
+        if "y" in cond and self.data.num_classes:  # classifier-free guidance: labels -> null class
+            cond["y"] = drop_labels(cond["y"], self.config.cond_drop, self.data.num_classes, g)
+        return TrainBatch(x0, x1, cond, t)
+
+    def couple_batch(self, batch: TrainBatch) -> TrainBatch:
+        """Apply the exact-OT permutation to a drawn batch (a pure function; runs in the pipeline's pool)."""
+        if self.pairs is not None or self.coupling.kind != "ot":
+            return batch
+        idx = self.coupling.pair(batch.x0, batch.x1)
+        return TrainBatch(batch.x0, batch.x1[idx], {k: v[idx] for k, v in batch.cond.items()}, batch.t)
+
+    def next_batch(self) -> TrainBatch:
+        """The next batch, drawn ahead of time by the pipeline (see pipeline.py)."""
+        return self.pipeline.next()
 
     def train_step(self) -> float:
-        x0, x1, cond = self.next_batch()
-        t = sample_time(x0.shape[0], self.config.time_sampling, self.generator)
-        if "y" in cond and self.data.num_classes:  # classifier-free guidance: labels -> null class
-            cond["y"] = drop_labels(cond["y"], self.config.cond_drop, self.data.num_classes, self.generator)
-        # DDP: every random draw above is made on the global batch (identical on all ranks); keep this rank's slice.
+        batch = self.next_batch()
+        x0, x1, cond, t = batch.x0, batch.x1, batch.cond, batch.t
+        # DDP: every random draw was made on the global batch (identical on all ranks); keep this rank's slice.
         x0, x1, t, cond = self.dist.shard(x0, x1, t, cond)
         dev = self.device
         cond = {k: v.to(dev) for k, v in cond.items()}
@@ -361,7 +412,7 @@ class Trainer:
         bar = _progress(cfg, self.step) if main else None
         loss, window, window_start = math.nan, [], time.perf_counter()
         self.model.train()
-        with open(log_path if main else os.devnull, "a") as log:
+        with open(log_path if main else os.devnull, "a") as log, _closing(self.pipeline):
             while self.step < cfg.steps:
                 loss = self.train_step()
                 window.append(loss)
@@ -391,6 +442,47 @@ class Trainer:
         if self.step == 0 and main:  # zero steps requested: still leave a loadable run
             self.save()
         return TrainResult(self.run_dir, self.step, loss, time.perf_counter() - start)
+
+
+class _closing:
+    """Stops the pipeline's worker (rewinding its prefetched batch) when the loop exits."""
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+
+    def __enter__(self):
+        return self.pipeline
+
+    def __exit__(self, *exc):
+        self.pipeline.close()
+        return False
+
+
+def load_pairs(path: str | Path, shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+    """(x0, x1), each (N, *D), from a file written by reflow.make_pairs."""
+    p = Path(path)
+    if not p.is_file():
+        raise FlowmatchError(f"pairs file not found: {p}")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+        x0, x1 = obj["x0"].float(), obj["x1"].float()
+    except Exception as exc:
+        raise FlowmatchError(f"cannot read pairs file {p}: {type(exc).__name__}") from None
+    if x0.shape != x1.shape or tuple(x0.shape[1:]) != tuple(shape) or len(x0) == 0:
+        raise FlowmatchError(f"pairs in {p} have shapes {tuple(x0.shape)} and {tuple(x1.shape)}; expected (N, {', '.join(map(str, shape))})")
+    return x0, x1
+
+
+def init_weights(model: nn.Module, ema: "EMA | None", run_dir: str | Path) -> None:
+    """Copy a trained run's EMA (or raw) weights into model and EMA, so training starts from them."""
+    state = load_checkpoint(Path(run_dir) / CHECKPOINT)
+    weights = state["ema"] if state.get("ema") is not None else state["model"]
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise FlowmatchError(f"--init-from {run_dir}: weights do not fit this model: {str(exc).splitlines()[0]}") from None
+    if ema is not None:
+        ema.model.load_state_dict(model.state_dict())
 
 
 def _progress(cfg: TrainConfig, initial: int):
@@ -465,5 +557,5 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     return Run(config, model, path, source, data, int(state["step"]), dev)
 
 
-__all__ = ["TrainConfig", "Trainer", "TrainResult", "train", "flow_matching_loss", "EMA", "Run", "load_run", "sample_time"]
+__all__ = ["TrainConfig", "TrainBatch", "Trainer", "TrainResult", "train", "flow_matching_loss", "EMA", "Run", "load_run", "sample_time"]
 

@@ -1,0 +1,201 @@
+"""Few-step generation: reflow (rectified flow), one-step distillation, and the few-step recipe.
+
+Reflow trains a new flow on fixed couplings (x0, ODE_1(x0)) produced by a trained flow; its
+paths are straighter, so a few Euler steps approach the many-step result. Distillation trains
+on the same couplings at t = 0 only, so that one Euler step x0 + v(x0, 0) lands on x1.
+Straightness (Liu et al., "Flow Straight and Fast", 2023) is
+
+    S(v) = E_{x0} integral_0^1 |v(x_t, t) - (x_1 - x_0)|^2 dt,  x_t on the ODE path from x0,
+
+zero exactly when every path is a straight line travelled at constant speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from flowmatch.checkpoint import CHECKPOINT
+from flowmatch.config import load_config, save_config
+from flowmatch.errors import FlowmatchError
+from flowmatch.solvers import Velocity, solve
+from flowmatch.training import CONFIG_FILE, PAIRS_FILE, TrainConfig, load_run, train
+
+
+@torch.no_grad()
+def straightness(velocity: Velocity, x0: Tensor, steps: int = 32) -> float:
+    """S(v) above for x0: (B, *D), by an RK4 solve with `steps` steps and the trapezoid rule in t."""
+    res = solve(velocity, x0, method="rk4", steps=steps, trajectory=True)
+    traj, times = res.trajectory, res.times
+    chord = traj[-1] - traj[0]
+    dev = torch.stack([
+        (velocity(traj[k], torch.full((x0.shape[0],), float(times[k]), dtype=x0.dtype, device=x0.device)) - chord)
+        .pow(2).flatten(1).sum(1).mean()
+        for k in range(steps + 1)
+    ])
+    h = (times[1:] - times[:-1]).to(dev)
+    return float((0.5 * h * (dev[1:] + dev[:-1])).sum())
+
+
+@torch.no_grad()
+def make_pairs(velocity: Velocity, x0: Tensor, solver: str = "rk4", steps: int = 64, chunk: int = 8192) -> Tensor:
+    """x1 = ODE_1(x0): (N, *D), solved accurately (rk4 with `steps` steps, or dopri5), in chunks."""
+    return torch.cat([solve(velocity, c, method=solver, steps=steps, atol=1e-5, rtol=1e-5).x for c in x0.split(chunk)])
+
+
+@dataclass(frozen=True)
+class ReflowResult:
+    """The new run, its steps and training seconds, pair-generation seconds, straightness before/after."""
+
+    run_dir: Path
+    steps: int
+    seconds: float
+    pair_seconds: float
+    straightness_before: float
+    straightness_after: float
+
+
+def _stage_config(base: TrainConfig, out: Path, **changes) -> TrainConfig:
+    return dataclasses.replace(base, out=str(out), **changes)
+
+
+def reflow(
+    run_dir: str | Path,
+    out: str | Path,
+    *,
+    pairs: int = 20000,
+    steps: int = 2000,
+    lr: float | None = None,
+    solver: str = "rk4",
+    solver_steps: int = 16,
+    distill_fraction: float = 0.0,
+    seed: int | None = None,
+    max_minutes: float = 0.0,
+    progress: bool = False,
+    device: str = "auto",
+    eval_n: int = 500,
+) -> ReflowResult:
+    """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
+    starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation."""
+    if pairs < 1 or steps < 0:
+        raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
+    run_dir, out = Path(run_dir), Path(out)
+    base_run = load_run(run_dir, device=device)
+    base = base_run.config
+    seed = base.seed + 1 if seed is None else seed
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    g = torch.Generator().manual_seed(seed)
+    x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
+    x1 = make_pairs(base_run.model, x0, solver=solver, steps=solver_steps)
+    torch.save({"x0": x0.cpu(), "x1": x1.cpu()}, out / PAIRS_FILE)
+    pair_seconds = time.perf_counter() - start
+    x_eval = base_run.source.sample(eval_n, torch.Generator().manual_seed(seed + 10_000)).x.to(base_run.device)
+    before = straightness(base_run.model, x_eval)
+    cfg = _stage_config(
+        base,
+        out,
+        pairs=str(out / PAIRS_FILE),
+        init_from=str(run_dir),
+        steps=steps,
+        lr=base.lr if lr is None else lr,
+        seed=seed,
+        distill_fraction=distill_fraction,
+        max_minutes=max_minutes,
+        progress=progress,
+        save_every=max(steps, 1),
+        warmup_steps=0,
+        sampler="euler" if distill_fraction > 0 else base.sampler,
+    )
+    (out / CHECKPOINT).unlink(missing_ok=True)
+    res = train(cfg)
+    after = straightness(load_run(out, device=device).model, x_eval)
+    result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
+    (out / "reflow.json").write_text(json.dumps(reflow_record(result), indent=2) + "\n")
+    return result
+
+
+def reflow_record(r: ReflowResult) -> dict:
+    return {
+        "run": str(r.run_dir),
+        "step": r.steps,
+        "seconds": round(r.seconds, 2),
+        "pair_seconds": round(r.pair_seconds, 2),
+        "straightness_before": round(r.straightness_before, 6),
+        "straightness_after": round(r.straightness_after, 6),
+    }
+
+
+# -- the few-step recipe -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class RecipeConfig:
+    """Stage sizes of `train --recipe few-step`: base training, reflow rounds, distillation.
+
+    budget_seconds > 0 caps the whole chain: each stage gets its share of what is left.
+    """
+
+    base_steps: int = 3000
+    base_coupling: str = "independent"
+    reflow_rounds: int = 1
+    reflow_steps: int = 2000
+    reflow_pairs: int = 8192
+    distill_steps: int = 1000
+    distill_fraction: float = 0.5
+    solver_steps: int = 16
+    budget_seconds: float = 0.0
+
+
+def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), resume: bool = False) -> dict:
+    """Train base (with recipe.base_coupling), reflow `reflow_rounds` times, then distil; copy the
+    final one-step model into config.out and keep the stages in its subdirectories."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / CHECKPOINT).exists() and not resume:
+        raise FlowmatchError(f"{out} already holds a checkpoint; choose another --out")
+    start = time.perf_counter()
+    budget = recipe.budget_seconds
+
+    def minutes(share: float) -> float:
+        if budget <= 0:
+            return 0.0
+        left = budget - (time.perf_counter() - start)
+        return max(left * share, 1.0) / 60.0
+
+    # shares of the remaining budget: base 1/2, each reflow an equal part of what stays, distil the rest
+    n_after = recipe.reflow_rounds + 1
+    base_dir = out / "base"
+    shutil.rmtree(base_dir, ignore_errors=True)
+    base_cfg = _stage_config(config, base_dir, steps=recipe.base_steps, max_minutes=minutes(0.5), save_every=recipe.base_steps, coupling=recipe.base_coupling)
+    base_res = train(base_cfg)
+    stages = [{"stage": "base", "run": str(base_dir), "step": base_res.step, "seconds": round(base_res.seconds, 2)}]
+    prev = base_dir
+    for k in range(recipe.reflow_rounds):
+        d = out / f"reflow{k + 1}"
+        shutil.rmtree(d, ignore_errors=True)
+        r = reflow(prev, d, pairs=recipe.reflow_pairs, steps=recipe.reflow_steps, solver_steps=recipe.solver_steps,
+                   max_minutes=minutes(1.0 / (n_after - k)), device=config.device, seed=config.seed + 1 + k)
+        stages.append({"stage": f"reflow{k + 1}", **reflow_record(r)})
+        prev = d
+    d = out / "distill"
+    shutil.rmtree(d, ignore_errors=True)
+    r = reflow(prev, d, pairs=recipe.reflow_pairs, steps=recipe.distill_steps, solver_steps=recipe.solver_steps,
+               distill_fraction=recipe.distill_fraction, lr=config.lr * 0.3, max_minutes=minutes(1.0), device=config.device,
+               seed=config.seed + 100)
+    stages.append({"stage": "distill", **reflow_record(r)})
+    shutil.copy2(d / CHECKPOINT, out / CHECKPOINT)
+    final = load_config(TrainConfig, d / CONFIG_FILE)
+    save_config(dataclasses.replace(final, out=str(out)), out / CONFIG_FILE)
+    summary = {"run": str(out), "stages": stages, "seconds": round(time.perf_counter() - start, 2)}
+    (out / "recipe.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+__all__ = ["straightness", "make_pairs", "reflow", "reflow_record", "ReflowResult", "RecipeConfig", "few_step_recipe"]
