@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -40,10 +39,3 @@ def gaussian_field(mu: torch.Tensor, s: torch.Tensor, rot: torch.Tensor | None =
     return v
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread on a shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)

@@ -20,13 +20,6 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 OPTIONS = {"data": "moons", "coupling": "ot", "hidden": 32, "depth": 2, "batch_size": 64, "lr_schedule": "constant", "log_every": 1, "save_every": 100, "ema_decay": 0.9}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; more only contend on a shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def torchrun(out: Path, steps: int, *extra: str) -> subprocess.CompletedProcess:

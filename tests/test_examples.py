@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from _images_helpers import REPO, SHARED_MNIST, make_cifar_dir, make_idx_dir, script
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from likelihood_helpers import one_thread  # noqa: F401 - autouse fixture: one thread
 from flowmatch.closed_form import gaussian_mixture_flow
 from flowmatch.guidance import DensityGuidedVelocity
 from flowmatch.likelihood import divergence_exact

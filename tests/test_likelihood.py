@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from likelihood_helpers import gaussian_field, one_thread, run_cli  # noqa: F401 - one_thread is an autouse fixture
+from likelihood_helpers import gaussian_field, run_cli
 
 from flowmatch.data import GaussianSource, ToyData
 from flowmatch.errors import FlowmatchError

@@ -19,13 +19,6 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 MU, S = torch.tensor([2.0, -1.0, 0.5]), 0.5  # data N(MU, S^2 I), source N(0, I)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; more only contend on a shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def gaussian_velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
