@@ -109,13 +109,14 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     from flowmatch.solvers import SOLVERS
 
     p.add_argument("run", help="run directory written by 'flowmatch train'")
-    p.add_argument("--ref", default=None, help="reference DATA (built-in name or file); default: fresh draws from the run's data set")
+    p.add_argument("--ref", default=None, help="reference DATA (built-in name or file); default: fresh draws from the run's data set (image runs: its test split)")
     p.add_argument("--metrics", default="w2,sliced_w2,mmd,energy", help=f"comma-separated, from {','.join(METRICS)}")
     p.add_argument("--n", type=int, default=1000, help="samples (and reference points) per metric")
     p.add_argument("--solver", default="midpoint", choices=list(SOLVERS), help="sampler for the metrics")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--probes", type=int, default=None, help="nll: Hutchinson probes instead of the exact trace")
+    p.add_argument("--classifier", default=None, metavar="FILE.pt", help="image classifier (flowmatch.metrics_images, e.g. runs/mnist-classifier.pt) whose features give metric 'fd'")
     p.add_argument("--sweep-nfe", default=None, metavar="LIST", help="NFE budgets, e.g. 1,2,4,8,16,32: run an NFE sweep instead")
     p.add_argument("--solvers", default="euler,midpoint,heun,rk4", help="fixed-step solvers of the sweep")
     p.add_argument("--adaptive", default="dopri5", help="adaptive solver for the sweep's extra point ('none' to skip)")
@@ -271,11 +272,19 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.n < 2:
         raise FlowmatchError(f"--n must be >= 2, got {args.n}")
+    metrics = args.metrics.split(",")
+    feature_fn = None
+    if "fd" in metrics:
+        if args.classifier is None:
+            raise FlowmatchError("metric 'fd' needs --classifier FILE.pt (e.g. the cached MNIST classifier)")
+        from flowmatch.metrics_images import classifier_features, load_classifier
+
+        classifier = load_classifier(args.classifier)
+        feature_fn = lambda x: classifier_features(x, classifier)  # noqa: E731
     run = load_run(args.run, device=args.device)
     ref = reference_samples(run, args.ref, args.n, seed=args.seed + 1)
-    metrics = args.metrics.split(",")
     if args.sweep_nfe is None:
-        print(json.dumps(evaluate_run(run, ref, metrics, n=args.n, solver=args.solver, steps=args.steps, seed=args.seed, nll_probes=args.probes)))
+        print(json.dumps(evaluate_run(run, ref, metrics, n=args.n, solver=args.solver, steps=args.steps, seed=args.seed, nll_probes=args.probes, feature_fn=feature_fn)))
         return 0
     nfes = parse_ints(args.sweep_nfe)
     if args.out is None:
@@ -283,7 +292,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if "nll" in metrics:
         metrics = [m for m in metrics if m != "nll"]  # NLL does not depend on the sampler
     adaptive = None if args.adaptive == "none" else args.adaptive
-    rows = nfe_sweep(run, ref, nfes, args.solvers.split(","), metrics, n=args.n, seed=args.seed, adaptive=adaptive)
+    rows = nfe_sweep(run, ref, nfes, args.solvers.split(","), metrics, n=args.n, seed=args.seed, adaptive=adaptive, feature_fn=feature_fn)
     files = write_sweep(rows, args.out, title=f"{run.config.data}: n={args.n}")
     print(json.dumps({"out": str(args.out), "files": [str(f) for f in files], "rows": [{"solver": r.solver, "nfe": r.nfe, **r.values} for r in rows]}))
     return 0

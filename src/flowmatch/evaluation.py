@@ -56,9 +56,16 @@ def parse_ints(text: str) -> list[int]:
 
 def reference_samples(run, ref: str | None, n: int, seed: int) -> Tensor:
     """(n, *D) reference points: fresh draws from the run's data set or the DATA spec `ref`
-    (a file gives up to n of its own points, in random order, without repeats)."""
+    (a file gives up to n of its own points, in random order, without repeats). An image run
+    with ref=None uses up to n distinct images of its data set's test split."""
     from flowmatch.data import load_data
 
+    if ref is None and len(run.data.shape) == 3 and not hasattr(run.data, "all"):  # a loaded image run
+        c = run.config
+        images, _ = load_data(c.data, data_dir=c.data_dir, image_size=c.image_size, split="test").all()
+        if tuple(images.shape[1:]) != tuple(run.data.shape):
+            raise FlowmatchError(f"test images have shape {tuple(images.shape[1:])} but the run's data have shape {tuple(run.data.shape)}")
+        return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
     source = run.data if ref is None else load_data(ref)
     if tuple(source.shape) != tuple(run.data.shape):
         raise FlowmatchError(f"reference data have shape {tuple(source.shape)} but the run's data have shape {tuple(run.data.shape)}")
@@ -69,10 +76,25 @@ def reference_samples(run, ref: str | None, n: int, seed: int) -> Tensor:
     return source.sample(n, g).x
 
 
-def sample_metrics(samples: Tensor, ref: Tensor, names: Sequence[str]) -> dict[str, float]:
-    """Each named sample metric between samples (N, *D) and reference points (M, *D)."""
+def sample_metrics(samples: Tensor, ref: Tensor, names: Sequence[str], feature_fn: Callable[[Tensor], Tensor] | None = None, ref_features: Tensor | None = None) -> dict[str, float]:
+    """Each named sample metric between samples (N, *D) and reference points (M, *D); 'fd'
+    compares feature_fn(samples) with ref_features (default feature_fn(ref)), both (·, F)."""
     fns = metric_functions()
-    return {name: float(fns[name](samples, ref)) for name in names}
+    out = {name: float(fns[name](samples, ref)) for name in names if name != "fd"}
+    if "fd" in names:
+        from flowmatch.metrics import frechet_distance_features
+
+        _need_features(names, feature_fn)
+        with torch.no_grad():
+            if ref_features is None:
+                ref_features = feature_fn(ref.to(samples.device))
+            out["fd"] = frechet_distance_features(feature_fn(samples), ref_features)
+    return out
+
+
+def _need_features(metrics: Sequence[str], feature_fn) -> None:
+    if "fd" in metrics and feature_fn is None:
+        raise FlowmatchError("metric 'fd' needs a feature extractor (feature_fn), e.g. the MNIST classifier's features")
 
 
 def evaluate_run(
@@ -98,18 +120,12 @@ def evaluate_run(
 
     metrics = parse_list(list(metrics), METRICS, "metric")
     out: dict = {"solver": solver, "steps": steps if solver in FIXED_STEP else None, "n": n}
-    if "fd" in metrics and feature_fn is None:
-        raise FlowmatchError("metric 'fd' needs a feature extractor (feature_fn), e.g. the MNIST classifier's features")
-    wanted = [m for m in metrics if m in SAMPLE_METRICS]
-    if wanted or "fd" in metrics:
+    _need_features(metrics, feature_fn)
+    wanted = [m for m in metrics if m in SAMPLE_METRICS + ("fd",)]
+    if wanted:
         res = sample_run(run, n, solver=solver, steps=steps, seed=seed)
         out["nfe"] = res.nfe
-        out.update(sample_metrics(res.x.cpu(), ref, wanted))
-        if "fd" in metrics:
-            from flowmatch.metrics import frechet_distance_features
-
-            with torch.no_grad():
-                out["fd"] = frechet_distance_features(feature_fn(res.x), feature_fn(ref.to(res.x.device)))
+        out.update(sample_metrics(res.x.cpu(), ref, wanted, feature_fn))
     if "nll" in metrics:
         from flowmatch.likelihood import run_log_likelihood
 
@@ -143,15 +159,23 @@ def nfe_sweep(
     adaptive: str | None = "dopri5",
     atol: float = 1e-5,
     rtol: float = 1e-5,
+    feature_fn: Callable[[Tensor], Tensor] | None = None,
 ) -> list[SweepRow]:
     """Metric(s) against ref at each NFE budget for each fixed-step solver, plus the adaptive point.
 
     The same source draws (seed) feed every solver, so differences are the solvers' alone.
+    'fd' needs feature_fn: (N, *D) -> (N, F), as in `evaluate_run`; ref's features are computed once.
+    Image runs are sampled unconditionally (the null class, no guidance).
     """
     from flowmatch.sampling import sample_run
 
     solvers = parse_list(list(solvers), tuple(FIXED_STEP), "fixed-step solver")
-    metrics = parse_list(list(metrics), SAMPLE_METRICS, "sweep metric")
+    metrics = parse_list(list(metrics), SAMPLE_METRICS + ("fd",), "sweep metric")
+    _need_features(metrics, feature_fn)
+    ref_features = None
+    if "fd" in metrics:
+        with torch.no_grad():
+            ref_features = feature_fn(ref)
     rows = []
     for solver in solvers:
         per = FIXED_STEP[solver].evals_per_step
@@ -159,12 +183,12 @@ def nfe_sweep(
             if nfe % per:
                 continue  # this solver cannot spend exactly nfe evaluations
             res = sample_run(run, n, solver=solver, steps=nfe // per, seed=seed)
-            rows.append(SweepRow(solver, nfe // per, res.nfe, sample_metrics(res.x.cpu(), ref, metrics)))
+            rows.append(SweepRow(solver, nfe // per, res.nfe, sample_metrics(res.x.cpu(), ref, metrics, feature_fn, ref_features)))
     if adaptive:
         if adaptive not in SOLVERS or adaptive in FIXED_STEP:
             raise FlowmatchError(f"unknown adaptive solver {adaptive!r}")
         res = sample_run(run, n, solver=adaptive, seed=seed, atol=atol, rtol=rtol)
-        rows.append(SweepRow(adaptive, None, res.nfe, sample_metrics(res.x.cpu(), ref, metrics)))
+        rows.append(SweepRow(adaptive, None, res.nfe, sample_metrics(res.x.cpu(), ref, metrics, feature_fn, ref_features)))
     return rows
 
 

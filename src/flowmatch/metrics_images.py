@@ -11,6 +11,7 @@ Reference: Heusel et al. (2017), GANs trained by a two time-scale update rule (F
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ def load_classifier(path: str | Path) -> SmallCNN:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         model = SmallCNN(**saved["config"])
         model.load_state_dict(saved["state"])
-    except (OSError, KeyError, RuntimeError, TypeError) as exc:
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:  # missing or not a classifier file
         raise FlowmatchError(f"cannot load classifier {path}: {type(exc).__name__}") from None
     return model.eval().requires_grad_(False)
 
