@@ -68,14 +68,22 @@ def save_config(config: Any, path: str | Path) -> None:
 def load_config(cls: type[C], path: str | Path) -> C:
     """Read back what `save_config` wrote (keys the class no longer knows are dropped)."""
     p = Path(path)
-    try:
-        raw = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise FlowmatchError(f"no config.json in run directory {p.parent}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise FlowmatchError(f"corrupt config file {p}") from None
+    raw = read_json_object(p, missing=f"no config.json in run directory {p.parent}", what="config file")
     known = {f.name for f in dataclasses.fields(cls)}
     return build_config(cls, {k: v for k, v in raw.items() if k in known})
+
+
+def read_json_object(path: Path, missing: str, what: str) -> dict[str, Any]:
+    """The JSON object in `path`; a missing, unreadable or non-object file is a one-line error."""
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FlowmatchError(missing) from None
+    except (ValueError, UnicodeDecodeError):
+        raise FlowmatchError(f"corrupt {what} {path}") from None
+    if not isinstance(raw, dict):
+        raise FlowmatchError(f"{what} {path} must hold a JSON object")
+    return raw
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -198,16 +198,11 @@ class FlowMatchEulerScheduler:
     @classmethod
     def from_pretrained(cls, directory: str | Path, **overrides: Any) -> FlowMatchEulerScheduler:
         """Load what `save_config` wrote (a directory or the JSON file itself)."""
+        from flowmatch.config import read_json_object
+
         p = Path(directory)
         p = p / SCHEDULER_CONFIG if p.is_dir() else p
-        try:
-            raw = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise FlowmatchError(f"no {SCHEDULER_CONFIG} in {p.parent}") from None
-        except (ValueError, UnicodeDecodeError):
-            raise FlowmatchError(f"corrupt scheduler config {p}") from None
-        if not isinstance(raw, dict):
-            raise FlowmatchError(f"scheduler config {p} must hold a JSON object")
+        raw = read_json_object(p, missing=f"no {SCHEDULER_CONFIG} in {p.parent}", what="scheduler config")
         return cls.from_config(raw, **overrides)
 
     def __repr__(self) -> str:
