@@ -1,9 +1,11 @@
-"""Cost per training step of minibatch-OT coupling vs independent coupling (batch 256, moons).
+"""Cost per training step of minibatch-OT coupling vs independent coupling (batch 256, 2D data).
 
-Runs the two back to back, `--repeats` times alternating, and prints the per-step seconds and
-their ratio for each repeat and the median; also the synchronous (prefetch 0) OT cost.
+Runs independent coupling and exact OT (whole batch, and within blocks of `--blocks` rows),
+back to back, `--repeats` times alternating, and prints the per-step milliseconds, each ratio
+to independent coupling for each repeat, and the medians. OT batches are solved ahead in the
+pipeline's worker threads (`--prefetch`); `--prefetch 0` shows the synchronous cost.
 
-    python benchmarks/ot_pipeline.py --steps 300 --repeats 3
+    python benchmarks/ot_pipeline.py --steps 1000 --repeats 5
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from flowmatch.training import TrainConfig, Trainer  # noqa: E402
 
 
-def per_step(coupling: str, prefetch: int, steps: int, tmp: str, data: str) -> float:
-    cfg = TrainConfig(data=data, out=tmp, coupling=coupling, prefetch=prefetch, steps=steps, progress=False)
+def per_step(coupling: str, block: int, prefetch: int, steps: int, tmp: str, data: str, batch: int) -> float:
+    cfg = TrainConfig(data=data, out=tmp, coupling=coupling, ot_block=block, prefetch=prefetch, steps=steps, batch_size=batch, progress=False)
     tr = Trainer(cfg)
     tr.model.train()
     try:
-        for _ in range(10):  # warm-up: threads started, allocator warm
+        for _ in range(20):  # warm-up: threads started, allocator warm
             tr.train_step()
         start = time.perf_counter()
         for _ in range(steps):
@@ -37,27 +39,30 @@ def per_step(coupling: str, prefetch: int, steps: int, tmp: str, data: str) -> f
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--data", default="moons")
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--blocks", default="128,64", help="comma list of OT block sizes to time besides the whole batch")
     p.add_argument("--prefetch", type=int, default=TrainConfig.prefetch)
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: no OpenMP spinning on a shared CPU)")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: the OT solves get the other core)")
     args = p.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    rows = []
+    variants = [("independent", 0)] + [("ot", 0)] + [("ot", int(b)) for b in args.blocks.split(",") if b]
+    names = ["independent" if c == "independent" else (f"ot block {b}" if b else "ot") for c, b in variants]
+    times: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
-            ind = per_step("independent", args.prefetch, args.steps, tmp, args.data)
-            ot = per_step("ot", args.prefetch, args.steps, tmp, args.data)
-            sync = per_step("ot", 0, args.steps, tmp, args.data)
-            ind_sync = per_step("independent", 0, args.steps, tmp, args.data)
-            rows.append((ind, ot, sync, ind_sync))
-            print(f"repeat {r}: independent {ind*1e3:.2f} ms/step, ot {ot*1e3:.2f} ms/step, ratio {ot/ind:.2f}; "
-                  f"synchronous: independent {ind_sync*1e3:.2f}, ot {sync*1e3:.2f} ms/step, ratio {sync/ind_sync:.2f}", flush=True)
-    print(f"median ratio ot/independent (prefetch {args.prefetch}): {statistics.median(o / i for i, o, _, _ in rows):.2f}; "
-          f"synchronous: {statistics.median(s / i for _, _, s, i in rows):.2f}")
+            for name, (coupling, block) in zip(names, variants):
+                times[name].append(per_step(coupling, block, args.prefetch, args.steps, tmp, args.data, args.batch))
+            ind = times["independent"][-1]
+            print(f"repeat {r}: " + ", ".join(f"{n} {times[n][-1] * 1e3:.2f} ms ({times[n][-1] / ind:.2f}x)" for n in names), flush=True)
+    print(f"medians over {args.repeats} repeats (batch {args.batch}, {args.data}, prefetch {args.prefetch}, {args.threads} torch thread):")
+    for n in names:
+        ratios = [t / i for t, i in zip(times[n], times["independent"])]
+        print(f"  {n:14s} {statistics.median(times[n]) * 1e3:6.2f} ms/step   ratio to independent {statistics.median(ratios):.2f}")
     return 0
 
 

@@ -5,9 +5,11 @@ Methods, on each task and seed (same MLP: 3 hidden layers of 128, batch 256, `--
   torchcfm-ot      torchcfm ExactOptimalTransportConditionalFlowMatcher(sigma=0), Adam 1e-3
   fm-condot        flow_matching AffinePath(CondOTScheduler()), Adam 1e-3
   flowmatch-indep  flowmatch plain CFM, independent coupling (its defaults: AdamW, cosine LR, EMA)
-  flowmatch-ot     flowmatch plain CFM, minibatch-OT coupling (prefetching pipeline)
-  flowmatch-fewstep  `train --recipe few-step` (OT base, reflow, distil) capped at the wall time
-                     torchcfm-ot took on the same task and seed
+  flowmatch-ot     flowmatch plain CFM, minibatch-OT coupling (its defaults: exact OT within
+                   blocks of 64 rows, solved ahead in the batch pipeline)
+  flowmatch-fewstep  `train --recipe few-step` with its defaults (OT base at lr 3e-3, then
+                     one-step distillation) capped at the wall time torchcfm-ot took on the
+                     same task and seed
 Every method is sampled from the same x0 with Euler at NFE 1, 2, 4, 8 and with dopri5
 (atol = rtol = 1e-5). W2 is exact (POT) between 2,000 samples and 2,000 fresh data points,
 median over `--refs` fresh reference draws; the noise floor is the median W2 between two fresh
@@ -93,7 +95,7 @@ def train_peer(method: str, task: str, steps: int, seed: int, batch: int = 256):
 
 def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, budget: float = 0.0, recipe_steps: int = 0):
     """Train flowmatch (plain CFM, or the few-step recipe under a wall-time budget); (model, seconds)."""
-    from flowmatch.reflow import RecipeConfig, few_step_recipe
+    from flowmatch.reflow import RECIPE_LR, RecipeConfig, few_step_recipe
     from flowmatch.training import TrainConfig, Trainer, load_run
 
     src, dst = TASKS[task]
@@ -103,7 +105,7 @@ def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, bud
         if recipe_steps:  # smoke runs: scale every stage down
             n = recipe_steps
             recipe = RecipeConfig(base_steps=n, reflow_steps=max(1, 2 * n // 3), distill_steps=max(1, n // 3), reflow_pairs=min(8192, 64 * n), budget_seconds=budget)
-        cfg = TrainConfig(data=dst, source=src, out=str(out), seed=seed, progress=False, steps=recipe.base_steps)
+        cfg = TrainConfig(data=dst, source=src, out=str(out), seed=seed, progress=False, steps=recipe.base_steps, lr=RECIPE_LR)
         start = time.perf_counter()
         few_step_recipe(cfg, recipe)
         seconds = time.perf_counter() - start

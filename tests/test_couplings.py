@@ -50,3 +50,46 @@ def test_independent_keeps_order_and_unknown_is_an_error():
     assert Coupling().pair(x, x).tolist() == [0, 1, 2, 3]
     with pytest.raises(FlowmatchError, match="unknown coupling"):
         Coupling("greedy")
+
+
+def _lp_optimum(x0, x1):
+    """Optimal assignment cost by scipy's LP solver (HiGHS) on the transport polytope: an
+    independent route to the optimum (the simplex vertex of a uniform problem is a permutation)."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    n = len(x0)
+    c = torch.cdist(x0.double(), x1.double()).pow(2).numpy().ravel()
+    rows = np.kron(np.eye(n), np.ones(n))
+    cols = np.kron(np.ones(n), np.eye(n))
+    res = linprog(c, A_eq=np.vstack([rows, cols]), b_eq=np.ones(2 * n), bounds=(0, None), method="highs")
+    return res.fun
+
+
+def test_large_batches_use_the_network_simplex_and_reach_the_lp_optimum():
+    # 150 > 128 rows: solved by POT's network simplex; the plan must still be a permutation
+    g = torch.Generator().manual_seed(0)
+    x0, x1 = torch.randn(150, 2, generator=g), torch.rand(150, 2, generator=g) * 4 - 2
+    idx = Coupling("ot").pair(x0, x1)
+    assert sorted(idx.tolist()) == list(range(150))
+    cost = ((x0.double() - x1.double()[idx]) ** 2).sum().item()
+    assert cost == pytest.approx(_lp_optimum(x0, x1), rel=1e-7)
+
+
+def test_ot_blocks_solve_each_block_exactly_and_never_cross_blocks():
+    g = torch.Generator().manual_seed(1)
+    x0, x1 = torch.randn(20, 2, generator=g), torch.randn(20, 2, generator=g) + 1
+    idx = Coupling("ot", block=8).pair(x0, x1)  # blocks of 8, 8 and 4 rows
+    assert sorted(idx.tolist()) == list(range(20))
+    for lo, hi in ((0, 8), (8, 16), (16, 20)):
+        block = idx[lo:hi]
+        assert block.min() >= lo and block.max() < hi  # partners stay within the block
+        cost = ((x0[lo:hi].double() - x1.double()[block]) ** 2).sum().item()
+        assert cost == pytest.approx(_lp_optimum(x0[lo:hi], x1[lo:hi]), rel=1e-7)
+    whole = Coupling("ot").pair(x0, x1)
+    assert ((x0 - x1[whole]) ** 2).sum() <= ((x0 - x1[idx]) ** 2).sum() + 1e-6  # blocks cannot beat the whole batch
+
+
+def test_negative_ot_block_is_an_error():
+    with pytest.raises(FlowmatchError, match="ot block"):
+        Coupling("ot", block=-1)

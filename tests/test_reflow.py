@@ -67,7 +67,7 @@ def test_distilled_one_step_matches_teacher(tmp_path):
 
 def test_recipe_cli_end_to_end(tmp_path):
     run = tmp_path / "run"
-    r = _cli("train", "--data", "moons", "--out", str(run), "--recipe", "few-step", "--steps", "60", "--reflow-steps", "40",
+    r = _cli("train", "--data", "moons", "--out", str(run), "--recipe", "few-step", "--steps", "60", "--reflow-rounds", "1", "--reflow-steps", "40",
              "--reflow-pairs", "512", "--distill-steps", "30", "--hidden", "32", "--no-progress")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])

@@ -39,6 +39,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma-min", type=float, default=S, help="condot path: sigma at t=1 (default 0)")
     p.add_argument("--coupling", default=S, choices=list(COUPLINGS), help="pairing of source and data in a batch")
     p.add_argument("--sinkhorn-reg", type=float, default=S, help="entropic regularisation for --coupling sinkhorn")
+    p.add_argument("--ot-block", type=int, default=S, help="--coupling ot: exact OT within blocks of this many rows of each batch (0: the whole batch)")
     p.add_argument("--time-sampling", default=S, choices=list(TIME_SAMPLING), help="distribution of training times (default logit-normal: measured better at NFE 1-8, docs/benchmarks.md)")
     p.add_argument("--model", default=S, help="velocity network (default mlp)")
     p.add_argument("--hidden", type=int, default=S, help="MLP width (default 128)")
@@ -58,13 +59,13 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=S, help="auto (cuda if present), cpu or cuda")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S, help="no progress bar")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--prefetch", type=int, default=S, help="batches drawn ahead in a worker thread (0: synchronous; default 1)")
+    p.add_argument("--prefetch", type=int, default=S, help="--coupling ot: batches whose OT is solved ahead in worker threads (0: synchronous; default 2)")
     p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: train, reflow, distil; RUN ends as the one-step model")
     p.add_argument("--budget-seconds", type=float, default=0.0, help="--recipe: cap on the whole chain's wall time (0: none)")
     p.add_argument("--reflow-steps", type=int, default=None, help="--recipe: steps of each reflow round (default 2000)")
-    p.add_argument("--reflow-rounds", type=int, default=None, help="--recipe: reflow rounds before distillation (default 1)")
-    p.add_argument("--reflow-pairs", type=int, default=None, help="--recipe: couplings per round (default 8192)")
-    p.add_argument("--distill-steps", type=int, default=None, help="--recipe: one-step distillation steps (default 1000)")
+    p.add_argument("--reflow-rounds", type=int, default=None, help="--recipe: reflow rounds before distillation (default 0: the OT base is straight enough)")
+    p.add_argument("--reflow-pairs", type=int, default=None, help="--recipe: couplings per round (default 32768)")
+    p.add_argument("--distill-steps", type=int, default=None, help="--recipe: one-step distillation steps (default 4000)")
     # images (issue 3)
     g = p.add_argument_group("images", "image data sets (mnist, fashion-mnist, cifar10, digits, or a folder of class sub-folders) and image models")
     g.add_argument("--data-dir", default=S, help="folder with the image set's original files (default ./data)")
@@ -188,9 +189,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         # Resuming: the saved config is the base; only what is given now changes it (e.g. --steps).
         layers.insert(0, dataclasses.asdict(load_config(TrainConfig, saved)))
     if args.recipe == "few-step":
-        from flowmatch.reflow import RecipeConfig, few_step_recipe
+        from flowmatch.reflow import RECIPE_LR, RecipeConfig, few_step_recipe
 
-        defaults = {"steps": RecipeConfig.base_steps}  # the recipe's measured defaults; flags override
+        defaults = {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR}  # the recipe's measured defaults; flags override
         config = build_config(TrainConfig, defaults, *layers)
         stage = {k: getattr(args, k) for k in recipe_keys if getattr(args, k) is not None}
         print(json.dumps(few_step_recipe(config, RecipeConfig(base_steps=config.steps, **stage))))
