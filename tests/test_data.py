@@ -17,6 +17,21 @@ def test_toy_sets_shape_scale_and_reproducibility(name):
     assert a.abs().max() < 6 and a.std() > 0.5
 
 
+def test_moons_moments_match_the_closed_form():
+    # upper arc (cos u, sin u), lower arc (1 - cos u, 1/2 - sin u), u ~ U(0, pi), each with
+    # probability 1/2, noise N(0, 0.1^2), then shifted by -(1/2, 1/4) and scaled by 2:
+    # mean 0; var x = 4 (1/2 + 1/4 + 0.01); var y = 4 (1/2 - 4/pi^2 + (4/pi - 1/2)^2 / 4 + 0.01);
+    # cov = 4 (1/8 - 1/pi)
+    import math
+
+    x = load_data("moons").sample(400_000, torch.Generator().manual_seed(0)).x.double()
+    var_y = 4 * (0.5 - 4 / math.pi**2 + (4 / math.pi - 0.5) ** 2 / 4 + 0.01)
+    assert x.mean(0).abs().max() < 0.01
+    assert x[:, 0].var().item() == pytest.approx(3.04, rel=0.01)
+    assert x[:, 1].var().item() == pytest.approx(var_y, rel=0.01)
+    assert (x[:, 0] * x[:, 1]).mean().item() == pytest.approx(4 * (1 / 8 - 1 / math.pi), rel=0.02)  # cov
+
+
 def test_gaussian_source_scale():
     x = GaussianSource((3,), 2.0).sample(20000, torch.Generator().manual_seed(0)).x
     assert x.std(0).sub(2.0).abs().max() < 0.05
