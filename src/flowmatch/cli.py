@@ -46,7 +46,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", type=int, default=S, help="MLP hidden layers (default 3)")
     p.add_argument("--steps", type=int, default=S, help="training steps (default 5000)")
     p.add_argument("--batch-size", type=int, default=S, help="batch size (default 256)")
-    p.add_argument("--lr", type=float, default=S, help="AdamW learning rate (default 1e-3)")
+    p.add_argument("--lr", type=float, default=S, help="AdamW learning rate (default: 3e-3 for an MLP with --coupling ot, else 1e-3)")
     p.add_argument("--weight-decay", type=float, default=S)
     p.add_argument("--lr-schedule", default=S, choices=list(LR_SCHEDULES))
     p.add_argument("--warmup-steps", type=int, default=S)

@@ -83,7 +83,9 @@ def reflow(
     eval_n: int = 500,
 ) -> ReflowResult:
     """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
-    starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation."""
+    starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation.
+    max_minutes > 0 caps the whole call: pair generation, straightness and training.
+    """
     if pairs < 1 or steps < 0:
         raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
     run_dir, out = Path(run_dir), Path(out)
@@ -98,7 +100,12 @@ def reflow(
     torch.save({"x0": x0.cpu(), "x1": x1.cpu()}, out / PAIRS_FILE)
     pair_seconds = time.perf_counter() - start
     x_eval = base_run.source.sample(eval_n, torch.Generator().manual_seed(seed + 10_000)).x.to(base_run.device)
+    t_straight = time.perf_counter()
     before = straightness(base_run.model, x_eval)
+    if max_minutes > 0:
+        # max_minutes caps the whole call: leave room for the second straightness measurement
+        now = time.perf_counter()
+        max_minutes = max(max_minutes * 60 - (now - start) - (now - t_straight), 1.0) / 60
     cfg = _stage_config(
         base,
         out,
