@@ -186,6 +186,58 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def acceptance(rows: list[dict]) -> str:
+    """The issue's acceptance checks on the medians of `rows`, one line each, with the numbers."""
+    med = statistics.median
+    cols = [f"nfe{n}" for n in NFES] + ["adaptive"]
+    out = []
+
+    def m(task, method, key):
+        vals = [r[key] for r in rows if r["task"] == task and r["method"] == method]
+        return med(vals) if vals else None
+
+    def spread(task, method):
+        rs = [r for r in rows if r["task"] == task and r["method"] == method]
+        return med(max(r[c] for r in rs) - min(r[c] for r in rs) for c in cols) if rs else None
+
+    for task in dict.fromkeys(r["task"] for r in rows):
+        floor = m(task, "flowmatch-indep", "floor") or m(task, "torchcfm-ot", "floor")
+        for ours, peers in (("flowmatch-indep", ("torchcfm-indep", "fm-condot")), ("flowmatch-ot", ("torchcfm-ot",))):
+            if m(task, ours, "nfe1") is None:
+                continue
+            present = [q for q in peers if m(task, q, "nfe1") is not None]
+            if not present:
+                continue
+            diffs = []
+            for c in cols:
+                best = min(m(task, q, c) for q in present)
+                diffs.append(f"{c} {m(task, ours, c):.3f} vs {best:.3f}")
+            noise = max(spread(task, q) for q in present + [ours])
+            worse = [c for c in cols if m(task, ours, c) > min(m(task, q, c) for q in present) + noise]
+            secs = min(m(task, q, "train_s") for q in present)
+            out.append(f"{task}: {ours} vs best of {'/'.join(present)}: " + "; ".join(diffs)
+                       + f"; worse beyond seed spread {noise:.3f} at: {', '.join(worse) or 'none'}; train s {m(task, ours, 'train_s'):.1f} vs {secs:.1f}")
+        if m(task, "flowmatch-fewstep", "nfe1") is not None:
+            n1, n2 = m(task, "flowmatch-fewstep", "nfe1"), m(task, "flowmatch-fewstep", "nfe2")
+            ot1 = m(task, "torchcfm-ot", "nfe1")
+            line = f"{task}: few-step NFE 1 {n1:.3f} = {n1 / floor:.2f}x floor {floor:.3f} (<= 1.5: {'yes' if n1 <= 1.5 * floor else 'NO'})"
+            if ot1 is not None:
+                line += f", vs torchcfm-ot NFE 1 {ot1:.3f} (below: {'yes' if n1 < ot1 else 'NO'})"
+            line += f"; NFE 2 {n2:.3f} = {n2 / floor:.2f}x floor (<= 1.3: {'yes' if n2 <= 1.3 * floor else 'NO'})"
+            line += f"; train s {m(task, 'flowmatch-fewstep', 'train_s'):.1f}" + (f" (cap: torchcfm-ot {m(task, 'torchcfm-ot', 'train_s'):.1f})" if ot1 is not None else "")
+            out.append(line)
+    ratios = []
+    for r in rows:
+        if r["method"] == "flowmatch-ot":
+            ind = [q for q in rows if q["method"] == "flowmatch-indep" and q["task"] == r["task"] and q["seed"] == r["seed"]]
+            if ind:
+                ratios.append(r["train_s"] / ind[0]["train_s"])
+    if ratios:
+        out.append(f"flowmatch-ot / flowmatch-indep train seconds, per task and seed: median {med(ratios):.2f} "
+                   f"(range {min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} pairs; <= 1.3: {'yes' if med(ratios) <= 1.3 else 'NO'})")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", default=",".join(TASKS), help=f"comma list of {', '.join(TASKS)}")
@@ -201,6 +253,7 @@ def main(argv=None) -> int:
     if args.from_logs:
         rows = [json.loads(line) for f in args.from_logs for line in Path(f).read_text().splitlines() if line.startswith("{")]
         print(table(rows))
+        print(acceptance(rows))
         return 0
     tasks = [t for t in args.tasks.split(",") if t]
     unknown = [t for t in tasks if t not in TASKS]
@@ -216,6 +269,7 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(table(rows))
+    print(acceptance(rows))
     return 0
 
 
