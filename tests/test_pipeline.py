@@ -45,3 +45,14 @@ def test_prefetched_resume_is_bit_identical(tmp_path):
     a, b, c = (load_checkpoint(d / "checkpoint.pt")["model"] for d in (full, sync, half))
     for k in a:
         assert torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]), k
+
+
+def test_pipeline_restores_the_interpreter_switch_interval(tmp_path):
+    import sys
+
+    before = sys.getswitchinterval()
+    tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling="ot", prefetch=2, seed=3, **TINY))
+    tr.next_batch()
+    assert sys.getswitchinterval() <= 2e-4 + 1e-9  # short GIL hand-offs while OT solves are in flight
+    tr.pipeline.close()
+    assert sys.getswitchinterval() == before

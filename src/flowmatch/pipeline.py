@@ -16,6 +16,7 @@ gives the same batches (and resumes to the same batches) as `prefetch=0`.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Generic, TypeVar
@@ -23,6 +24,7 @@ from typing import Callable, Generic, TypeVar
 import torch
 
 B = TypeVar("B")
+SWITCH_INTERVAL = 2e-4  # seconds; see BatchPipeline._fill
 
 
 def _identity(batch):
@@ -45,10 +47,16 @@ class BatchPipeline(Generic[B]):
         self._pool: ThreadPoolExecutor | None = None
         self._queue: deque[tuple[Future, torch.Tensor]] = deque()
         self._state_consumed: torch.Tensor | None = None  # generator state after the last batch handed out
+        self._switch_interval: float | None = None  # the interpreter's, restored by close()
 
     def _fill(self) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="flowmatch-finish")
+            # The worker needs the GIL for short Python stretches between solves; with the default
+            # 5 ms switch interval the training thread then waits up to 5 ms to get it back. 0.2 ms
+            # took OT-coupled steps (blocks of 64, moons) from 1.45x to 1.15x independent ones.
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
         if not self._queue:
             self._state_consumed = self.generator.get_state()  # nothing in flight: the true state
         while len(self._queue) < self.prefetch + 1:
@@ -83,6 +91,7 @@ class BatchPipeline(Generic[B]):
         self.reset()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+            sys.setswitchinterval(self._switch_interval)
         self._pool = None
 
 
