@@ -1,9 +1,11 @@
 """Training: a Gaussian-to-Gaussian flow learns the right moments; resume is bit for bit; EMA."""
 
 import numpy as np
+import pytest
 import torch
 
 from flowmatch.checkpoint import load_checkpoint
+from flowmatch.errors import FlowmatchError
 from flowmatch.sampling import sample_run
 from flowmatch.training import EMA, TrainConfig, Trainer, flow_matching_loss, load_run, train
 from flowmatch.paths import make_path
@@ -75,3 +77,13 @@ def test_loss_is_zero_for_the_exact_conditional_target():
 
     assert flow_matching_loss(oracle, path, x0, x1, t).item() < 1e-10
     assert flow_matching_loss(lambda x, tt: torch.zeros_like(x), path, x0, x1, t).item() > 0.1
+
+
+def test_automatic_learning_rate_and_negative_rate():
+    # lr 0 (the default) resolves by coupling and model when the config is made, and is saved so
+    assert TrainConfig().lr == pytest.approx(1e-3)
+    assert TrainConfig(coupling="ot").lr == pytest.approx(3e-3)
+    assert TrainConfig(coupling="ot", model="unet").lr == pytest.approx(1e-3)
+    assert TrainConfig(coupling="ot", lr=5e-4).lr == pytest.approx(5e-4)
+    with pytest.raises(FlowmatchError, match="lr must be > 0"):
+        TrainConfig(lr=-1.0)

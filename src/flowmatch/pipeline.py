@@ -3,8 +3,8 @@ worker threads while the optimiser steps on the current one.
 
 A batch is made in two parts: `draw()` takes every random number from the run's generator, on
 the calling thread and in order, and `finish(batch)` is a pure function of the drawn batch (the
-exact-OT permutation), run for the batches in flight in a small pool. POT's network simplex and
-torch kernels release the GIL, so the solves run on another core while the training step runs.
+exact-OT permutation), run for the batches in flight in a small pool. scipy's and POT's OT
+solvers release the GIL, so the solves run on another core while the training step runs.
 Drawing stays on the calling thread on purpose: drawing is short Python-heavy work, and a
 second thread holding the GIL for it stalls every small torch call of the training step
 (measured: prefetching independent batches from a draw thread made a moons step 50% slower).

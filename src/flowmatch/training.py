@@ -212,13 +212,13 @@ def auto_lr(coupling: str, model: str) -> float:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; the fused kernel where torch has one for these parameters (CPU and CUDA fp32/bf16).
+    """AdamW; the fused kernel when every parameter is float32 on CPU or CUDA (our models are).
 
     Measured on one CPU core, 3x128 MLP at batch 256, forward + backward + update: 4.2 ms with
     the per-tensor loop, 3.1 ms with foreach, 2.7 ms fused; it changes rounding, not the update rule.
     """
     params = list(model.parameters())
-    fused_ok = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.bfloat16, torch.float16, torch.float64) for p in params)
+    fused_ok = all(p.device.type in ("cpu", "cuda") and p.dtype == torch.float32 for p in params)
     if fused_ok:
         try:
             return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
