@@ -56,7 +56,8 @@ class TrainConfig:
     sinkhorn_reg: float = 0.05
     # --coupling ot: exact OT within blocks of this many rows of each batch (0: the whole batch).
     # 64 measured as good as the whole 256 batch (W2 within 0.01 on moons and checkerboard) at
-    # a fraction of the solver time (docs/benchmarks.md, "OT coupling cost").
+    # a fraction of the solver time (docs/benchmarks.md: "Recipe and learning-rate defaults",
+    # "OT coupling cost").
     ot_block: int = 64
     time_sampling: str = "logit-normal"
     model: str = "mlp"
