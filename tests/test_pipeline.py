@@ -56,3 +56,16 @@ def test_pipeline_restores_the_interpreter_switch_interval(tmp_path):
     assert sys.getswitchinterval() <= 2e-4 + 1e-9  # short GIL hand-offs while OT solves are in flight
     tr.pipeline.close()
     assert sys.getswitchinterval() == before
+
+
+def test_overlapping_pipelines_restore_the_switch_interval_once_all_close(tmp_path):
+    import sys
+
+    before = sys.getswitchinterval()
+    a, b = (Trainer(TrainConfig(data="moons", out=str(tmp_path / n), coupling="ot", prefetch=1, **TINY)) for n in "ab")
+    a.next_batch()
+    b.next_batch()
+    a.pipeline.close()  # b still has solves in flight: keep the short interval
+    assert sys.getswitchinterval() <= 2e-4 + 1e-9
+    b.pipeline.close()
+    assert sys.getswitchinterval() == before

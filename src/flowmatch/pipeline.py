@@ -25,6 +25,10 @@ import torch
 
 B = TypeVar("B")
 SWITCH_INTERVAL = 2e-4  # seconds; see BatchPipeline._fill
+# The switch interval is process-wide: pipelines open at once share one lowering, and the
+# interpreter's own value comes back when the last of them closes.
+_open_pools = 0
+_saved_interval = 0.0
 
 
 def _identity(batch):
@@ -47,16 +51,18 @@ class BatchPipeline(Generic[B]):
         self._pool: ThreadPoolExecutor | None = None
         self._queue: deque[tuple[Future, torch.Tensor]] = deque()
         self._state_consumed: torch.Tensor | None = None  # generator state after the last batch handed out
-        self._switch_interval: float | None = None  # the interpreter's, restored by close()
 
     def _fill(self) -> None:
+        global _open_pools, _saved_interval
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="flowmatch-finish")
             # The worker needs the GIL for short Python stretches between solves; with the default
             # 5 ms switch interval the training thread then waits up to 5 ms to get it back. 0.2 ms
             # took OT-coupled steps (blocks of 64, moons) from 1.45x to 1.15x independent ones.
-            self._switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
+            if _open_pools == 0:
+                _saved_interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(_saved_interval, SWITCH_INTERVAL))
+            _open_pools += 1
         if not self._queue:
             self._state_consumed = self.generator.get_state()  # nothing in flight: the true state
         while len(self._queue) < self.prefetch + 1:
@@ -88,10 +94,13 @@ class BatchPipeline(Generic[B]):
 
     def close(self) -> None:
         """Rewind past the batches in flight (the generator reads as if synchronous); stop the workers."""
+        global _open_pools
         self.reset()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-            sys.setswitchinterval(self._switch_interval)
+            _open_pools -= 1
+            if _open_pools == 0:
+                sys.setswitchinterval(_saved_interval)
         self._pool = None
 
 
