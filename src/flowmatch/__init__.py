@@ -2,41 +2,52 @@
 
 One time convention throughout: t = 0 is the source, t = 1 is the data, and affine paths are
 x_t = alpha_t x1 + sigma_t x0. Velocity networks are called as v(x, t, **cond) with t: (B,).
-The core import is light: matplotlib, POT, scikit-learn and torchdiffeq load only where used.
+
+Two layers (docs/architecture.md): the library (paths, couplings, solvers, loss, guidance,
+likelihood, metrics, models, data, interop) works on tensors and callables; the application
+(training, runs, recipes, evaluation, viz, cli) builds runs, files and pictures on it. The names
+below are loaded on first use, so `import flowmatch.solvers` loads no application module.
 """
 
-from flowmatch.couplings import Coupling
-from flowmatch.errors import FlowmatchError
-from flowmatch.paths import (
-    AffinePath,
-    CondOTSchedule,
-    CosineSchedule,
-    PathSample,
-    PolynomialSchedule,
-    VESchedule,
-    VPSchedule,
-    make_path,
-)
-from flowmatch.solvers import SampleResult, solve, time_grid
-from flowmatch.training import TrainConfig, load_run, train
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-__all__ = [
-    "AffinePath",
-    "CondOTSchedule",
-    "CosineSchedule",
-    "Coupling",
-    "FlowmatchError",
-    "PathSample",
-    "PolynomialSchedule",
-    "SampleResult",
-    "TrainConfig",
-    "VESchedule",
-    "VPSchedule",
-    "load_run",
-    "make_path",
-    "solve",
-    "time_grid",
-    "train",
-]
+__version__ = "0.2.0"
+
+_EXPORTS = {
+    "AffinePath": "flowmatch.paths",
+    "CondOTSchedule": "flowmatch.paths",
+    "CosineSchedule": "flowmatch.paths",
+    "PathSample": "flowmatch.paths",
+    "PolynomialSchedule": "flowmatch.paths",
+    "VESchedule": "flowmatch.paths",
+    "VPSchedule": "flowmatch.paths",
+    "make_path": "flowmatch.paths",
+    "Coupling": "flowmatch.couplings",
+    "FlowmatchError": "flowmatch.errors",
+    "SampleResult": "flowmatch.solvers",
+    "solve": "flowmatch.solvers",
+    "time_grid": "flowmatch.solvers",
+    "TrainConfig": "flowmatch.training",
+    "fit": "flowmatch.training",
+    "Run": "flowmatch.runs",
+    "load_run": "flowmatch.runs",
+    "sample_run": "flowmatch.runs",
+    "train": "flowmatch.runs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'flowmatch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

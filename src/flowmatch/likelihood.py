@@ -210,33 +210,6 @@ def image_log_likelihood(velocity: Velocity, pixels: Tensor, *, seed: int = 0, *
     return _result(logp, res.nfe, res.x0, bpd_dims=d)
 
 
-# -- trained runs ---------------------------------------------------------------------------
-def run_source_scale(run) -> float:
-    """The standard deviation s of a run's Gaussian source N(0, s^2 I); an error otherwise."""
-    from flowmatch.data import GaussianSource
-
-    if not isinstance(run.source, GaussianSource):
-        raise FlowmatchError(
-            f"likelihoods need a Gaussian source; this run's source is {run.config.source!r} (a two-sided flow has no tractable source density)"
-        )
-    return float(run.source.scale)
-
-
-def run_log_likelihood(run, x: Tensor, *, images: bool | None = None, **kwargs) -> LikelihoodResult:
-    """log-likelihood of x under a trained run (see `log_likelihood` for the keywords).
-
-    x: (N, *D) in the run's data space. Image runs (D of the form (C, H, W)) take x in [-1, 1],
-    turn it back into pixel values, dequantise and report bits per dimension.
-    """
-    scale = run_source_scale(run)
-    x = x.to(run.device)
-    if images is None:
-        images = x.ndim == 4
-    if images:
-        return image_log_likelihood(run.model, to_pixels(x).to(run.device), source_scale=scale, **kwargs)
-    return log_likelihood(run.model, x.to(torch.float32), source_scale=scale, **kwargs)
-
-
 __all__ = [
     "LikelihoodResult",
     "PROBE_KINDS",
@@ -245,7 +218,6 @@ __all__ = [
     "gaussian_log_density",
     "image_log_likelihood",
     "log_likelihood",
-    "run_log_likelihood",
     "dequantize",
     "to_pixels",
 ]

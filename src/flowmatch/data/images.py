@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from flowmatch.data.sources import Batch
 from flowmatch.errors import FlowmatchError
 
 IMAGE_SETS = ("mnist", "fashion-mnist", "cifar10", "digits")
@@ -95,8 +96,6 @@ class ImageData:
         return len(self.images)
 
     def sample(self, n: int, generator: torch.Generator):
-        from flowmatch.data import Batch
-
         idx = torch.randint(len(self.images), (n,), generator=generator)
         x = self.images[idx].float() / 127.5 - 1.0
         if self.hflip:

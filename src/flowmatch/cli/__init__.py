@@ -1,0 +1,48 @@
+"""The `flowmatch` command line: parses arguments and calls the library, nothing more.
+
+Each command is a module with NAME, HELP, DESCRIPTION, `add_arguments(parser)` and `run(args)`.
+Every user mistake ends with exit code 2 and one line `error: ...` on stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from flowmatch.cli.common import Parser
+
+COMMANDS = ("train", "sample", "reflow", "plot", "eval", "likelihood", "demo")
+
+
+def _module(name: str):
+    return importlib.import_module(f"flowmatch.cli.{name}")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="flowmatch", description="Train, sample, evaluate and plot flow-matching generative models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for name in COMMANDS:
+        mod = _module(name)
+        mod.add_arguments(sub.add_parser(name, help=mod.HELP, description=mod.DESCRIPTION))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from flowmatch.errors import FlowmatchError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return _module(args.command).run(args)
+    except FlowmatchError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"error: {exc.strerror or type(exc).__name__}{where}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted (the last checkpoint is kept; --resume continues)\n")
+        return 130
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]

@@ -1,0 +1,59 @@
+"""`flowmatch train`: every option of the training config as a flag, a config file, resume, recipes."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+NAME = "train"
+HELP = "train a flow on a data set"
+DESCRIPTION = "Train a flow-matching model. Options come from the defaults, then --config, then the flags."
+RECIPE_FLAGS = ("budget_seconds", "reflow_steps", "reflow_rounds", "reflow_pairs", "distill_steps")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from flowmatch.cli.common import add_options
+    from flowmatch.recipes import RecipeConfig
+    from flowmatch.training.config import SECTIONS
+
+    p.add_argument("--config", default=None, help="a .toml, .yaml or .json file of options (keys as the long flags); flags override it")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: an OT base, then one-step distillation; RUN ends as the one-step model")
+    seen: set[str] = set()
+    for sec in SECTIONS:
+        names = {f.name for f in dataclasses.fields(sec)}
+        group = p.add_argument_group(sec.__name__.removesuffix("Config").lower() + " options")
+        add_options(group, sec, skip=tuple(seen))
+        seen |= names
+    add_options(p.add_argument_group("recipe options"), RecipeConfig, skip=tuple(f.name for f in dataclasses.fields(RecipeConfig) if f.name not in RECIPE_FLAGS))
+
+
+def run(args: argparse.Namespace) -> int:
+    from flowmatch.cli.common import given
+    from flowmatch.options import build
+    from flowmatch.runs import CONFIG_FILE, load_config, read_config_file, train
+    from flowmatch.training import TrainConfig, distributed
+
+    flags = given(args, TrainConfig)
+    layers = [read_config_file(args.config) if args.config else {}, flags]
+    if args.resume:
+        out = build(TrainConfig, *layers).out
+        saved = Path(out) / CONFIG_FILE
+        if saved.exists():  # resuming: the saved config is the base; what is given now changes it (e.g. --steps)
+            layers.insert(0, dataclasses.asdict(load_config(saved)))
+    if args.recipe == "few-step":
+        from flowmatch.recipes import RECIPE_LR, RecipeConfig, few_step_recipe
+
+        defaults = {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR}  # the recipe's measured defaults; flags override
+        config = build(TrainConfig, defaults, *layers)
+        stages = build(RecipeConfig, {"base_steps": config.steps}, {k: getattr(args, k) for k in RECIPE_FLAGS if hasattr(args, k)})
+        print(json.dumps(few_step_recipe(config, stages)))
+        return 0
+    result = train(build(TrainConfig, *layers), resume=args.resume)
+    if not distributed.is_main_process():  # under torchrun only rank 0 reports
+        return 0
+    loss = None if result.loss != result.loss else round(result.loss, 6)  # NaN: no step was run now
+    print(json.dumps({"run": str(result.run_dir), "step": result.step, "loss": loss, "seconds": round(result.seconds, 2)}))
+    return 0

@@ -1,0 +1,31 @@
+"""`DataConfig`: what a run trains on (data and source), as options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowmatch.errors import FlowmatchError
+from flowmatch.options import check_options, option
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    data: str = option("moons", "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder")
+    source: str = option("gaussian", "'gaussian' (the path's own N(0, sigma_0^2 I)) or a data set as for --data (a two-sided flow)")
+    data_dir: str = option("data", "folder with the image set's original files")
+    image_size: int = option(0, "resize and centre-crop images to this size (0: the set's own; 32 for folders)", min=0)
+    download: bool = option(False, "fetch mnist/fashion-mnist/cifar10 into --data-dir (checksums verified)")
+    hflip: bool = option(False, "random horizontal flips of images")
+
+    def __post_init__(self):
+        check_options(self)
+        if self.image_size:
+            from flowmatch.data.images import check_image_size
+
+            check_image_size(self.image_size)
+        if not self.data.strip():
+            raise FlowmatchError("data must name a data set or a file")
+
+    def load_options(self) -> dict:
+        """Keyword options of `load_data` (image data only use them)."""
+        return {"data_dir": self.data_dir, "image_size": self.image_size, "download": self.download, "hflip": self.hflip}

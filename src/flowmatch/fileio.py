@@ -1,0 +1,72 @@
+"""The one atomic writer, and the one JSON-object reader with one-line errors.
+
+A file is written to a uniquely named temporary file beside it, flushed and fsynced, renamed
+over the target, and the directory is fsynced, so a process killed at any instant leaves the
+old file or the new one, never half a file, and two writers never share a temporary name.
+This module is the only file primitive of the library layer (used by the diffusers-style
+scheduler's `save_config`); run directories are the application's (`flowmatch.runs`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from flowmatch.errors import FlowmatchError
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # some file systems do not open directories; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call write(fh) on a temporary binary file beside `path`, then rename it to `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write text (UTF-8) atomically."""
+    return atomic_write(path, lambda fh: fh.write(text.encode()))
+
+
+def read_json_object(path: str | Path, missing: str, what: str) -> dict[str, Any]:
+    """The JSON object in `path`; a missing, unreadable or non-object file is a one-line error."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FlowmatchError(missing) from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise FlowmatchError(f"corrupt {what} {path}") from None
+    except OSError as exc:
+        raise FlowmatchError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if not isinstance(raw, dict):
+        raise FlowmatchError(f"{what} {path} must hold a JSON object")
+    return raw
+
+
+__all__ = ["atomic_write", "atomic_write_text", "read_json_object"]

@@ -1,0 +1,167 @@
+"""Options of each velocity architecture, and `build_model`, which makes a network by name.
+
+An option that several architectures share (`channels`, `depth`, ...) is declared once here
+(one default, one help text) and used by each of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+from flowmatch.errors import FlowmatchError
+from flowmatch.options import build, check_options, option
+from flowmatch.parsing import parse_int_list
+
+
+def _hidden():
+    return option(128, "mlp: hidden units per layer", min=1)
+
+
+def _depth():
+    return option(3, "mlp / simple-cnn: hidden layers", min=1)
+
+
+def _channels():
+    return option(32, "unet base width, diffusers-unet base width, simple-cnn width", min=1)
+
+
+def _channel_mults():
+    return option("1,2,2", "unet / diffusers-unet: channel multiplier per resolution, e.g. 1,2,2")
+
+
+def _num_res_blocks():
+    return option(1, "unet / diffusers-unet: residual blocks per resolution", min=1)
+
+
+def _dropout():
+    return option(0.0, "unet / diffusers-unet: dropout", min=0.0, max=1.0, max_open=True)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which architecture; its own options are in the config class of that architecture."""
+
+    model: str = option("mlp", "velocity network", choices=("mlp", "unet", "simple-cnn", "diffusers-unet"))
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    hidden: int = _hidden()
+    depth: int = _depth()
+
+    def __post_init__(self):
+        check_options(self)
+
+
+@dataclass(frozen=True)
+class SimpleCNNConfig:
+    channels: int = _channels()
+    depth: int = _depth()
+
+    def __post_init__(self):
+        check_options(self)
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    channels: int = _channels()
+    channel_mults: str = _channel_mults()
+    num_res_blocks: int = _num_res_blocks()
+    attn_resolutions: str = option("auto", "unet: feature-map sizes with self-attention, e.g. 7,14; 'auto' (the coarsest) or 'none'")
+    dropout: float = _dropout()
+    patch_size: int = option(1, "unet: space-to-depth patch (2: a quarter of the compute)", min=1)
+
+    def __post_init__(self):
+        check_options(self)
+        parse_int_list(self.channel_mults, "channel-mults", min_value=1)
+        if self.attn_resolutions != "auto":
+            parse_int_list(self.attn_resolutions, "attn-resolutions", min_value=1, allow_empty=True)
+
+
+@dataclass(frozen=True)
+class DiffusersUNetConfig:
+    channels: int = _channels()
+    channel_mults: str = _channel_mults()
+    num_res_blocks: int = _num_res_blocks()
+    dropout: float = _dropout()
+
+    def __post_init__(self):
+        check_options(self)
+        parse_int_list(self.channel_mults, "channel-mults", min_value=1)
+
+
+def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    from flowmatch.models.mlp import MLPVelocity
+
+    if len(shape) != 1:
+        raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
+    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes)
+
+
+def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise FlowmatchError(f"model {name!r} takes images of shape (C, H, W), got data of shape {shape}")
+    return shape  # type: ignore[return-value]
+
+
+def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    from flowmatch.models.simple_cnn import SimpleCNNVelocity
+
+    c, _, _ = _image_shape("simple-cnn", shape)
+    return SimpleCNNVelocity(c, channels=cfg.channels, depth=cfg.depth, num_classes=num_classes)
+
+
+def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    from flowmatch.models.unet import UNetVelocity
+
+    c, h, w = _image_shape("unet", shape)
+    if h != w:
+        raise FlowmatchError(f"model 'unet' takes square images, got {h}x{w}")
+    mults = parse_int_list(cfg.channel_mults, "channel-mults", min_value=1)
+    # auto: attention at the coarsest feature map (cheap there, and where global shape forms)
+    if cfg.attn_resolutions == "auto":
+        attn = (h // cfg.patch_size // 2 ** (len(mults) - 1),)
+    else:
+        attn = parse_int_list(cfg.attn_resolutions, "attn-resolutions", min_value=1, allow_empty=True)
+    return UNetVelocity(c, h, channels=cfg.channels, channel_mults=mults, num_res_blocks=cfg.num_res_blocks, attn_resolutions=attn, dropout=cfg.dropout, num_classes=num_classes, patch=cfg.patch_size)
+
+
+def _diffusers_unet(cfg: DiffusersUNetConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    from flowmatch.interop.diffusers_unet import DiffusersUNetVelocity  # optional extra: imported only here
+
+    widths = tuple(cfg.channels * m for m in parse_int_list(cfg.channel_mults, "channel-mults", min_value=1))
+    return DiffusersUNetVelocity(_image_shape("diffusers-unet", shape), widths=widths, layers_per_block=cfg.num_res_blocks, num_classes=num_classes, dropout=cfg.dropout)
+
+
+ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int], nn.Module]]] = {
+    "mlp": (MLPConfig, _mlp),
+    "unet": (UNetConfig, _unet),
+    "simple-cnn": (SimpleCNNConfig, _simple_cnn),
+    "diffusers-unet": (DiffusersUNetConfig, _diffusers_unet),
+}
+MODELS = tuple(ARCHITECTURES)
+
+
+def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, **options: Any) -> nn.Module:
+    """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
+
+    `options` are the architecture's own (see its config class); any other is an error naming it.
+    """
+    if name not in ARCHITECTURES:
+        raise FlowmatchError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    config_cls, make = ARCHITECTURES[name]
+    try:
+        config = build(config_cls, options)
+    except FlowmatchError as exc:
+        raise FlowmatchError(f"model {name!r}: {exc}") from None
+    return make(config, tuple(data_shape), int(num_classes))
+
+
+def architecture_config(name: str) -> type:
+    """The options class of architecture `name`."""
+    if name not in ARCHITECTURES:
+        raise FlowmatchError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return ARCHITECTURES[name][0]

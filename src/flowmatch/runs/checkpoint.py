@@ -1,0 +1,44 @@
+"""Checkpoints: the trainer's state dict, written atomically, read without executing code.
+
+Loading uses `torch.load(weights_only=True)`, whose unpickler admits only tensors and plain
+containers and numbers: a crafted checkpoint.pt raises an error instead of running code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from flowmatch.errors import FlowmatchError
+from flowmatch.fileio import atomic_write
+from flowmatch.runs.files import CHECKPOINT
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    atomic_write(Path(path), lambda fh: torch.save(state, fh))
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The state dict in a checkpoint file (or a run directory's checkpoint.pt); one-line errors."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise FlowmatchError(f"no checkpoint in run directory {path.parent} (expected {path.name})")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise FlowmatchError(f"corrupt or unsafe checkpoint {path}: {type(exc).__name__}") from None
+    if not isinstance(state, dict) or "model" not in state or "step" not in state:
+        raise FlowmatchError(f"corrupt checkpoint {path}: missing model weights or step")
+    return state
+
+
+def sampling_weights(state: dict[str, Any], use_ema: bool = True) -> dict[str, torch.Tensor]:
+    """The weights to sample with: the EMA's when kept (and asked for), else the trained model's."""
+    return state["ema"] if use_ema and state.get("ema") is not None else state["model"]
+
+
+__all__ = ["load_checkpoint", "sampling_weights", "save_checkpoint"]

@@ -1,0 +1,88 @@
+"""The files of a run directory: names, config.json, config files given with --config, the log.
+
+Every write goes through `flowmatch.fileio.atomic_write` (temporary file, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from flowmatch.errors import FlowmatchError
+from flowmatch.fileio import atomic_write_text, read_json_object
+from flowmatch.options import build
+from flowmatch.training import TrainConfig
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG_FILE = "config.json"
+LOG_FILE = "log.jsonl"
+PAIRS_FILE = "pairs.pt"
+SAMPLE_DIR = "samples"
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Flat mapping of options from a .toml, .yaml/.yml or .json file (dashes in keys become underscores)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FlowmatchError(f"config file not found: {p}")
+    if p.suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise FlowmatchError(f"config file {p.name!r} must end in .toml, .yaml, .yml or .json")
+    try:
+        text = p.read_text()
+        if p.suffix == ".toml":
+            import tomllib
+
+            raw = tomllib.loads(text)
+        elif p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text) or {}
+        else:
+            raw = json.loads(text)
+    except Exception as exc:
+        raise FlowmatchError(f"cannot parse config file {p}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if not isinstance(raw, dict):
+        raise FlowmatchError(f"config file {p} must hold a table of options")
+    return {str(k).replace("-", "_"): v for k, v in raw.items()}
+
+
+def save_config(config: TrainConfig, path: str | Path) -> None:
+    """Write a training config as JSON, atomically."""
+    atomic_write_text(Path(path), json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True) + "\n")
+
+
+def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    # Runs written before the path options existed stored condot's sigma_min = 0 whatever the
+    # path; for the other paths it was never used.
+    if raw.get("path", "condot") != "condot" and raw.get("sigma_min") == 0.0 and "sigma_max" not in raw:
+        raw = {**raw, "sigma_min": None}
+    return raw
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read back what `save_config` wrote (a one-line error for a missing, corrupt or foreign file)."""
+    p = Path(path)
+    raw = read_json_object(p, missing=f"no config.json in run directory {p.parent}", what="config file")
+    try:
+        return build(TrainConfig, _legacy(raw))
+    except FlowmatchError as exc:
+        raise FlowmatchError(f"config file {p}: {exc}") from None
+
+
+def truncate_log(log_path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint we resume from (and a torn last line)."""
+    if not log_path.exists():
+        return
+    kept = []
+    for line in log_path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    atomic_write_text(log_path, "".join(k + "\n" for k in kept))
+
+
+__all__ = ["CHECKPOINT", "CONFIG_FILE", "LOG_FILE", "PAIRS_FILE", "SAMPLE_DIR", "load_config", "read_config_file", "save_config", "truncate_log"]

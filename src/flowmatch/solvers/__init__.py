@@ -1,0 +1,26 @@
+"""ODE solvers for dx/dt = v(x, t, **cond) over any velocity callable, x: (B, *D), t: (B,).
+
+A package so that each piece has one home: `steppers` (the `Stepper` protocol and the fixed-step
+methods), `grids` (where the steps fall) and `solve` (the counted velocity, the grid walk and the
+adaptive hand-off). Import the public names from here.
+"""
+
+from flowmatch.solvers.grids import GRIDS, time_grid
+from flowmatch.solvers.ode import ADAPTIVE, SOLVERS, SampleResult, Velocity, solve
+from flowmatch.solvers.steppers import FIXED_STEP, RK4, Euler, Heun, Midpoint, Stepper
+
+__all__ = [
+    "ADAPTIVE",
+    "FIXED_STEP",
+    "GRIDS",
+    "RK4",
+    "SOLVERS",
+    "Euler",
+    "Heun",
+    "Midpoint",
+    "SampleResult",
+    "Stepper",
+    "Velocity",
+    "solve",
+    "time_grid",
+]

@@ -1,0 +1,14 @@
+"""Training: the composed `TrainConfig`, the `Trainer` (drawing, stepping, state), EMA, the
+optimiser and its schedule, the batch pipeline, DDP, and callbacks (progress, wall-time limit).
+
+`fit(config)` trains in memory and returns the model; `flowmatch.runs.train(config)` does the
+same in a run directory, with checkpoints, log and resume.
+"""
+
+from flowmatch.training.callbacks import BaseCallback, Callback, Deadline, Progress
+from flowmatch.training.config import LoopConfig, TrainConfig, resolve_device
+from flowmatch.training.ema import EMA
+from flowmatch.training.optim import OptimConfig, auto_lr
+from flowmatch.training.trainer import TrainBatch, Trainer, TrainResult, default_callbacks, fit
+
+__all__ = ["BaseCallback", "Callback", "Deadline", "EMA", "LoopConfig", "OptimConfig", "Progress", "TrainBatch", "TrainConfig", "TrainResult", "Trainer", "auto_lr", "default_callbacks", "fit", "resolve_device"]

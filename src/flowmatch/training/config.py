@@ -1,0 +1,128 @@
+"""`TrainConfig`: the options of a training run, composed from the options of each package.
+
+Every field is declared once, in the package that owns it (`DataConfig` in flowmatch.data,
+`PathConfig` in flowmatch.paths, the architectures' options in flowmatch.models, ...); the
+composed config is flat, so config files, `config.json` and command-line flags use the same
+plain keys. `config.part(PathConfig)` gives back one package's options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from flowmatch.couplings import CouplingConfig
+from flowmatch.data import DataConfig, DataSource, GaussianSource, load_data
+from flowmatch.errors import FlowmatchError
+from flowmatch.loss import LossConfig
+from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
+from flowmatch.options import check_options, compose, option, section
+from flowmatch.paths import AffinePath, PathConfig
+from flowmatch.training.optim import OptimConfig, auto_lr
+
+PRECISIONS = ("fp32", "bf16")  # bf16 autocast for the forward pass; fp16 would need loss scaling
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The training loop: where, how long, how often to save and log, on which device."""
+
+    out: str = option("runs/moons", "run directory (checkpoint, config.json, log.jsonl)")
+    steps: int = option(5000, "training steps", min=0)
+    batch_size: int = option(256, "batch size", min=1)
+    seed: int = option(0, "seed of every random draw (weights, batches, times)", min=0, max=2**63 - 1)
+    save_every: int = option(1000, "checkpoint every K steps (and at the end)", min=1)
+    log_every: int = option(50, "a log.jsonl line every K steps", min=1)
+    max_minutes: float = option(0.0, "stop at this wall time with a final checkpoint (0: no limit)", min=0.0)
+    device: str = option("auto", "auto (cuda if present), cpu or cuda")
+    progress: bool = option(True, "a progress bar on a terminal", flag="--no-progress")
+    prefetch: int = option(2, "--coupling ot: batches whose OT is solved ahead in worker threads (0: synchronous)", min=0, max=64)
+    sample_every: int = option(0, "images: write a sample grid to RUN/samples/ every K steps (0: off)", min=0)
+    sampler: str = option("midpoint", "the run's default sampler for 'flowmatch sample' (distilled runs: euler)")
+    precision: str = option("fp32", "bf16: autocast the forward pass", choices=PRECISIONS)
+    channels_last: bool = option(False, "images: NHWC memory format")
+    compile: bool = option(False, "torch.compile the model")
+    # few-step generation (flowmatch.recipes): fixed (x0, x1) pairs instead of drawn batches, and
+    # the weights of another run to start from
+    pairs: str = option("", "train on the fixed couplings of this pairs file (written by reflow)")
+    init_from: str = option("", "start from the (EMA) weights of this run directory")
+
+    def __post_init__(self):
+        check_options(self)
+
+
+SECTIONS = (LoopConfig, DataConfig, PathConfig, CouplingConfig, ModelConfig, MLPConfig, UNetConfig, SimpleCNNConfig, DiffusersUNetConfig, LossConfig, OptimConfig)
+
+
+def _post_init(self) -> None:
+    for sec in self.sections:  # each package checks its own options (types, choices, ranges)
+        section(self, sec)
+    self.part(architecture_config(self.model))
+    if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
+        object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
+
+
+def _part(self, cls: type) -> Any:
+    """The options of one package (e.g. `config.part(PathConfig)`)."""
+    return section(self, cls)
+
+
+def _build_path(self) -> AffinePath:
+    return self.part(PathConfig).build()
+
+
+def _model_options(self) -> dict[str, Any]:
+    """The options of this run's architecture (what `build_model` takes)."""
+    return dataclasses.asdict(self.part(architecture_config(self.model)))
+
+
+def _build_source(self, data: DataSource, path: AffinePath) -> DataSource:
+    """The source p0: N(0, sigma_0^2 I) of the path, or a data set (two-sided flows)."""
+    if self.source == "gaussian":
+        return GaussianSource(data.shape, path.schedule.source_scale)
+    source = load_data(self.source)
+    if source.shape != data.shape:
+        raise FlowmatchError(f"source samples have shape {source.shape} but data samples have shape {data.shape}")
+    return source
+
+
+def _replace(self, **changes: Any):
+    """A copy with some options changed (checked like a new config)."""
+    return dataclasses.replace(self, **changes)
+
+
+TrainConfig = compose(
+    "TrainConfig",
+    SECTIONS,
+    doc="Everything `flowmatch train` needs (see the section classes for each option); saved as config.json.",
+    namespace={
+        "__post_init__": _post_init,
+        "part": _part,
+        "build_path": _build_path,
+        "build_source": _build_source,
+        "model_options": _model_options,
+        "replace": _replace,
+        "__module__": __name__,
+    },
+)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' (cuda when present), 'cpu', 'cuda' or 'cuda:N'; CUDA asked for and absent is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise FlowmatchError(f"unknown device {name!r}; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise FlowmatchError(f"device {name!r} asked for, but CUDA is not available here")
+    if device.type not in ("cpu", "cuda"):
+        raise FlowmatchError(f"unsupported device {name!r}; use auto, cpu or cuda")
+    return device
+
+
+__all__ = ["LoopConfig", "PRECISIONS", "SECTIONS", "TrainConfig", "resolve_device"]

@@ -1,0 +1,238 @@
+"""The `Trainer`: draws batches, takes optimiser steps, and holds the state of one training run.
+
+Reproducibility: every random draw comes from one torch.Generator whose state, with the global
+torch RNG, the model, the optimiser, the EMA and the step, is in `state_dict()`, so a trainer
+loaded from it continues bit for bit. Files are not the trainer's business: the run directory,
+its checkpoints, log and sample grids are callbacks of `flowmatch.runs`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from flowmatch.couplings import Coupling, CouplingConfig
+from flowmatch.data import DataConfig, DataSource, load_data
+from flowmatch.errors import FlowmatchError
+from flowmatch.guidance import drop_labels
+from flowmatch.loss import flow_matching_loss, sample_time
+from flowmatch.models import build_model
+from flowmatch.training import distributed
+from flowmatch.training.callbacks import Callback, Deadline, Progress
+from flowmatch.training.config import TrainConfig, resolve_device
+from flowmatch.training.ema import EMA
+from flowmatch.training.optim import lr_factor, make_optimizer
+from flowmatch.training.pipeline import BatchPipeline
+
+
+@dataclass(frozen=True)
+class TrainBatch:
+    """x0: (B, *D) source, x1: (B, *D) coupled data, cond: conditioning tensors, t: (B,) times."""
+
+    x0: Tensor
+    x1: Tensor
+    cond: dict[str, Tensor]
+    t: Tensor
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The sampling model (EMA weights when kept, in eval mode), the last step and loss, seconds
+    spent, why training stopped early ('' if it ran all its steps) and, for a run directory, its path."""
+
+    model: nn.Module
+    step: int
+    loss: float
+    seconds: float
+    stopped: str = ""
+    run_dir: Path | None = None
+
+
+class Trainer:
+    """Owns the model, optimiser, EMA and random state of one training run.
+
+    pairs: fixed couplings (x0, x1), each (N, *D), trained on instead of drawn batches (reflow);
+    init_weights: a state dict the model (and EMA) start from.
+    """
+
+    def __init__(self, config: TrainConfig, data: DataSource | None = None, *, pairs: tuple[Tensor, Tensor] | None = None, init_weights: dict[str, Tensor] | None = None):
+        self.config = config
+        self.dist = distributed.context()  # DDP: one process unless torchrun started several
+        self.dist.check_batch(config.batch_size)
+        self.device = self.dist.device(resolve_device(config.device))
+        self.data = data if data is not None else load_data(config.data, **config.part(DataConfig).load_options())
+        self.path = config.build_path()
+        self.source = config.build_source(self.data, self.path)
+        self.coupling: Coupling = config.part(CouplingConfig).build()
+        torch.manual_seed(config.seed)  # initial weights
+        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, **config.model_options()).to(self.device)
+        self.images = len(self.data.shape) == 3
+        if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
+            self.model = self.model.to(memory_format=torch.channels_last)
+        if init_weights is not None:
+            try:
+                self.model.load_state_dict(init_weights)
+            except RuntimeError as exc:
+                raise FlowmatchError(f"init-from: weights do not fit this model: {str(exc).splitlines()[0]}") from None
+        self.optimizer = make_optimizer(self.model, config.lr, config.weight_decay)
+        self.ema = EMA(self.model, config.ema_decay) if config.ema_decay > 0 else None
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.step = 0
+        self.stop_reason = ""
+        if pairs is not None and (pairs[0].shape != pairs[1].shape or tuple(pairs[0].shape[1:]) != tuple(self.data.shape)):
+            raise FlowmatchError(f"pairs have shapes {tuple(pairs[0].shape)} and {tuple(pairs[1].shape)}; expected (N, {', '.join(map(str, self.data.shape))})")
+        self.pairs = pairs
+        # DDP wraps the model in several processes; torch.compile wraps the same parameters, and
+        # state dicts keep the plain module's names.
+        wrapped = self.dist.wrap(self.model, self.device)
+        self.forward = torch.compile(wrapped) if config.compile else wrapped
+        # Only exact-OT batches have work to hand to another thread; the others are drawn inline.
+        prefetch = config.prefetch if self.pairs is None and self.coupling.kind == "ot" else 0
+        self.pipeline = BatchPipeline(self.draw_batch, self.generator, prefetch=prefetch, finish=self.couple_batch, workers=max(1, prefetch))
+
+    # -- state ---------------------------------------------------------------------------
+    def sampling_model(self) -> nn.Module:
+        """The weights samples come from: the EMA when kept, else the trained model."""
+        return self.ema.model if self.ema else self.model
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "ema": self.ema.model.state_dict() if self.ema else None,
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.pipeline.generator_state(),
+            "torch_rng": torch.get_rng_state(),
+            "config": dataclasses.asdict(self.config),
+            "data_shape": list(self.data.shape),
+            "num_classes": self.data.num_classes,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pipeline.reset()
+        try:
+            self.model.load_state_dict(state["model"])
+            if self.ema and state.get("ema") is not None:
+                self.ema.model.load_state_dict(state["ema"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise FlowmatchError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
+        self.step = int(state["step"])
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to end after the current step (a callback's way to stop training)."""
+        self.stop_reason = self.stop_reason or reason
+
+    # -- one step ------------------------------------------------------------------------
+    def draw_batch(self) -> TrainBatch:
+        """Draw one batch from the run's generator: data, source, coupling, then times.
+
+        The pipeline calls it in draw order; the exact-OT pairing uses no random numbers and is
+        left to `couple_batch`, which may run on a worker thread.
+        """
+        g = self.generator
+        cfg = self.config
+        b = cfg.batch_size
+        if self.pairs is not None:  # fixed couplings: the pairs stay together, never re-paired
+            idx = torch.randint(self.pairs[0].shape[0], (b,), generator=g)
+            x0, x1, cond = self.pairs[0][idx], self.pairs[1][idx], {}
+        else:
+            data = self.data.sample(b, g)
+            x0 = self.source.sample(b, g).x
+            x1, cond = data.x, ({} if data.y is None else {"y": data.y})
+            if self.coupling.kind != "ot":
+                idx = self.coupling.pair(x0, x1, g)
+                x1, cond = x1[idx], {k: v[idx] for k, v in cond.items()}
+        t = sample_time(b, cfg.time_sampling, g)
+        if cfg.distill_fraction > 0:
+            t = torch.where(torch.rand(b, generator=g) < cfg.distill_fraction, torch.zeros_like(t), t)
+        if "y" in cond and self.data.num_classes:  # classifier-free guidance: labels -> null class
+            cond["y"] = drop_labels(cond["y"], cfg.cond_drop, self.data.num_classes, g)
+        return TrainBatch(x0, x1, cond, t)
+
+    def couple_batch(self, batch: TrainBatch) -> TrainBatch:
+        """Apply the exact-OT permutation to a drawn batch (a pure function; runs in the pipeline's pool)."""
+        if self.pairs is not None or self.coupling.kind != "ot":
+            return batch
+        idx = self.coupling.pair(batch.x0, batch.x1)
+        return TrainBatch(batch.x0, batch.x1[idx], {k: v[idx] for k, v in batch.cond.items()}, batch.t)
+
+    def train_step(self) -> float:
+        """One optimiser step on the next batch; returns the (global-batch) loss."""
+        cfg = self.config
+        batch = self.pipeline.next()
+        # DDP: every random draw was made on the global batch (identical on all ranks); keep this rank's slice.
+        x0, x1, t, cond = self.dist.shard(batch.x0, batch.x1, batch.t, batch.cond)
+        dev = self.device
+        cond = {k: v.to(dev) for k, v in cond.items()}
+        x0, x1 = self._to_device(x0), self._to_device(x1)
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, cfg.steps, self.step)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), **cond)
+        global_loss = self.dist.average(loss.detach())  # DDP: the global-batch loss, so every rank stops together on NaN
+        if not torch.isfinite(global_loss):
+            raise FlowmatchError(f"loss became {global_loss.item()} at step {self.step}; lower --lr or check the data")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        if self.ema:
+            self.ema.update(self.model, self.step)
+        self.step += 1
+        return float(global_loss)
+
+    def _to_device(self, x: Tensor) -> Tensor:
+        x = x.to(self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last and x.ndim == 4 else x
+
+    # -- the loop ------------------------------------------------------------------------
+    def fit(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
+        """Step until config.steps (or until a callback asks to stop); callbacks see every step."""
+        start = time.perf_counter()
+        loss = float("nan")
+        self.model.train()
+        self.stop_reason = ""
+        for cb in callbacks:
+            cb.on_fit_start(self)
+        try:
+            while self.step < self.config.steps and not self.stop_reason:
+                loss = self.train_step()
+                for cb in callbacks:
+                    cb.on_step_end(self, loss)
+        finally:
+            # rewind the generator past batches drawn ahead, so the saved state reads as if synchronous
+            self.pipeline.close()
+        result = TrainResult(self.sampling_model(), self.step, loss, time.perf_counter() - start, self.stop_reason)
+        for cb in callbacks:
+            cb.on_fit_end(self, result)
+        return result
+
+
+def default_callbacks(config: TrainConfig, main: bool = True) -> list[Callback]:
+    """The wall-time limit, and a progress bar on the process that prints."""
+    callbacks: list[Callback] = [Deadline(config.max_minutes)]
+    if main and config.progress:
+        callbacks.append(Progress())
+    return callbacks
+
+
+def fit(config: TrainConfig, data: DataSource | None = None, *, callbacks: Sequence[Callback] | None = None, pairs: tuple[Tensor, Tensor] | None = None) -> TrainResult:
+    """Train in memory (no files) and return the result with its sampling model.
+
+    The run-directory version, with checkpoints, log and resume, is `flowmatch.runs.train`.
+    """
+    trainer = Trainer(config, data, pairs=pairs)
+    return trainer.fit(default_callbacks(config) if callbacks is None else callbacks)
+
+
+__all__ = ["TrainBatch", "TrainResult", "Trainer", "default_callbacks", "fit"]

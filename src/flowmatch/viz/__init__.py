@@ -1,0 +1,17 @@
+"""Pictures: samples against data, trajectories, vector fields, loss curves, log-densities, NFE
+sweeps, and the standard pictures of a trained 2D run. matplotlib (Agg) is imported here only."""
+
+from flowmatch.runs.images import save_image_grid
+from flowmatch.viz.plots import (
+    log_density_grid,
+    plot_density,
+    plot_loss,
+    plot_points,
+    plot_samples_vs_data,
+    plot_trajectories,
+    plot_vector_field,
+)
+from flowmatch.viz.report import plot_run
+from flowmatch.viz.sweep import plot_sweep
+
+__all__ = ["log_density_grid", "plot_density", "plot_loss", "plot_points", "plot_run", "plot_samples_vs_data", "plot_sweep", "plot_trajectories", "plot_vector_field", "save_image_grid"]
