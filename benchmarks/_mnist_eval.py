@@ -8,13 +8,12 @@ import time
 
 import torch
 
-from flowmatch.cfg import GuidedVelocity
 from flowmatch.data import load_data
-from flowmatch.imagegrid import save_image_grid
-from flowmatch.metrics_images import classifier_features, classify, frechet_distance, load_or_train_classifier
-from flowmatch.sampling import sample_source
+from flowmatch.evaluation import load_or_train_classifier
+from flowmatch.guidance import GuidedVelocity
+from flowmatch.metrics import classifier_features, classify, frechet_distance
+from flowmatch.runs import load_run, sample_source, save_image_grid
 from flowmatch.solvers import solve
-from flowmatch.training import load_run
 
 GRID_W, GRID_NFE = 2.0, 10
 

@@ -45,8 +45,21 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("extra", nargs="*", help="more 'flowmatch train' flags, after --")
     args = p.parse_args()
-    common = ["train", "--data", "moons", "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-              "--log-every", str(max(1, args.steps // 10)), "--save-every", str(args.steps), "--no-progress", *args.extra]
+    common = [
+        "train",
+        "--data",
+        "moons",
+        "--steps",
+        str(args.steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--log-every",
+        str(max(1, args.steps // 10)),
+        "--save-every",
+        str(args.steps),
+        "--no-progress",
+        *args.extra,
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         one, many = Path(tmp) / "one", Path(tmp) / "many"
         t1 = run([sys.executable, "-m", "flowmatch", *common, "--out", str(one)])

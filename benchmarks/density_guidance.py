@@ -35,8 +35,10 @@ def main() -> None:
     flow = gaussian_mixture_flow(MEANS, STDS, WEIGHTS)
     x0 = torch.randn(args.n, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     results = []
-    print(f"mixture of 3 Gaussians, n={args.n}, midpoint {args.steps} steps (NFE {2 * args.steps}); true E[log p] = "
-          f"{float(flow.log_density(flow.sample(200000, torch.Generator().manual_seed(1))).mean()):.3f}")
+    print(
+        f"mixture of 3 Gaussians, n={args.n}, midpoint {args.steps} steps (NFE {2 * args.steps}); true E[log p] = "
+        f"{float(flow.log_density(flow.sample(200000, torch.Generator().manual_seed(1))).mean()):.3f}"
+    )
     print("| lambda | mean log p(samples) | seconds | vjps per call | time vs lambda=0 |")
     print("|---|---|---|---|---|")
     base = None
@@ -55,7 +57,8 @@ def main() -> None:
 
 
 def plot(flow, results, out: str) -> None:
-    from flowmatch.plotting import _plt, _save
+    from flowmatch.viz.plots import pyplot as _plt
+    from flowmatch.viz.plots import save_figure as _save
 
     plt = _plt()
     xs, ys = np.linspace(-3, 3.5, 200), np.linspace(-3.2, 3.2, 200)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +22,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import torch  # noqa: E402
 
-from flowmatch.training import TrainConfig, train  # noqa: E402
+from flowmatch import TrainConfig, train  # noqa: E402
 
 GUIDANCE = (0.0, 1.0, 2.0, 4.0)
 NFES = (4, 10, 50)
@@ -73,7 +72,7 @@ def main() -> int:
         res = train(cfg, resume=Path(args.out, "checkpoint.pt").exists())
         print(json.dumps({"trained": str(res.run_dir), "steps": res.step, "loss": round(res.loss, 4), "seconds": round(res.seconds, 1)}), flush=True)
         run_dir = args.out
-    # imported here, after training (classifier + FID come from flowmatch.metrics_images)
+    # imported here, after training (classifier + FID come from flowmatch.metrics and flowmatch.evaluation)
     from _mnist_eval import evaluate_mnist_run
 
     evaluate_mnist_run(run_dir, args.data_dir, guidance=GUIDANCE, nfes=NFES, n_eval=args.n_eval, grid=args.grid, classifier_cache=args.classifier_cache)

@@ -40,8 +40,7 @@ def main(argv=None) -> int:
     def iid():
         return torch.from_numpy(toy_sample("moons", args.n, rng))
 
-    for name, (f, g) in {"make_moons vs make_moons": (stratified, stratified), "i.i.d. vs i.i.d.": (iid, iid),
-                         "i.i.d. vs make_moons": (iid, stratified)}.items():
+    for name, (f, g) in {"make_moons vs make_moons": (stratified, stratified), "i.i.d. vs i.i.d.": (iid, iid), "i.i.d. vs make_moons": (iid, stratified)}.items():
         w = [wasserstein2(f(), g()) for _ in range(args.draws)]
         print(f"{name:26s} median W2 {statistics.median(w):.3f}  range {min(w):.3f}-{max(w):.3f}  ({args.draws} pairs of {args.n})")
     return 0

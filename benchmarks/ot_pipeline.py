@@ -19,22 +19,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from flowmatch.training import TrainConfig, Trainer  # noqa: E402
+from flowmatch.training import BaseCallback, TrainConfig, Trainer  # noqa: E402
 
 
 def per_step(coupling: str, block: int, prefetch: int, steps: int, tmp: str, data: str, batch: int) -> float:
-    cfg = TrainConfig(data=data, out=tmp, coupling=coupling, ot_block=block, prefetch=prefetch, steps=steps, batch_size=batch, progress=False)
+    cfg = TrainConfig(data=data, out=tmp, coupling=coupling, ot_block=block, prefetch=prefetch, steps=steps + 20, batch_size=batch, progress=False)
     tr = Trainer(cfg)
-    tr.model.train()
-    try:
-        for _ in range(20):  # warm-up: threads started, allocator warm
-            tr.train_step()
-        start = time.perf_counter()
-        for _ in range(steps):
-            tr.train_step()
-        return (time.perf_counter() - start) / steps
-    finally:
-        tr.pipeline.close()
+    tr.fit([_StopAfter(20)])  # warm-up: threads started, allocator warm
+    start = time.perf_counter()
+    tr.fit([_StopAfter(steps)])
+    return (time.perf_counter() - start) / steps
+
+
+class _StopAfter(BaseCallback):
+    """Ends a fit after n more steps (this benchmark times steps, not whole runs)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def on_fit_start(self, trainer) -> None:
+        self.stop_at = trainer.step + self.n
+
+    def on_step_end(self, trainer, loss: float) -> None:
+        if trainer.step >= self.stop_at:
+            trainer.request_stop("steps")
 
 
 def main(argv=None) -> int:

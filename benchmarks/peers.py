@@ -95,8 +95,8 @@ def train_peer(method: str, task: str, steps: int, seed: int, batch: int = 256):
 
 def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, budget: float = 0.0, recipe_steps: int = 0):
     """Train flowmatch (plain CFM, or the few-step recipe under a wall-time budget); (model, seconds)."""
-    from flowmatch.reflow import RECIPE_LR, RecipeConfig, few_step_recipe
-    from flowmatch.training import TrainConfig, Trainer, load_run
+    from flowmatch import TrainConfig, fit, load_run
+    from flowmatch.recipes import RECIPE_LR, RecipeConfig, few_step_recipe
 
     src, dst = TASKS[task]
     out = workdir / f"{task}-{method}-{seed}"
@@ -112,17 +112,8 @@ def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, bud
         return load_run(out, device="cpu").model, seconds
     coupling = "ot" if method == "flowmatch-ot" else "independent"
     cfg = TrainConfig(data=dst, source=src, out=str(out), coupling=coupling, seed=seed, steps=steps, progress=False, save_every=steps)
-    trainer = Trainer(cfg)
-    start = time.perf_counter()
-    trainer.model.train()
-    try:
-        for _ in range(steps):
-            trainer.train_step()
-    finally:
-        trainer.pipeline.close()
-    seconds = time.perf_counter() - start
-    model = (trainer.ema.model if trainer.ema else trainer.model).eval().requires_grad_(False)
-    return model, seconds
+    result = fit(cfg, callbacks=[])
+    return result.model.eval().requires_grad_(False), result.seconds
 
 
 @torch.no_grad()
@@ -215,8 +206,11 @@ def acceptance(rows: list[dict]) -> str:
             noise = max(spread(task, q) for q in present + [ours])
             worse = [c for c in cols if m(task, ours, c) > min(m(task, q, c) for q in present) + noise]
             secs = min(m(task, q, "train_s") for q in present)
-            out.append(f"{task}: {ours} vs best of {'/'.join(present)}: " + "; ".join(diffs)
-                       + f"; worse beyond seed spread {noise:.3f} at: {', '.join(worse) or 'none'}; train s {m(task, ours, 'train_s'):.1f} vs {secs:.1f}")
+            out.append(
+                f"{task}: {ours} vs best of {'/'.join(present)}: "
+                + "; ".join(diffs)
+                + f"; worse beyond seed spread {noise:.3f} at: {', '.join(worse) or 'none'}; train s {m(task, ours, 'train_s'):.1f} vs {secs:.1f}"
+            )
         if m(task, "flowmatch-fewstep", "nfe1") is not None:
             n1, n2 = m(task, "flowmatch-fewstep", "nfe1"), m(task, "flowmatch-fewstep", "nfe2")
             ot1 = m(task, "torchcfm-ot", "nfe1")
@@ -233,8 +227,10 @@ def acceptance(rows: list[dict]) -> str:
             if ind:
                 ratios.append(r["train_s"] / ind[0]["train_s"])
     if ratios:
-        out.append(f"flowmatch-ot / flowmatch-indep train seconds, per task and seed: median {med(ratios):.2f} "
-                   f"(range {min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} pairs; <= 1.3: {'yes' if med(ratios) <= 1.3 else 'NO'})")
+        out.append(
+            f"flowmatch-ot / flowmatch-indep train seconds, per task and seed: median {med(ratios):.2f} "
+            f"(range {min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} pairs; <= 1.3: {'yes' if med(ratios) <= 1.3 else 'NO'})"
+        )
     return "\n".join(out)
 
 

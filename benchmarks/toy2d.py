@@ -22,7 +22,7 @@ import torch
 from flowmatch import TrainConfig, load_run, train
 from flowmatch.data import TOY_SETS, load_data
 from flowmatch.metrics import wasserstein2
-from flowmatch.sampling import sample_run
+from flowmatch.runs import sample_run
 
 NFE_SETTINGS = [("1", "euler", 1), ("2", "midpoint", 1), ("4", "midpoint", 2), ("8", "midpoint", 4)]
 
@@ -55,8 +55,8 @@ def main() -> None:
                 train(TrainConfig(data=name, out=str(out), coupling=coupling, steps=args.steps, seed=args.seed, progress=False, save_every=args.steps))
                 seconds = time.perf_counter() - start
                 run = load_run(out)
-                cells = [f"{median_w2(sample_run(run, args.n, solver=s, steps=k, seed=args.seed + 1).x, refs):.3f}" for _, s, k in NFE_SETTINGS]
-                ad = sample_run(run, args.n, solver="dopri5", seed=args.seed + 1)
+                cells = [f"{median_w2(sample_run(run, args.n, method=s, steps=k, seed=args.seed + 1).x, refs):.3f}" for _, s, k in NFE_SETTINGS]
+                ad = sample_run(run, args.n, method="dopri5", seed=args.seed + 1)
                 cells.append(f"{median_w2(ad.x, refs):.3f} ({ad.nfe})")
                 print(f"| {name} | {coupling} | {seconds:.0f} | " + " | ".join(cells) + f" | {floor:.3f} |", flush=True)
 

@@ -69,7 +69,7 @@ def ot_permutation(x0: Tensor, x1: Tensor, block: int = 0) -> Tensor:
     # call competes with the training step for the GIL
     a = x0.detach().reshape(n, -1).double().cpu().numpy()
     b = x1.detach().reshape(n, -1).double().cpu().numpy()
-    perm = np.concatenate([lo + _assignment(a[lo:lo + size], b[lo:lo + size]) for lo in range(0, n, size)])
+    perm = np.concatenate([lo + _assignment(a[lo : lo + size], b[lo : lo + size]) for lo in range(0, n, size)])
     return torch.from_numpy(perm).to(x1.device)
 
 

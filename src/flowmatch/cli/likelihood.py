@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     x = reference_samples(run, args.data, args.n, seed=args.seed + 1)
     exact = True if args.exact else (False if args.probes is not None else None)
     start = time.perf_counter()
-    res = run_log_likelihood(run, x, exact=exact, probes=args.probes or 1, probe_kind=args.probe_kind, method=args.solver, steps=args.steps, atol=args.atol, rtol=args.rtol, batch_size=args.batch_size, seed=args.seed)
+    res = run_log_likelihood(
+        run, x, exact=exact, probes=args.probes or 1, probe_kind=args.probe_kind, method=args.solver, steps=args.steps, atol=args.atol, rtol=args.rtol, batch_size=args.batch_size, seed=args.seed
+    )
     seconds = time.perf_counter() - start
     record = {"nll": res.nll, "nll_se": res.nll_se, "n": len(res.log_likelihood), "solver": args.solver, "nfe": res.nfe, "seconds": round(seconds, 3)}
     if res.bpd is not None:

@@ -54,7 +54,20 @@ def run(args: argparse.Namespace) -> int:
     n = len(labels) if labels is not None else args.n
     method = args.solver or run.config.sampler
     start = time.perf_counter()
-    res = sample_run(run, n, method=method, steps=args.steps, seed=args.seed, grid=args.grid, trajectory=args.trajectory is not None, atol=args.atol, rtol=args.rtol, y=labels, guidance=args.guidance, density_guidance=args.density_guidance)
+    res = sample_run(
+        run,
+        n,
+        method=method,
+        steps=args.steps,
+        seed=args.seed,
+        grid=args.grid,
+        trajectory=args.trajectory is not None,
+        atol=args.atol,
+        rtol=args.rtol,
+        y=labels,
+        guidance=args.guidance,
+        density_guidance=args.density_guidance,
+    )
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":

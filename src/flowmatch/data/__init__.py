@@ -30,9 +30,7 @@ def load_data(spec: str, *, data_dir: str = "data", image_size: int = 0, downloa
         return ToyData(spec)
     if Path(spec).suffix in POINT_SUFFIXES or Path(spec).exists():
         return ArrayData(load_points(spec), name=spec)
-    raise FlowmatchError(
-        f"unknown data {spec!r}: use one of {', '.join(TOY_SETS)}, an image set (mnist, fashion-mnist, cifar10, digits), an image folder, or a .npy/.npz/.csv file of shape (N, D)"
-    )
+    raise FlowmatchError(f"unknown data {spec!r}: use one of {', '.join(TOY_SETS)}, an image set (mnist, fashion-mnist, cifar10, digits), an image folder, or a .npy/.npz/.csv file of shape (N, D)")
 
 
 __all__ = ["Batch", "DataConfig", "DataSource", "GaussianSource", "ToyData", "ArrayData", "ImageData", "ImageShape", "load_data", "TOY_SETS"]

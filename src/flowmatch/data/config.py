@@ -10,7 +10,10 @@ from flowmatch.options import check_options, option
 
 @dataclass(frozen=True)
 class DataConfig:
-    data: str = option("moons", "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder")
+    data: str = option(
+        "moons",
+        "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder",
+    )
     source: str = option("gaussian", "'gaussian' (the path's own N(0, sigma_0^2 I)) or a data set as for --data (a two-sided flow)")
     data_dir: str = option("data", "folder with the image set's original files")
     image_size: int = option(0, "resize and centre-crop images to this size (0: the set's own; 32 for folders)", min=0)

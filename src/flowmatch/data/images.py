@@ -340,8 +340,6 @@ def load_images(spec: str, data_dir: str | Path = "data", image_size: int = 0, d
     return ImageData(images, labels, num_classes, name=spec, hflip=hflip, classes=classes)
 
 
-
-
 class ImageShape:
     """Shape and class count of a trained run's image data, without reading its files again."""
 

@@ -5,4 +5,19 @@ from flowmatch.evaluation.fid import inception_fid
 from flowmatch.evaluation.metrics import METRICS, SAMPLE_METRICS, evaluate_run, parse_list, reference_samples, sample_metrics
 from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, sweep_table_markdown, write_sweep
 
-__all__ = ["METRICS", "SAMPLE_METRICS", "SweepRow", "evaluate_run", "inception_fid", "load_classifier", "load_or_train_classifier", "nfe_sweep", "parse_list", "reference_samples", "sample_metrics", "save_classifier", "sweep_table_markdown", "write_sweep"]
+__all__ = [
+    "METRICS",
+    "SAMPLE_METRICS",
+    "SweepRow",
+    "evaluate_run",
+    "inception_fid",
+    "load_classifier",
+    "load_or_train_classifier",
+    "nfe_sweep",
+    "parse_list",
+    "reference_samples",
+    "sample_metrics",
+    "save_classifier",
+    "sweep_table_markdown",
+    "write_sweep",
+]

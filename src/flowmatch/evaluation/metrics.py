@@ -63,7 +63,7 @@ def sample_metrics(samples: Tensor, ref: Tensor, names: Sequence[str], feature_f
     fns = metric_functions()
     out = {name: float(fns[name](samples, ref)) for name in names if name != "fd"}
     if "fd" in names:
-        _need_features(names, feature_fn)
+        need_features(names, feature_fn)
         with torch.no_grad():
             if ref_features is None:
                 ref_features = feature_fn(ref.to(samples.device))
@@ -71,7 +71,7 @@ def sample_metrics(samples: Tensor, ref: Tensor, names: Sequence[str], feature_f
     return out
 
 
-def _need_features(metrics: Sequence[str], feature_fn) -> None:
+def need_features(metrics: Sequence[str], feature_fn) -> None:
     if "fd" in metrics and feature_fn is None:
         raise FlowmatchError("metric 'fd' needs a feature extractor (feature_fn), e.g. the MNIST classifier's features")
 
@@ -97,7 +97,7 @@ def evaluate_run(
     """
     metrics = parse_list(list(metrics), METRICS, "metric")
     out: dict = {"solver": method, "steps": steps if method in FIXED_STEP else None, "n": n}
-    _need_features(metrics, feature_fn)
+    need_features(metrics, feature_fn)
     wanted = [m for m in metrics if m in SAMPLE_METRICS + ("fd",)]
     if wanted:
         res = sample_run(run, n, method=method, steps=steps, seed=seed)

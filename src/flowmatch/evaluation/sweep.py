@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.evaluation.metrics import SAMPLE_METRICS, parse_list, sample_metrics
+from flowmatch.evaluation.metrics import SAMPLE_METRICS, need_features, parse_list, sample_metrics
 from flowmatch.fileio import atomic_write_text
 from flowmatch.runs import Run, sample_run
 from flowmatch.solvers import ADAPTIVE, FIXED_STEP
@@ -56,7 +56,7 @@ def nfe_sweep(
     """
     solvers = parse_list(list(solvers), tuple(FIXED_STEP), "fixed-step solver")
     metrics = parse_list(list(metrics), SAMPLE_METRICS + ("fd",), "sweep metric")
-    _need_features(metrics, feature_fn)
+    need_features(metrics, feature_fn)
     ref_features = None
     if "fd" in metrics:
         with torch.no_grad():

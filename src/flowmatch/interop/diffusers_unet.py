@@ -17,6 +17,7 @@ Class conditioning uses the UNet's `num_class_embeds` table with num_classes + 1
 from __future__ import annotations
 
 import math
+
 import torch
 from torch import Tensor, nn
 

@@ -11,7 +11,6 @@ import torch
 from torch import Tensor, nn
 
 
-
 class SmallCNN(nn.Module):
     """x: (B, C, H, W) in [-1, 1] -> logits (B, num_classes); `features` is the penultimate layer."""
 

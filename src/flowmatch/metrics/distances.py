@@ -54,8 +54,8 @@ def mmd(x, y, bandwidths=None) -> float:
         bandwidths = [f * max(med, 1e-12) for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
     total = 0.0
     for h in bandwidths:
-        k = lambda d: torch.exp(-d / (2 * h * h)).mean()  # noqa: E731 - one kernel per bandwidth
-        total += float(k(dxx) + k(dyy) - 2 * k(dxy))
+        k_xx, k_yy, k_xy = (torch.exp(-d / (2 * h * h)).mean() for d in (dxx, dyy, dxy))
+        total += float(k_xx + k_yy - 2 * k_xy)
     return float(np.sqrt(max(total, 0.0)))
 
 

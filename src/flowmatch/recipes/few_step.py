@@ -20,7 +20,6 @@ from flowmatch.recipes.reflow import reflow, reflow_record
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, load_config, save_config, train
 from flowmatch.training import TrainConfig
 
-
 # The base stage's learning rate in `train --recipe few-step` (flags override it): an OT-coupled
 # MLP flow came within 0.004 W2 (dopri5) in 8,000 steps at 3e-3 of 20,000 steps at 1e-3
 # (docs/benchmarks.md). The recipe's base is OT-coupled, so this is auto_lr's OT rate too.
@@ -78,15 +77,25 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), 
     for k in range(recipe.reflow_rounds):
         d = out / f"reflow{k + 1}"
         shutil.rmtree(d, ignore_errors=True)
-        r = reflow(prev, d, pairs=recipe.reflow_pairs, steps=recipe.reflow_steps, solver_steps=recipe.solver_steps,
-                   max_minutes=minutes(1.0 / (n_after - k)), device=config.device, seed=config.seed + 1 + k)
+        r = reflow(
+            prev, d, pairs=recipe.reflow_pairs, steps=recipe.reflow_steps, solver_steps=recipe.solver_steps, max_minutes=minutes(1.0 / (n_after - k)), device=config.device, seed=config.seed + 1 + k
+        )
         stages.append({"stage": f"reflow{k + 1}", **reflow_record(r)})
         prev = d
     d = out / "distill"
     shutil.rmtree(d, ignore_errors=True)
-    r = reflow(prev, d, pairs=recipe.reflow_pairs, steps=recipe.distill_steps, solver_steps=recipe.solver_steps,
-               distill_fraction=recipe.distill_fraction, lr=config.lr * 0.3, max_minutes=minutes(1.0), device=config.device,
-               seed=config.seed + 100)
+    r = reflow(
+        prev,
+        d,
+        pairs=recipe.reflow_pairs,
+        steps=recipe.distill_steps,
+        solver_steps=recipe.solver_steps,
+        distill_fraction=recipe.distill_fraction,
+        lr=config.lr * 0.3,
+        max_minutes=minutes(1.0),
+        device=config.device,
+        seed=config.seed + 100,
+    )
     stages.append({"stage": "distill", **reflow_record(r)})
     shutil.copy2(d / CHECKPOINT, out / CHECKPOINT)
     final = load_config(d / CONFIG_FILE)

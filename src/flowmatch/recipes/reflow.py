@@ -33,11 +33,7 @@ def straightness(velocity: Velocity, x0: Tensor, steps: int = 32) -> float:
     res = solve(velocity, x0, method="rk4", steps=steps, trajectory=True)
     traj, times = res.trajectory, res.times
     chord = traj[-1] - traj[0]
-    dev = torch.stack([
-        (velocity(traj[k], torch.full((x0.shape[0],), float(times[k]), dtype=x0.dtype, device=x0.device)) - chord)
-        .pow(2).flatten(1).sum(1).mean()
-        for k in range(steps + 1)
-    ])
+    dev = torch.stack([(velocity(traj[k], torch.full((x0.shape[0],), float(times[k]), dtype=x0.dtype, device=x0.device)) - chord).pow(2).flatten(1).sum(1).mean() for k in range(steps + 1)])
     h = (times[1:] - times[:-1]).to(dev)
     return float((0.5 * h * (dev[1:] + dev[:-1])).sum())
 

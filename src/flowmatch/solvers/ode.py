@@ -63,10 +63,7 @@ def _stepper(method: object) -> Stepper:
         name = method.__name__
         raise FlowmatchError(f"method must be a stepper object, got the class {name}; pass {name}()")
     if not isinstance(method, Stepper) or not callable(method.step):
-        raise FlowmatchError(
-            f"method must be a solver name ({', '.join(SOLVERS)}) or a stepper object with "
-            f"`order`, `evals_per_step` and `step(f, x, t, h)`; got {type(method).__name__}"
-        )
+        raise FlowmatchError(f"method must be a solver name ({', '.join(SOLVERS)}) or a stepper object with `order`, `evals_per_step` and `step(f, x, t, h)`; got {type(method).__name__}")
     return method
 
 

@@ -11,4 +11,20 @@ from flowmatch.training.ema import EMA
 from flowmatch.training.optim import OptimConfig, auto_lr
 from flowmatch.training.trainer import TrainBatch, Trainer, TrainResult, default_callbacks, fit
 
-__all__ = ["BaseCallback", "Callback", "Deadline", "EMA", "LoopConfig", "OptimConfig", "Progress", "TrainBatch", "TrainConfig", "TrainResult", "Trainer", "auto_lr", "default_callbacks", "fit", "resolve_device"]
+__all__ = [
+    "BaseCallback",
+    "Callback",
+    "Deadline",
+    "EMA",
+    "LoopConfig",
+    "OptimConfig",
+    "Progress",
+    "TrainBatch",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "auto_lr",
+    "default_callbacks",
+    "fit",
+    "resolve_device",
+]

@@ -21,10 +21,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from flowmatch import TrainConfig, load_run, train  # noqa: E402
 from flowmatch.metrics import wasserstein2  # noqa: E402
-from flowmatch.reflow import reflow  # noqa: E402
+from flowmatch.recipes import reflow  # noqa: E402
 from flowmatch.solvers import solve  # noqa: E402
-from flowmatch.training import TrainConfig, load_run, train  # noqa: E402
 
 
 def w2_row(run_dir, seed=0, grids=("uniform",), refs=1):
@@ -63,7 +63,12 @@ def main(argv=None) -> int:
                 print(json.dumps({"seed": seed, "stage": "base", "s": round(time.perf_counter() - t0, 1), **w2_row(base, seed)}), flush=True)
                 t0 = time.perf_counter()
                 r1 = reflow(base, Path(tmp) / f"reflow-{seed}", pairs=8192, steps=args.steps * 2 // 3, solver_steps=16)
-                print(json.dumps({"seed": seed, "stage": "reflow", "s": round(time.perf_counter() - t0, 1), "S_before": r1.straightness_before, "S_after": r1.straightness_after, **w2_row(r1.run_dir, seed)}), flush=True)
+                print(
+                    json.dumps(
+                        {"seed": seed, "stage": "reflow", "s": round(time.perf_counter() - t0, 1), "S_before": r1.straightness_before, "S_after": r1.straightness_after, **w2_row(r1.run_dir, seed)}
+                    ),
+                    flush=True,
+                )
                 for frac in (1.0, 0.5):
                     t0 = time.perf_counter()
                     r2 = reflow(r1.run_dir, Path(tmp) / f"distill{frac}-{seed}", pairs=8192, steps=args.steps // 3, solver_steps=16, distill_fraction=frac, lr=3e-4)

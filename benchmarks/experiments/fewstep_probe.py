@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "src")]
 
 import peers  # noqa: E402
-from flowmatch.reflow import RecipeConfig, few_step_recipe  # noqa: E402
-from flowmatch.training import TrainConfig, Trainer, load_run  # noqa: E402
+from flowmatch import TrainConfig, fit, load_run  # noqa: E402
+from flowmatch.recipes import RecipeConfig, few_step_recipe  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -35,12 +35,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     if mode == "base":
         cfg = TrainConfig(data=dst, source=src, out=out, seed=0, progress=False, **first)
-        trainer = Trainer(cfg)
-        trainer.model.train()
-        for _ in range(cfg.steps):
-            trainer.train_step()
-        trainer.pipeline.close()
-        model, extra = trainer.ema.model.eval().requires_grad_(False), {}
+        model, extra = fit(cfg, callbacks=[]).model.eval().requires_grad_(False), {}
     else:
         recipe = RecipeConfig(**first)
         train_kw = json.loads(argv[3]) if len(argv) > 3 else {}
