@@ -20,11 +20,7 @@ import torch
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
-
-
-def null_labels(n: int, num_classes: int, device: torch.device | str = "cpu") -> Tensor:
-    """(n,) labels all equal to the null class index `num_classes`."""
-    return torch.full((n,), num_classes, dtype=torch.long, device=device)
+from flowmatch.models.embeddings import null_labels
 
 
 def check_labels(y: Tensor, num_classes: int) -> Tensor:

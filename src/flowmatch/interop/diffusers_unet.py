@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import Tensor, nn
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.models.embeddings import null_labels
 
 
 def _import_unet():
@@ -80,7 +80,7 @@ class DiffusersUNetVelocity(nn.Module):
         timestep = (1 - t) * self.num_train_timesteps
         labels = None
         if self.num_classes:
-            labels = y if y is not None else torch.full((x.shape[0],), self.num_classes, dtype=torch.long, device=x.device)
+            labels = y if y is not None else null_labels(x.shape[0], self.num_classes, x.device)
         return -self.unet(x, timestep, class_labels=labels).sample
 
 

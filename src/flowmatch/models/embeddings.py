@@ -1,4 +1,7 @@
-"""Sinusoidal time embedding shared by every velocity network.
+"""Time and class embeddings shared by every velocity network.
+
+The null-class convention of classifier-free guidance lives here, once: labels run over
+0..num_classes-1, index `num_classes` is the null class, and y=None means the null class.
 
 Reference: Vaswani et al. (2017), as used for diffusion time steps by Ho et al. (2020).
 """
@@ -35,3 +38,21 @@ class TimeEmbedding(nn.Module):
 
     def forward(self, t: Tensor) -> Tensor:
         return self.mlp(sinusoidal_embedding(t, self.freq_dim).to(self.mlp[0].weight.dtype))
+
+
+def null_labels(n: int, num_classes: int, device: torch.device | str = "cpu") -> Tensor:
+    """(n,) labels all equal to the null class index `num_classes`."""
+    return torch.full((n,), num_classes, dtype=torch.long, device=device)
+
+
+class ClassEmbedding(nn.Embedding):
+    """y: (B,) labels in 0..num_classes (the last is the null class), or None -> (B, dim)."""
+
+    def __init__(self, num_classes: int, dim: int):
+        super().__init__(num_classes + 1, dim)
+        self.num_classes = num_classes
+
+    def forward(self, y: Tensor | None, batch: int | None = None) -> Tensor:
+        if y is None:  # unconditional: the null class
+            y = null_labels(batch, self.num_classes, self.weight.device)
+        return super().forward(y)

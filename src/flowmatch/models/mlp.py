@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from flowmatch.models.embeddings import TimeEmbedding
+from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding
 
 
 class MLPVelocity(nn.Module):
@@ -20,7 +20,7 @@ class MLPVelocity(nn.Module):
         super().__init__()
         self.dim, self.num_classes = dim, num_classes
         self.time_embed = TimeEmbedding(time_dim, time_dim)
-        self.class_embed = nn.Embedding(num_classes + 1, time_dim) if num_classes else None
+        self.class_embed = ClassEmbedding(num_classes, time_dim) if num_classes else None
         layers: list[nn.Module] = []
         width = dim + time_dim
         for _ in range(depth):
@@ -32,7 +32,5 @@ class MLPVelocity(nn.Module):
     def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
         emb = self.time_embed(t)
         if self.class_embed is not None:
-            if y is None:  # unconditional: the null class
-                y = t.new_full((x.shape[0],), self.num_classes, dtype=torch.long)
-            emb = emb + self.class_embed(y)
+            emb = emb + self.class_embed(y, x.shape[0])
         return self.net(torch.cat([x, emb.to(x.dtype)], dim=-1))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from flowmatch.models.embeddings import ClassEmbedding
+
 
 class SimpleCNNVelocity(nn.Module):
     """x: (B, C, H, W), t: (B,), y: (B,) or None -> velocity (B, C, H, W)."""
@@ -17,7 +19,7 @@ class SimpleCNNVelocity(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         # a few learned numbers per class (null class included), each broadcast as a channel
-        self.class_embed = nn.Embedding(num_classes + 1, class_dim) if num_classes else None
+        self.class_embed = ClassEmbedding(num_classes, class_dim) if num_classes else None
         extra = 1 + (class_dim if num_classes else 0)
         layers: list[nn.Module] = []
         width = in_channels + extra
@@ -31,7 +33,5 @@ class SimpleCNNVelocity(nn.Module):
         b, _, h, w = x.shape
         planes = [x, t.to(x.dtype)[:, None, None, None].expand(b, 1, h, w)]
         if self.class_embed is not None:
-            if y is None:  # unconditional: the null class
-                y = torch.full((b,), self.num_classes, dtype=torch.long, device=x.device)
-            planes.append(self.class_embed(y).to(x.dtype)[:, :, None, None].expand(-1, -1, h, w))
+            planes.append(self.class_embed(y, b).to(x.dtype)[:, :, None, None].expand(-1, -1, h, w))
         return self.net(torch.cat(planes, dim=1))

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.models.embeddings import TimeEmbedding
+from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -96,7 +96,7 @@ class UNetVelocity(nn.Module):
         self.num_classes = num_classes
         emb_dim = 4 * channels
         self.time_embed = TimeEmbedding(channels, emb_dim)
-        self.class_embed = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
+        self.class_embed = ClassEmbedding(num_classes, emb_dim) if num_classes else None
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1)
 
         self.down = nn.ModuleList()
@@ -132,9 +132,7 @@ class UNetVelocity(nn.Module):
     def embed(self, t: Tensor, y: Tensor | None, batch: int) -> Tensor:
         emb = self.time_embed(t)
         if self.class_embed is not None:
-            if y is None:  # unconditional: the null class
-                y = torch.full((batch,), self.num_classes, dtype=torch.long, device=t.device)
-            emb = emb + self.class_embed(y)
+            emb = emb + self.class_embed(y, batch)
         return F.silu(emb)
 
     def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:

@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from flowmatch.fileio import atomic_write
 from flowmatch.runs import run_log_likelihood
 
 
@@ -37,11 +38,13 @@ def bounds_of(*sets: np.ndarray, pad: float = 0.5) -> tuple[float, float, float,
 
 
 def save_figure(fig, out: str | Path) -> Path:
-    """Save a figure as PNG (creating the folder) and close it."""
+    """Save a figure as PNG (creating the folder, atomically) and close it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    pyplot().close(fig)
+    try:
+        atomic_write(out, lambda fh: fig.savefig(fh, format="png", dpi=110, bbox_inches="tight"))
+    finally:
+        pyplot().close(fig)
     return out
 
 
