@@ -1,0 +1,12 @@
+"""Run directories: training into one (`train`), its files (config, log, checkpoints, pairs,
+grids), and what is done with a trained run (`load_run`, `sample_run`, `run_log_likelihood`)."""
+
+from flowmatch.runs.checkpoint import load_checkpoint, save_checkpoint
+from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, load_config, read_config_file, save_config
+from flowmatch.runs.images import save_image_grid
+from flowmatch.runs.likelihood import run_log_likelihood
+from flowmatch.runs.run import Run, load_run
+from flowmatch.runs.sampling import class_labels, sample_run, sample_source
+from flowmatch.runs.train import train
+
+__all__ = ["CHECKPOINT", "CONFIG_FILE", "LOG_FILE", "PAIRS_FILE", "Run", "class_labels", "load_checkpoint", "load_config", "load_run", "read_config_file", "run_log_likelihood", "sample_run", "sample_source", "save_checkpoint", "save_config", "save_image_grid", "train"]

@@ -1,0 +1,106 @@
+"""Training callbacks that write a run directory: the JSON-lines log, checkpoints, sample grids.
+
+Only the main process (rank 0 under DDP) gets these callbacks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import IO
+
+import torch
+
+from flowmatch.guidance import GuidedVelocity
+from flowmatch.runs.checkpoint import save_checkpoint
+from flowmatch.runs.files import CHECKPOINT, LOG_FILE, SAMPLE_DIR
+from flowmatch.runs.images import save_image_grid
+from flowmatch.solvers import solve
+from flowmatch.training import BaseCallback, Trainer, TrainResult
+
+GRID_COLS, GRID_GUIDANCE, GRID_STEPS = 8, 2.0, 5  # training-time grids: 8 per class, w=2, NFE 10
+
+
+class JsonLog(BaseCallback):
+    """One line {step, loss, lr, steps_per_s} per `every` steps (mean loss of the window) to log.jsonl."""
+
+    def __init__(self, run_dir: Path, every: int):
+        self.path, self.every = run_dir / LOG_FILE, every
+        self.fh: IO[str] | None = None
+        self.window: list[float] = []
+        self.window_start = 0.0
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.fh = open(self.path, "a")
+        self.window, self.window_start = [], time.perf_counter()
+
+    def on_step_end(self, trainer: Trainer, loss: float) -> None:
+        self.window.append(loss)
+        if trainer.step % self.every == 0 or trainer.step == trainer.config.steps:
+            now = time.perf_counter()
+            rate = len(self.window) / max(now - self.window_start, 1e-9)
+            record = {"step": trainer.step, "loss": sum(self.window) / len(self.window), "lr": trainer.optimizer.param_groups[0]["lr"], "steps_per_s": round(rate, 2)}
+            self.fh.write(json.dumps(record) + "\n")
+            self.fh.flush()
+            self.window, self.window_start = [], now
+
+    def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
+        self.fh.close()
+
+
+class Checkpoints(BaseCallback):
+    """A checkpoint every `every` steps and one at the end (a finished, stopped or empty run)."""
+
+    def __init__(self, run_dir: Path, every: int):
+        self.path, self.every = run_dir / CHECKPOINT, every
+        self.saved_at = -1
+
+    def save(self, trainer: Trainer) -> None:
+        save_checkpoint(trainer.state_dict(), self.path)
+        self.saved_at = trainer.step
+
+    def on_step_end(self, trainer: Trainer, loss: float) -> None:
+        if trainer.step % self.every == 0 or trainer.step == trainer.config.steps:
+            self.save(trainer)
+
+    def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
+        if self.saved_at != trainer.step or not self.path.exists():
+            self.save(trainer)
+
+
+class SampleGrids(BaseCallback):
+    """Image runs: a grid from the sampling model (one row per class, guidance 2) every `every` steps and at the end."""
+
+    def __init__(self, run_dir: Path, every: int, seed: int):
+        self.dir, self.every, self.seed = run_dir / SAMPLE_DIR, every, seed
+        self.written_at = -1
+
+    @torch.no_grad()
+    def write(self, trainer: Trainer) -> Path:
+        model = trainer.sampling_model()
+        was_training = model.training
+        model.eval()
+        g = torch.Generator().manual_seed(self.seed)  # its own generator: the training RNG is untouched
+        k = trainer.data.num_classes
+        if k:
+            y = torch.arange(min(k, GRID_COLS)).repeat_interleave(GRID_COLS)
+            velocity = GuidedVelocity(model, y, GRID_GUIDANCE, k)
+        else:
+            y, velocity = torch.zeros(GRID_COLS * GRID_COLS), model
+        x0 = trainer.source.sample(len(y), g).x.to(trainer.device)
+        x = solve(velocity, x0, method="midpoint", steps=GRID_STEPS).x
+        model.train(was_training)
+        self.written_at = trainer.step
+        return save_image_grid(x, self.dir / f"step_{trainer.step:07d}.png", ncol=GRID_COLS)
+
+    def on_step_end(self, trainer: Trainer, loss: float) -> None:
+        if trainer.step % self.every == 0 or trainer.step == trainer.config.steps:
+            self.write(trainer)
+
+    def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
+        if result.stopped and self.written_at != trainer.step:  # a last grid for a time-limited run
+            self.write(trainer)
+
+
+__all__ = ["Checkpoints", "JsonLog", "SampleGrids"]
