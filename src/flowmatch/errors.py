@@ -7,3 +7,7 @@ The CLI turns it into `error: <message>` on stderr and exit code 2; library user
 
 class FlowmatchError(ValueError):
     """Bad input: an unknown option, a malformed file, a corrupt checkpoint, ..."""
+
+
+class NonFiniteError(FlowmatchError):
+    """Training produced a NaN or infinite loss or weights."""

@@ -17,6 +17,9 @@ from typing import IO, Any, Callable
 
 from flowmatch.errors import FlowmatchError
 
+_UMASK = os.umask(0)  # read once (os.umask can only be read by setting it); restored at once
+os.umask(_UMASK)
+
 
 def _fsync_dir(directory: Path) -> None:
     try:
@@ -36,6 +39,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; the file gets what open() would give it
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

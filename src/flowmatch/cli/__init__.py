@@ -29,16 +29,28 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     from flowmatch.errors import FlowmatchError
+    from flowmatch.runs.signals import RunInterrupted
 
     args = build_parser().parse_args(argv)
     try:
         return _module(args.command).run(args)
+    except RunInterrupted as exc:  # SIGTERM, SIGHUP or SIGINT while training: saved, then stopped
+        sys.stderr.write(f"error: {exc}\n")
+        return 128 + exc.signum
     except FlowmatchError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be, ...
         where = f": {exc.filename}" if exc.filename else ""
         sys.stderr.write(f"error: {exc.strerror or type(exc).__name__}{where}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write("error: not enough memory for this request; ask for fewer samples or a smaller batch\n")
+        return 2
+    except RuntimeError as exc:
+        if "memory" not in str(exc).lower():  # anything else is a bug: keep its traceback
+            raise
+        sys.stderr.write("error: not enough memory for this request; ask for fewer samples or a smaller batch\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted (the last checkpoint is kept; --resume continues)\n")

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 from flowmatch.options import describe, field_type
 
+MAX_SAMPLES = 10_000_000  # --n beyond this is a typo, not a request (it would not fit in memory)
+
 
 class Parser(argparse.ArgumentParser):
     """argparse prints usage plus an error; we print the one line the contract promises."""
@@ -20,8 +22,8 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def number(kind: type, *, min: float | None = None, min_open: bool = False) -> Callable[[str], Any]:
-    """An argparse type: an int or a finite float, at least `min` (or above it if min_open)."""
+def number(kind: type, *, min: float | None = None, min_open: bool = False, max: float | None = None) -> Callable[[str], Any]:
+    """An argparse type: an int or a finite float, at least `min` (or above it if min_open), at most `max`."""
 
     def parse(text: str):
         try:
@@ -32,6 +34,8 @@ def number(kind: type, *, min: float | None = None, min_open: bool = False) -> C
             raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if min is not None and (value < min or (min_open and value == min)):
             raise argparse.ArgumentTypeError(f"must be {'>' if min_open else '>='} {min:g}, got {text}")
+        if max is not None and value > max:
+            raise argparse.ArgumentTypeError(f"must be <= {max:g}, got {text}")
         return value
 
     parse.__name__ = "integer" if kind is int else "number"  # argparse names the type in its errors
@@ -71,4 +75,4 @@ def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
 
 
-__all__ = ["Parser", "add_options", "flag_of", "given", "number"]
+__all__ = ["MAX_SAMPLES", "Parser", "add_options", "flag_of", "given", "number"]

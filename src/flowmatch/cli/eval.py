@@ -11,14 +11,14 @@ DESCRIPTION = "Print sample metrics (W2, sliced W2, MMD, energy distance) and NL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from flowmatch.cli.common import number
+    from flowmatch.cli.common import MAX_SAMPLES, number
     from flowmatch.evaluation import METRICS
     from flowmatch.solvers import SOLVERS
 
     p.add_argument("run", help="run directory written by 'flowmatch train'")
     p.add_argument("--ref", default=None, help="reference DATA (built-in name or file); default: fresh draws from the run's data set (image runs: its test split)")
     p.add_argument("--metrics", default="w2,sliced_w2,mmd,energy", help=f"comma-separated, from {','.join(METRICS)}")
-    p.add_argument("--n", type=number(int, min=2), default=1000, help="samples (and reference points) per metric")
+    p.add_argument("--n", type=number(int, min=2, max=MAX_SAMPLES), default=1000, help="samples (and reference points) per metric")
     p.add_argument("--solver", default="midpoint", choices=list(SOLVERS), help="sampler for the metrics")
     p.add_argument("--steps", type=number(int, min=1), default=16)
     p.add_argument("--seed", type=number(int, min=0), default=0)

@@ -13,7 +13,7 @@ DESCRIPTION = "Exact log-likelihoods by the instantaneous change of variables; p
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from flowmatch.cli.common import number
+    from flowmatch.cli.common import MAX_SAMPLES, number
     from flowmatch.likelihood import PROBE_KINDS
     from flowmatch.solvers import SOLVERS
 
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=number(int, min=1), default=32, help="steps of a fixed-step solver")
     p.add_argument("--atol", type=number(float, min=0, min_open=True), default=1e-5)
     p.add_argument("--rtol", type=number(float, min=0, min_open=True), default=1e-5)
-    p.add_argument("--n", type=number(int, min=2), default=1000, help="number of points to score")
+    p.add_argument("--n", type=number(int, min=2, max=MAX_SAMPLES), default=1000, help="number of points to score")
     p.add_argument("--batch-size", type=number(int, min=1), default=1024)
     p.add_argument("--seed", type=number(int, min=0), default=0)
     p.add_argument("--per-sample", default=None, metavar="FILE.npy", help="also save the per-sample log-likelihoods (nats)")

@@ -11,11 +11,11 @@ DESCRIPTION = "Samples vs data, trajectories, vector field at several t, loss cu
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from flowmatch.cli.common import number
+    from flowmatch.cli.common import MAX_SAMPLES, number
 
     p.add_argument("run")
     p.add_argument("--out", required=True, help="directory for the PNG files")
-    p.add_argument("--n", type=number(int, min=2), default=2000)
+    p.add_argument("--n", type=number(int, min=2, max=MAX_SAMPLES), default=2000)
     p.add_argument("--device", default="auto")
     p.add_argument("--density", action="store_true", help="also draw density.png: the model's log-density on a grid beside a data histogram")
 

@@ -14,11 +14,11 @@ DESCRIPTION = "Solve the ODE from the source to t=1 and save the samples."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from flowmatch.cli.common import number
+    from flowmatch.cli.common import MAX_SAMPLES, number
     from flowmatch.solvers import GRIDS, SOLVERS
 
     p.add_argument("run", help="run directory written by 'flowmatch train'")
-    p.add_argument("--n", type=number(int, min=1), default=2000, help="number of samples")
+    p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=2000, help="number of samples")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
     p.add_argument("--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run)")
     p.add_argument("--steps", type=number(int, min=1), default=4, help="solver steps (fixed-step solvers)")

@@ -32,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flowmatch.cli.common import given
+    from flowmatch.errors import FlowmatchError
     from flowmatch.options import build
     from flowmatch.runs import CONFIG_FILE, load_config, read_config_file, train
     from flowmatch.training import TrainConfig, distributed
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         if saved.exists():  # resuming: the saved config is the base; what is given now changes it (e.g. --steps)
             layers.insert(0, dataclasses.asdict(load_config(saved)))
     if args.recipe == "few-step":
+        if args.resume:
+            raise FlowmatchError("--resume does not apply to --recipe: a recipe trains every stage into a new directory")
         from flowmatch.recipes import RECIPE_LR, RecipeConfig, few_step_recipe
 
         defaults = {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR}  # the recipe's measured defaults; flags override

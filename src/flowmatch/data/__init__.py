@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowmatch.data.config import DataConfig
-from flowmatch.data.images import ImageData, ImageShape, is_image_spec, load_images
+from flowmatch.data.images import ImageData, is_image_spec, load_images
 from flowmatch.data.points import POINT_SUFFIXES, load_points
-from flowmatch.data.sources import ArrayData, Batch, DataSource, GaussianSource, ToyData
+from flowmatch.data.sources import ArrayData, Batch, DataShape, DataSource, GaussianSource, ToyData
 from flowmatch.data.toy import TOY_SETS
 from flowmatch.errors import FlowmatchError
+
+ImageShape = DataShape  # its first name, when only image runs were loaded without their data
 
 
 def load_data(spec: str, *, data_dir: str = "data", image_size: int = 0, download: bool = False, hflip: bool = False, split: str = "train") -> DataSource:
@@ -33,4 +35,4 @@ def load_data(spec: str, *, data_dir: str = "data", image_size: int = 0, downloa
     raise FlowmatchError(f"unknown data {spec!r}: use one of {', '.join(TOY_SETS)}, an image set (mnist, fashion-mnist, cifar10, digits), an image folder, or a .npy/.npz/.csv file of shape (N, D)")
 
 
-__all__ = ["Batch", "DataConfig", "DataSource", "GaussianSource", "ToyData", "ArrayData", "ImageData", "ImageShape", "load_data", "TOY_SETS"]
+__all__ = ["Batch", "DataConfig", "DataSource", "GaussianSource", "ToyData", "ArrayData", "DataShape", "ImageData", "ImageShape", "load_data", "TOY_SETS"]

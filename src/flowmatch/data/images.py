@@ -118,14 +118,4 @@ def load_images(spec: str, data_dir: str | Path = "data", image_size: int = 0, d
     return ImageData(images, labels, num_classes, name=spec, hflip=hflip, classes=classes)
 
 
-class ImageShape:
-    """Shape and class count of a trained run's image data, without reading its files again."""
-
-    def __init__(self, shape: tuple[int, ...], num_classes: int, name: str = "images"):
-        self.shape, self.num_classes, self.name = tuple(shape), int(num_classes), name
-
-    def sample(self, n: int, generator: torch.Generator):
-        raise FlowmatchError(f"the images of {self.name!r} are not loaded here; use load_data({self.name!r}, data_dir=...)")
-
-
-__all__ = ["IMAGE_SETS", "REMOTES", "ImageData", "ImageShape", "check_image_size", "download", "is_image_spec", "load_images", "read_idx", "resize_images"]
+__all__ = ["IMAGE_SETS", "REMOTES", "ImageData", "check_image_size", "download", "is_image_spec", "load_images", "read_idx", "resize_images"]

@@ -25,7 +25,12 @@ def load_points(path: str | Path) -> np.ndarray:
             with np.load(p, allow_pickle=False) as z:
                 if not z.files:
                     raise FlowmatchError(f"data file {p} holds no arrays")
-                arr = z["x"] if "x" in z.files else z[z.files[0]]
+                if "x" in z.files:
+                    arr = z["x"]
+                elif len(z.files) == 1:
+                    arr = z[z.files[0]]
+                else:  # which of several arrays is the data would be a guess
+                    raise FlowmatchError(f"data file {p} holds arrays {', '.join(z.files)} and none named 'x'; name the data array x")
         else:
             arr = _read_csv(p)
     except FlowmatchError:
@@ -36,7 +41,7 @@ def load_points(path: str | Path) -> np.ndarray:
 
 
 def _read_csv(p: Path) -> np.ndarray:
-    text = p.read_text().strip()
+    text = p.read_text(encoding="utf-8-sig").strip()  # utf-8-sig: a spreadsheet's byte-order mark is not data
     if not text:
         raise FlowmatchError(f"data file {p} is empty")
     lines = text.splitlines()
@@ -46,7 +51,7 @@ def _read_csv(p: Path) -> np.ndarray:
     except ValueError:  # a header line
         skip = 1
     try:
-        return np.loadtxt(p, delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
+        return np.loadtxt(lines[skip:], delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError:
         raise FlowmatchError(f"data file {p} holds values that are not numbers") from None
 

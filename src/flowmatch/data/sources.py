@@ -65,3 +65,15 @@ class ArrayData(DataSource):
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         return Batch(self.points[torch.randint(len(self.points), (n,), generator=generator)])
+
+
+class DataShape(DataSource):
+    """The shape and class count of a trained run's data, where the data themselves are not at hand."""
+
+    def __init__(self, shape: tuple[int, ...], num_classes: int, name: str = "data"):
+        self.shape, self.num_classes, self.name = tuple(shape), int(num_classes), name
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch:
+        from flowmatch.errors import FlowmatchError
+
+        raise FlowmatchError(f"the data {self.name!r} are not loaded here (give reference data, e.g. --ref DATA, or load_data({self.name!r}, ...))")

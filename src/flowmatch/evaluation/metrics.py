@@ -53,6 +53,8 @@ def reference_samples(run: Run, ref: str | None, n: int, seed: int) -> Tensor:
     g = torch.Generator().manual_seed(seed)
     points = getattr(source, "points", None)
     if points is not None:  # a finite file: distinct points, not draws with replacement
+        if len(points) < 2:
+            raise FlowmatchError(f"reference data {ref or run.config.data!r} hold {len(points)} point; metrics need at least 2")
         return points[torch.randperm(len(points), generator=g)[:n]]
     return source.sample(n, g).x
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowmatch.couplings import COUPLINGS
-from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write_text
+from flowmatch.fileio import atomic_write, atomic_write_text
 from flowmatch.options import check_options, option
-from flowmatch.recipes.reflow import reflow, reflow_record
+from flowmatch.recipes.reflow import reflow, reflow_record, refuse_existing_run
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, load_config, save_config, train
+from flowmatch.runs.lock import run_lock
 from flowmatch.training import TrainConfig
 
 # The base stage's learning rate in `train --recipe few-step` (flags override it): an OT-coupled
@@ -50,13 +50,20 @@ class RecipeConfig:
         check_options(self)
 
 
-def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), resume: bool = False) -> dict:
+def few_step_recipe(config: TrainConfig, recipe: RecipeConfig | None = None) -> dict:
     """Train base (with recipe.base_coupling), reflow `reflow_rounds` times, then distil; copy the
-    final one-step model into config.out and keep the stages in its subdirectories."""
+    final one-step model into config.out and keep the stages in its subdirectories.
+
+    config.out must be a new directory (or hold no run): the recipe never replaces a run.
+    """
+    recipe = recipe if recipe is not None else RecipeConfig()
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / CHECKPOINT).exists() and not resume:
-        raise FlowmatchError(f"{out} already holds a checkpoint; choose another --out")
+    refuse_existing_run(out)  # every stage trains into a new folder: nothing is ever replaced
+    with run_lock(out):
+        return _chain(config, recipe, out)
+
+
+def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     start = time.perf_counter()
     budget = recipe.budget_seconds
 
@@ -69,21 +76,18 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), 
     # shares of the remaining budget: base 3/4, each reflow an equal part of what stays, distil the rest
     n_after = recipe.reflow_rounds + 1
     base_dir = out / "base"
-    shutil.rmtree(base_dir, ignore_errors=True)
     base_cfg = config.replace(out=str(base_dir), steps=recipe.base_steps, max_minutes=minutes(0.75), save_every=recipe.base_steps, coupling=recipe.base_coupling)
     base_res = train(base_cfg)
     stages = [{"stage": "base", "run": str(base_dir), "step": base_res.step, "seconds": round(base_res.seconds, 2)}]
     prev = base_dir
     for k in range(recipe.reflow_rounds):
         d = out / f"reflow{k + 1}"
-        shutil.rmtree(d, ignore_errors=True)
         r = reflow(
             prev, d, pairs=recipe.reflow_pairs, steps=recipe.reflow_steps, solver_steps=recipe.solver_steps, max_minutes=minutes(1.0 / (n_after - k)), device=config.device, seed=config.seed + 1 + k
         )
         stages.append({"stage": f"reflow{k + 1}", **reflow_record(r)})
         prev = d
     d = out / "distill"
-    shutil.rmtree(d, ignore_errors=True)
     r = reflow(
         prev,
         d,
@@ -97,7 +101,8 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig = RecipeConfig(), 
         seed=config.seed + 100,
     )
     stages.append({"stage": "distill", **reflow_record(r)})
-    shutil.copy2(d / CHECKPOINT, out / CHECKPOINT)
+    with open(d / CHECKPOINT, "rb") as src:
+        atomic_write(out / CHECKPOINT, lambda fh: shutil.copyfileobj(src, fh))
     final = load_config(d / CONFIG_FILE)
     save_config(final.replace(out=str(out)), out / CONFIG_FILE)
     summary = {"run": str(out), "stages": stages, "seconds": round(time.perf_counter() - start, 2)}

@@ -22,9 +22,13 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write_text
-from flowmatch.runs import CHECKPOINT, PAIRS_FILE, load_run, train
+from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, load_run, train
+from flowmatch.runs.lock import run_lock
 from flowmatch.runs.pairs import save_pairs
 from flowmatch.solvers import Velocity, solve
+
+# the files and folders that make a directory someone's run (recipes add their stage folders)
+RUN_FILES = (CHECKPOINT, CONFIG_FILE, PAIRS_FILE, "log.jsonl", "reflow.json", "recipe.json", "base", "distill")
 
 
 @torch.no_grad()
@@ -79,10 +83,26 @@ def reflow(
     if pairs < 1 or steps < 0:
         raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
     run_dir, out = Path(run_dir), Path(out)
+    refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
+    with run_lock(out):
+        return _reflow(base_run, run_dir, out, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n)
+
+
+def refuse_existing_run(out: Path, source: Path | None = None) -> None:
+    """A new run directory must not be the source run, nor hold any run's files (nothing is replaced)."""
+    if source is not None and out.resolve() == source.resolve():
+        raise FlowmatchError(f"--out {out} is the run being read; choose a new directory")
+    if out.exists() and not out.is_dir():
+        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    found = sorted(p.name for p in out.glob("*") if p.name in RUN_FILES or p.name.startswith("reflow")) if out.is_dir() else []
+    if found:
+        raise FlowmatchError(f"--out {out} already holds a run ({', '.join(found)}); choose a new directory")
+
+
+def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n) -> ReflowResult:
     base = base_run.config
     seed = base.seed + 1 if seed is None else seed
-    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     g = torch.Generator().manual_seed(seed)
     x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
@@ -110,7 +130,6 @@ def reflow(
         warmup_steps=0,
         sampler="euler" if distill_fraction > 0 else base.sampler,
     )
-    (out / CHECKPOINT).unlink(missing_ok=True)
     res = train(cfg)
     after = straightness(load_run(out, device=device).model, x_eval)
     result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
@@ -129,4 +148,4 @@ def reflow_record(r: ReflowResult) -> dict:
     }
 
 
-__all__ = ["ReflowResult", "make_pairs", "reflow", "reflow_record", "straightness"]
+__all__ = ["RUN_FILES", "ReflowResult", "refuse_existing_run", "make_pairs", "reflow", "reflow_record", "straightness"]

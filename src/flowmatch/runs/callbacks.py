@@ -12,6 +12,7 @@ from typing import IO
 
 import torch
 
+from flowmatch.errors import NonFiniteError
 from flowmatch.guidance import GuidedVelocity
 from flowmatch.runs.checkpoint import save_checkpoint
 from flowmatch.runs.files import CHECKPOINT, LOG_FILE, SAMPLE_DIR
@@ -56,7 +57,15 @@ class Checkpoints(BaseCallback):
         self.path, self.every = run_dir / CHECKPOINT, every
         self.saved_at = -1
 
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.saved_at = trainer.step if self.path.exists() else -1
+
     def save(self, trainer: Trainer) -> None:
+        """Save, unless a weight (model or EMA) is NaN or infinite: then keep the last good checkpoint and stop."""
+        modules = [trainer.model] + ([trainer.ema.model] if trainer.ema else [])
+        tensors = [p.detach() for m in modules for p in m.state_dict().values() if p.is_floating_point()]
+        if not all(bool(torch.isfinite(t).all()) for t in tensors):
+            raise NonFiniteError(f"weights became NaN or infinite by step {trainer.step}; lower --lr or check the data")
         save_checkpoint(trainer.state_dict(), self.path)
         self.saved_at = trainer.step
 
@@ -67,6 +76,10 @@ class Checkpoints(BaseCallback):
     def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
         if self.saved_at != trainer.step or not self.path.exists():
             self.save(trainer)
+
+    def kept(self) -> str:
+        """What is left after a failure: the last good checkpoint, or none."""
+        return f"the checkpoint of step {self.saved_at} is kept" if self.saved_at >= 0 and self.path.exists() else "no checkpoint was written"
 
 
 class SampleGrids(BaseCallback):

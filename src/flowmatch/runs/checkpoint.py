@@ -31,8 +31,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
         raise FlowmatchError(f"corrupt or unsafe checkpoint {path}: {type(exc).__name__}") from None
-    if not isinstance(state, dict) or "model" not in state or "step" not in state:
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict) or type(state.get("step")) is not int or state["step"] < 0:
         raise FlowmatchError(f"corrupt checkpoint {path}: missing model weights or step")
+    shape, classes = state.get("data_shape"), state.get("num_classes")
+    if not (isinstance(shape, list) and shape and all(type(d) is int and d > 0 for d in shape)) or type(classes) is not int or classes < 0:
+        raise FlowmatchError(f"corrupt checkpoint {path}: no valid data shape and class count")
+    if not all(isinstance(v, torch.Tensor) for v in state["model"].values()) or not isinstance(state.get("ema") or {}, dict):
+        raise FlowmatchError(f"corrupt checkpoint {path}: weights that are not tensors")
     return state
 
 

@@ -20,6 +20,7 @@ CONFIG_FILE = "config.json"
 LOG_FILE = "log.jsonl"
 PAIRS_FILE = "pairs.pt"
 SAMPLE_DIR = "samples"
+SOURCE_FILE = "source.npy"  # the source points of a two-sided run, so that it samples anywhere
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -85,4 +86,4 @@ def truncate_log(log_path: Path, step: int) -> None:
     atomic_write_text(log_path, "".join(k + "\n" for k in kept))
 
 
-__all__ = ["CHECKPOINT", "CONFIG_FILE", "LOG_FILE", "PAIRS_FILE", "SAMPLE_DIR", "load_config", "read_config_file", "save_config", "truncate_log"]
+__all__ = ["CHECKPOINT", "CONFIG_FILE", "LOG_FILE", "PAIRS_FILE", "SAMPLE_DIR", "SOURCE_FILE", "load_config", "read_config_file", "save_config", "truncate_log"]

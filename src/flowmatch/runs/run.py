@@ -8,12 +8,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from flowmatch.data import DataSource, ImageShape, load_data
+from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, load_data
+from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
 from flowmatch.models import build_model
 from flowmatch.paths import AffinePath
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
-from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, load_config
+from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, SOURCE_FILE, load_config
 from flowmatch.training import TrainConfig, resolve_device
 
 
@@ -30,6 +31,35 @@ class Run:
     device: torch.device
 
 
+def _data(spec: str, shape: tuple[int, ...], num_classes: int) -> DataSource:
+    """What sampling needs of the data: its shape and classes (stored in the checkpoint). The data
+    themselves only where they are at hand: a built-in set, or the training file if it is still
+    where it was (for `eval`'s default reference); never needed to sample."""
+    if spec in TOY_SETS and shape == (2,):
+        return load_data(spec)
+    if len(shape) == 1 and Path(spec).is_file():
+        try:
+            data = load_data(spec)
+            if data.shape == shape:
+                return data
+        except FlowmatchError:
+            pass
+    return DataShape(shape, num_classes, spec)
+
+
+def _source(config: TrainConfig, run_dir: Path, data: DataSource, path: AffinePath) -> DataSource:
+    """The source p0: the path's Gaussian, a built-in set, or the source points kept in the run."""
+    if config.source == "gaussian" or config.source in TOY_SETS:
+        return config.build_source(data, path)
+    kept = run_dir / SOURCE_FILE
+    if kept.is_file():
+        source = ArrayData(load_points(kept), name=config.source)
+        if source.shape != data.shape:
+            raise FlowmatchError(f"{kept} holds points of shape {source.shape}, but the run's data have shape {data.shape}")
+        return source
+    return config.build_source(data, path)  # a run written before the source was kept: read the file
+
+
 def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) -> Run:
     """Rebuild model, path and source from a run directory's config.json and checkpoint."""
     run_dir = Path(run_dir)
@@ -38,12 +68,10 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     state = load_checkpoint(run_dir / CHECKPOINT)
     config = load_config(run_dir / CONFIG_FILE)
     dev = resolve_device(device)
-    if len(state.get("data_shape", ())) == 3:  # images: shape and classes suffice
-        data: DataSource = ImageShape(tuple(state["data_shape"]), int(state.get("num_classes", 0)), config.data)
-    else:
-        data = load_data(config.data)
+    shape, num_classes = tuple(state["data_shape"]), int(state["num_classes"])
+    data = _data(config.data, shape, num_classes)
     path = config.build_path()
-    source = config.build_source(data, path)
+    source = _source(config, run_dir, data, path)
     model = build_model(config.model, data.shape, num_classes=data.num_classes, **config.model_options())
     try:
         model.load_state_dict(sampling_weights(state, use_ema))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.solvers import SampleResult, solve
 from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labels
 from flowmatch.runs.run import Run
+from flowmatch.solvers import SampleResult, solve
 
 
 def sample_source(run: Run, n: int, seed: int) -> torch.Tensor:
@@ -47,7 +47,10 @@ def sample_run(
         velocity = GuidedVelocity(run.model, y, guidance, run.data.num_classes)
     if density_guidance:
         velocity = DensityGuidedVelocity(velocity, density_guidance, seed=seed)
-    return solve(velocity, x0, method=method, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol)
+    res = solve(velocity, x0, method=method, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol)
+    if not bool(torch.isfinite(res.x).all()):
+        raise FlowmatchError(f"sampling {run.config.out!r} gave NaN or infinite values: its weights do not give a usable flow (was it trained with too high a learning rate?)")
+    return res
 
 
 def class_labels(spec: str | int | None, n: int, num_classes: int) -> torch.Tensor | None:

@@ -1,54 +1,99 @@
 """`train(config)`: a training run in a run directory, with its config, log, checkpoints and resume.
 
-The directory is the run's: training into one that holds a checkpoint is refused unless
-resuming; resuming loads the last checkpoint, drops log lines written after it, and continues
-bit for bit.
+The directory belongs to one run. Training into one that holds a checkpoint is refused unless
+resuming, and resuming is refused when the config changes anything but the options listed in
+`MAY_CHANGE_ON_RESUME`; all of this is checked before anything is written. One process writes
+at a time (`runs.lock`). Resuming loads the last checkpoint, drops log lines written after it,
+and continues bit for bit. Signals stop training with a checkpoint (`runs.signals`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from contextlib import nullcontext
 from pathlib import Path
 
-from flowmatch.data import DataSource
-from flowmatch.errors import FlowmatchError
+import numpy as np
+
+from flowmatch.data import ArrayData, DataSource
+from flowmatch.errors import FlowmatchError, NonFiniteError
+from flowmatch.fileio import atomic_write
 from flowmatch.runs.callbacks import Checkpoints, JsonLog, SampleGrids
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
-from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, save_config, truncate_log
+from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, SOURCE_FILE, load_config, save_config, truncate_log
+from flowmatch.runs.lock import run_lock
 from flowmatch.runs.pairs import load_pairs
-from flowmatch.training import Trainer, TrainConfig, TrainResult, default_callbacks, distributed, resolve_device
+from flowmatch.runs.signals import RunInterrupted, StopOnSignal, catching_signals
+from flowmatch.training import TrainConfig, Trainer, TrainResult, default_callbacks, distributed, resolve_device
+
+# What a resume may change: how long and how often, and where it runs. Anything else (data,
+# source, path, coupling, model and its sizes, optimiser, seed, ...) would make it another run.
+MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "device", "progress", "prefetch", "out")
+
+
+def changed_fields(saved: TrainConfig, new: TrainConfig) -> list[str]:
+    """Options that differ between two configs, other than those a resume may change."""
+    a, b = dataclasses.asdict(saved), dataclasses.asdict(new)
+    return sorted(k for k in a if k not in MAY_CHANGE_ON_RESUME and a[k] != b.get(k))
+
+
+def check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
+    """Refuse, before writing anything, a directory that holds another run (or this one, unless resuming)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FlowmatchError(f"--out {run_dir} is a file, not a directory")
+    has_checkpoint = (run_dir / CHECKPOINT).exists()
+    if has_checkpoint and not resume:
+        raise FlowmatchError(f"{run_dir} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    saved_path = run_dir / CONFIG_FILE
+    if saved_path.exists():
+        diff = changed_fields(load_config(saved_path), config)
+        if diff:
+            what = "resume" if has_checkpoint else "train into"
+            raise FlowmatchError(f"cannot {what} {run_dir}: it holds a run with other {', '.join(k.replace('_', '-') for k in diff)}; choose another --out")
 
 
 def train(config: TrainConfig, resume: bool = False, data: DataSource | None = None) -> TrainResult:
     """Train (or resume) the run described by config in the directory config.out.
 
     Under torchrun (WORLD_SIZE > 1) every process calls this; only rank 0 writes files.
+    Raises RunInterrupted (after saving a checkpoint) when SIGTERM, SIGHUP or SIGINT arrives.
     """
+    run_dir = Path(config.out)
     with distributed.session(resolve_device(config.device)):  # DDP: a no-op in one process
         pairs = load_pairs(config.pairs) if config.pairs else None
         init = sampling_weights(load_checkpoint(Path(config.init_from) / CHECKPOINT)) if config.init_from else None
         trainer = Trainer(config, data, pairs=pairs, init_weights=init)
-        run_dir = Path(config.out)
         main = trainer.dist.is_main
-        run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt = run_dir / CHECKPOINT
-        if ckpt.exists():
-            if not resume:
-                raise FlowmatchError(f"{run_dir} already holds a checkpoint; pass --resume to continue it or choose another --out")
-            trainer.load_state_dict(load_checkpoint(ckpt, map_location=trainer.device))
+        check_run_dir(run_dir, config, resume)
+        with run_lock(run_dir) if main else nullcontext():
+            ckpt = run_dir / CHECKPOINT
+            if ckpt.exists():
+                trainer.load_state_dict(load_checkpoint(ckpt, map_location=trainer.device))
+                if main:
+                    truncate_log(run_dir / LOG_FILE, trainer.step)
+            elif main:
+                (run_dir / LOG_FILE).unlink(missing_ok=True)
             if main:
-                truncate_log(run_dir / LOG_FILE, trainer.step)
-        elif main:
-            (run_dir / LOG_FILE).unlink(missing_ok=True)
-        if main:
-            save_config(config, run_dir / CONFIG_FILE)
-        trainer.dist.barrier()  # DDP: all ranks have read the old checkpoint before rank 0 writes a new one
-        callbacks = default_callbacks(config, main)
-        if main:
-            callbacks += [JsonLog(run_dir, config.log_every), Checkpoints(run_dir, config.save_every)]
-            if config.sample_every and trainer.images:
-                callbacks.append(SampleGrids(run_dir, config.sample_every, config.seed))
-        result = trainer.fit(callbacks)
+                save_config(config, run_dir / CONFIG_FILE)
+                if isinstance(trainer.source, ArrayData):  # a two-sided run keeps its source points
+                    points = trainer.source.points.numpy()
+                    atomic_write(run_dir / SOURCE_FILE, lambda fh: np.save(fh, points))
+            trainer.dist.barrier()  # DDP: all ranks have read the old checkpoint before rank 0 writes a new one
+            stop_on_signal = StopOnSignal()
+            checkpoints = Checkpoints(run_dir, config.save_every)
+            callbacks = [*default_callbacks(config, main), stop_on_signal]
+            if main:
+                callbacks += [JsonLog(run_dir, config.log_every), checkpoints]
+                if config.sample_every and trainer.images:
+                    callbacks.append(SampleGrids(run_dir, config.sample_every, config.seed))
+            try:
+                with catching_signals(stop_on_signal):
+                    result = trainer.fit(callbacks)
+            except NonFiniteError as exc:  # stopped; say what is left of the run
+                raise NonFiniteError(f"{exc}; {checkpoints.kept()}") from None
+    if stop_on_signal.signum:
+        raise RunInterrupted(stop_on_signal.signum, result.step, str(run_dir))
     return TrainResult(result.model, result.step, result.loss, result.seconds, result.stopped, run_dir)
 
 
-__all__ = ["train"]
+__all__ = ["MAY_CHANGE_ON_RESUME", "changed_fields", "check_run_dir", "train"]

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from flowmatch.couplings import Coupling, CouplingConfig
 from flowmatch.data import DataConfig, DataSource, load_data
-from flowmatch.errors import FlowmatchError
+from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.guidance import drop_labels
 from flowmatch.loss import flow_matching_loss, sample_time
 from flowmatch.models import build_model
@@ -180,7 +180,7 @@ class Trainer:
             loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), **cond)
         global_loss = self.dist.average(loss.detach())  # DDP: the global-batch loss, so every rank stops together on NaN
         if not torch.isfinite(global_loss):
-            raise FlowmatchError(f"loss became {global_loss.item()} at step {self.step}; lower --lr or check the data")
+            raise NonFiniteError(f"loss became {global_loss.item()} at step {self.step}; lower --lr or check the data")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
