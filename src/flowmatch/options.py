@@ -70,6 +70,8 @@ def coerce(cls: type, name: str, value: Any) -> Any:
         raise FlowmatchError(f"option {key} must be true or false, got {value!r}")
     if base is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 2**63:  # beyond int64: no tensor, seed or step count can hold it
+                raise FlowmatchError(f"option {key} is out of range, got {value}")
             return value
         raise FlowmatchError(f"option {key} must be an integer, got {value!r}")
     if base is float:

@@ -32,6 +32,8 @@ def number(kind: type, *, min: float | None = None, min_open: bool = False, max:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
         if kind is float and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if kind is int and abs(value) >= 2**63:
+            raise argparse.ArgumentTypeError(f"out of range, got {text}")
         if min is not None and (value < min or (min_open and value == min)):
             raise argparse.ArgumentTypeError(f"must be {'>' if min_open else '>='} {min:g}, got {text}")
         if max is not None and value > max:

@@ -21,6 +21,7 @@ from flowmatch.loss import LossConfig
 from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
 from flowmatch.options import check_options, compose, option, section
 from flowmatch.paths import AffinePath, PathConfig
+from flowmatch.solvers import SOLVERS
 from flowmatch.training.optim import OptimConfig, auto_lr
 
 PRECISIONS = ("fp32", "bf16")  # bf16 autocast for the forward pass; fp16 would need loss scaling
@@ -41,7 +42,7 @@ class LoopConfig:
     progress: bool = option(True, "a progress bar on a terminal", flag="--no-progress")
     prefetch: int = option(2, "--coupling ot: batches whose OT is solved ahead in worker threads (0: synchronous)", min=0, max=64)
     sample_every: int = option(0, "images: write a sample grid to RUN/samples/ every K steps (0: off)", min=0)
-    sampler: str = option("midpoint", "the run's default sampler for 'flowmatch sample' (distilled runs: euler)")
+    sampler: str = option("midpoint", "the run's default sampler for 'flowmatch sample' (distilled runs: euler)", choices=SOLVERS)
     precision: str = option("fp32", "bf16: autocast the forward pass", choices=PRECISIONS)
     channels_last: bool = option(False, "images: NHWC memory format")
     compile: bool = option(False, "torch.compile the model")
