@@ -9,4 +9,22 @@ from flowmatch.runs.run import Run, load_run
 from flowmatch.runs.sampling import class_labels, sample_run, sample_source
 from flowmatch.runs.train import train
 
-__all__ = ["CHECKPOINT", "CONFIG_FILE", "LOG_FILE", "PAIRS_FILE", "Run", "class_labels", "load_checkpoint", "load_config", "load_run", "read_config_file", "run_log_likelihood", "sample_run", "sample_source", "save_checkpoint", "save_config", "save_image_grid", "train"]
+__all__ = [
+    "CHECKPOINT",
+    "CONFIG_FILE",
+    "LOG_FILE",
+    "PAIRS_FILE",
+    "Run",
+    "class_labels",
+    "load_checkpoint",
+    "load_config",
+    "load_run",
+    "read_config_file",
+    "run_log_likelihood",
+    "sample_run",
+    "sample_source",
+    "save_checkpoint",
+    "save_config",
+    "save_image_grid",
+    "train",
+]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.solvers import SampleResult, solve
 from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labels
 from flowmatch.runs.run import Run
+from flowmatch.solvers import SampleResult, solve
 
 
 def sample_source(run: Run, n: int, seed: int) -> torch.Tensor:

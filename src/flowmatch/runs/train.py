@@ -15,7 +15,7 @@ from flowmatch.runs.callbacks import Checkpoints, JsonLog, SampleGrids
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, save_config, truncate_log
 from flowmatch.runs.pairs import load_pairs
-from flowmatch.training import Trainer, TrainConfig, TrainResult, default_callbacks, distributed, resolve_device
+from flowmatch.training import TrainConfig, Trainer, TrainResult, default_callbacks, distributed, resolve_device
 
 
 def train(config: TrainConfig, resume: bool = False, data: DataSource | None = None) -> TrainResult:
