@@ -11,8 +11,8 @@ import torch
 from torchdiffeq import odeint
 
 from flowmatch import TrainConfig, load_run, train
-from flowmatch.cfg import GuidedVelocity
-from flowmatch.imagegrid import save_image_grid
+from flowmatch.guidance import GuidedVelocity
+from flowmatch.runs import save_image_grid
 
 
 def main() -> None:
@@ -27,8 +27,19 @@ def main() -> None:
     p.add_argument("--out", default="runs/example-cifar10")
     args = p.parse_args()
 
-    cfg = TrainConfig(data="cifar10", data_dir=args.data_dir, model="unet", channels=args.channels, channel_mults="1,2,2",
-                      hflip=True, steps=args.steps, batch_size=args.batch_size, out=args.out, save_every=max(1, args.steps), progress=False)
+    cfg = TrainConfig(
+        data="cifar10",
+        data_dir=args.data_dir,
+        model="unet",
+        channels=args.channels,
+        channel_mults="1,2,2",
+        hflip=True,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        out=args.out,
+        save_every=max(1, args.steps),
+        progress=False,
+    )
     train(cfg)
     run = load_run(args.out)
     k = run.data.num_classes

@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 from flowmatch import TrainConfig, load_run, train
-from flowmatch.cfg import GuidedVelocity
-from flowmatch.imagegrid import save_image_grid
-from flowmatch.schedulers import FlowMatchEulerScheduler
+from flowmatch.guidance import GuidedVelocity
+from flowmatch.interop import FlowMatchEulerScheduler
+from flowmatch.runs import save_image_grid
 
 
 def main() -> None:
@@ -37,9 +37,20 @@ def main() -> None:
 
     out = Path(args.out)
     config = TrainConfig(
-        data="mnist", data_dir=args.data_dir, out=str(out), model="unet", channels=args.channels,
-        channel_mults=args.channel_mults, steps=args.steps, max_minutes=args.minutes, batch_size=args.batch_size,
-        lr=2e-4, cond_drop=0.1, ema_decay=0.999, save_every=500, log_every=50,
+        data="mnist",
+        data_dir=args.data_dir,
+        out=str(out),
+        model="unet",
+        channels=args.channels,
+        channel_mults=args.channel_mults,
+        steps=args.steps,
+        max_minutes=args.minutes,
+        batch_size=args.batch_size,
+        lr=2e-4,
+        cond_drop=0.1,
+        ema_decay=0.999,
+        save_every=500,
+        log_every=50,
     )
     train(config, resume=(out / "checkpoint.pt").exists())
 

@@ -1,6 +1,6 @@
 """MNIST with the simple CNN baseline, sampled with 10 Euler steps into a PNG grid.
 
-    python examples/mnist_simple_cnn.py --data-dir /path/to/mnist --steps 2000 --out runs/example-mnist-cnn
+python examples/mnist_simple_cnn.py --data-dir /path/to/mnist --steps 2000 --out runs/example-mnist-cnn
 """
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from flowmatch import TrainConfig, load_run, solve, train
-from flowmatch.imagegrid import save_image_grid
+from flowmatch.runs import save_image_grid
 
 
 def main() -> None:
@@ -22,8 +22,18 @@ def main() -> None:
     p.add_argument("--out", default="runs/example-mnist-cnn")
     args = p.parse_args()
 
-    cfg = TrainConfig(data="mnist", data_dir=args.data_dir, model="simple-cnn", channels=args.channels, depth=4,
-                      steps=args.steps, batch_size=args.batch_size, out=args.out, save_every=max(1, args.steps), progress=False)
+    cfg = TrainConfig(
+        data="mnist",
+        data_dir=args.data_dir,
+        model="simple-cnn",
+        channels=args.channels,
+        depth=4,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        out=args.out,
+        save_every=max(1, args.steps),
+        progress=False,
+    )
     train(cfg)
     run = load_run(args.out)
     x0 = torch.randn(args.n, *run.data.shape, generator=torch.Generator().manual_seed(0))

@@ -59,7 +59,7 @@ def coerce(cls: type, name: str, value: Any) -> Any:
     """value checked against the field's type: ints stay ints (1.5 and True are refused), ints
     are accepted as floats, NaN and infinities are refused; a one-line error names the key."""
     base, optional = field_type(cls, name)
-    key = name.replace("_", "-")
+    key = name
     if value is None:
         if optional:
             return None
@@ -97,7 +97,7 @@ def check_options(obj: Any) -> None:
         value = coerce(cls, f.name, getattr(obj, f.name))
         if value is None:
             continue
-        key = f.name.replace("_", "-")
+        key = f.name
         if meta["choices"] is not None and value not in meta["choices"]:
             raise FlowmatchError(f"unknown {key} {value!r}; choose one of {', '.join(meta['choices'])}")
         lo, hi = meta["min"], meta["max"]

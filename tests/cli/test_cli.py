@@ -1,17 +1,20 @@
-"""End to end through the command line: train, sample, plot, resume after kill -9, bad input."""
+"""End to end through the command line: train, sample, plot, resume after kill -9, bad input.
+
+Commands run in this process (`helpers.cli`); a real `python -m flowmatch` process only where
+that is the point (the kill -9 and the entry point itself).
+"""
 
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, run_cli
+from helpers import cli, fails_cleanly, popen_cli, run_cli
 
 TINY = ["--steps", "60", "--batch-size", "64", "--hidden", "16", "--depth", "2", "--save-every", "30", "--no-progress"]
 
@@ -19,7 +22,7 @@ TINY = ["--steps", "60", "--batch-size", "64", "--hidden", "16", "--depth", "2",
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "moons"
-    run_cli("train", "--data", "moons", "--out", out, *TINY, check=True)
+    cli("train", "--data", "moons", "--out", out, *TINY, check=True)
     return out
 
 
@@ -34,24 +37,24 @@ def test_train_writes_run_directory(tiny_run):
 @pytest.mark.parametrize("solver,steps,nfe", [("euler", 3, 3), ("midpoint", 4, 8), ("heun", 2, 4), ("rk4", 2, 8)])
 def test_sample_npy_and_json_line(tiny_run, tmp_path, solver, steps, nfe):
     out = tmp_path / "s.npy"
-    proc = run_cli("sample", tiny_run, "--n", "50", "--out", out, "--solver", solver, "--steps", steps, check=True)
+    proc = cli("sample", tiny_run, "--n", "50", "--out", out, "--solver", solver, "--steps", steps, check=True)
     line = json.loads(proc.stdout.strip().splitlines()[-1])
     assert line["nfe"] == nfe and line["solver"] == solver and line["steps"] == steps and line["out"] == str(out)
     assert np.load(out).shape == (50, 2)
 
 
 def test_sample_dopri5_png_trajectory_and_seed(tiny_run, tmp_path):
-    proc = run_cli("sample", tiny_run, "--n", "30", "--out", tmp_path / "s.png", "--solver", "dopri5", "--trajectory", tmp_path / "t.png", check=True)
+    proc = cli("sample", tiny_run, "--n", "30", "--out", tmp_path / "s.png", "--solver", "dopri5", "--trajectory", tmp_path / "t.png", check=True)
     line = json.loads(proc.stdout.strip().splitlines()[-1])
     assert line["nfe"] > 0 and (tmp_path / "s.png").stat().st_size > 1000 and (tmp_path / "t.png").stat().st_size > 1000
     a, b, c = (tmp_path / f"{k}.npy" for k in "abc")
     for f, seed in ((a, 3), (b, 3), (c, 4)):
-        run_cli("sample", tiny_run, "--n", "20", "--out", f, "--seed", seed, check=True)
+        cli("sample", tiny_run, "--n", "20", "--out", f, "--seed", seed, check=True)
     assert np.array_equal(np.load(a), np.load(b)) and not np.array_equal(np.load(a), np.load(c))
 
 
 def test_plot_writes_pictures(tiny_run, tmp_path):
-    proc = run_cli("plot", tiny_run, "--out", tmp_path / "p", "--n", "200", check=True)
+    proc = cli("plot", tiny_run, "--out", tmp_path / "p", "--n", "200", check=True)
     files = json.loads(proc.stdout.strip().splitlines()[-1])["files"]
     assert {os.path.basename(f) for f in files} == {"samples.png", "trajectories.png", "field.png", "loss.png"}
 
@@ -59,24 +62,23 @@ def test_plot_writes_pictures(tiny_run, tmp_path):
 def test_config_file_and_flag_precedence(tmp_path):
     (tmp_path / "c.toml").write_text('data = "circles"\nsteps = 10\nbatch-size = 16\nhidden = 8\nlr = 0.01\n')
     (tmp_path / "c.yaml").write_text("data: 8gaussians\nsteps: 10\nhidden: 8\n")
-    run_cli("train", "--config", tmp_path / "c.toml", "--out", tmp_path / "r1", "--steps", "12", "--no-progress", check=True)
+    cli("train", "--config", tmp_path / "c.toml", "--out", tmp_path / "r1", "--steps", "12", "--no-progress", check=True)
     cfg = json.loads((tmp_path / "r1" / "config.json").read_text())
     assert (cfg["data"], cfg["steps"], cfg["batch_size"], cfg["lr"]) == ("circles", 12, 16, 0.01)
-    run_cli("train", "--config", tmp_path / "c.yaml", "--out", tmp_path / "r2", "--no-progress", check=True)
+    cli("train", "--config", tmp_path / "c.yaml", "--out", tmp_path / "r2", "--no-progress", check=True)
     assert json.loads((tmp_path / "r2" / "config.json").read_text())["data"] == "8gaussians"
 
 
 def test_two_sided_flow_from_a_data_source(tmp_path):
-    run_cli("train", "--data", "moons", "--source", "8gaussians", "--out", tmp_path / "r", "--steps", "10", "--hidden", "8", "--no-progress", check=True)
-    run_cli("sample", tmp_path / "r", "--n", "10", "--out", tmp_path / "s.npy", check=True)
+    cli("train", "--data", "moons", "--source", "8gaussians", "--out", tmp_path / "r", "--steps", "10", "--hidden", "8", "--no-progress", check=True)
+    cli("sample", tmp_path / "r", "--n", "10", "--out", tmp_path / "s.npy", check=True)
     assert np.load(tmp_path / "s.npy").shape == (10, 2)
 
 
 def test_resume_after_kill_minus_9_matches_uninterrupted_run(tmp_path):
     args = ["--data", "moons", "--steps", "1500", "--batch-size", "64", "--hidden", "32", "--save-every", "50", "--no-progress", "--seed", "7"]
-    run_cli("train", "--out", tmp_path / "full", *args, check=True)
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    proc = subprocess.Popen([sys.executable, "-m", "flowmatch", "train", "--out", str(tmp_path / "cut"), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli("train", "--out", tmp_path / "full", *args, check=True)
+    proc = popen_cli("train", "--out", tmp_path / "cut", *args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpt = tmp_path / "cut" / "checkpoint.pt"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -91,7 +93,7 @@ def test_resume_after_kill_minus_9_matches_uninterrupted_run(tmp_path):
     proc.wait()
     killed_at = torch.load(ckpt, weights_only=False)["step"]
     assert 100 <= killed_at < 1500, "the kill must land mid-run"
-    again = run_cli("train", "--out", tmp_path / "cut", "--resume", *args)
+    again = cli("train", "--out", tmp_path / "cut", "--resume", *args)
     assert again.returncode == 0, again.stderr
     a, b = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=False), torch.load(ckpt, weights_only=False)
     assert a["step"] == b["step"] == 1500
@@ -99,14 +101,6 @@ def test_resume_after_kill_minus_9_matches_uninterrupted_run(tmp_path):
         assert torch.equal(a["model"][k], b["model"][k]), k
     steps = [json.loads(line)["step"] for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps)) and steps[-1] == 1500  # no duplicated or torn log lines
-
-
-def _fails_cleanly(proc, match):
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert match in lines[0], lines[0]
 
 
 def test_bad_input_is_one_line_with_exit_2(tmp_path, tiny_run):
@@ -126,7 +120,6 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path, tiny_run):
         (["train", "--data", tmp_path / "blank.csv", *out], "empty"),
         (["train", "--data", "moons", "--path", "zigzag", *out], "invalid choice"),
         (["train", "--data", "moons", "--bogus", "1", *out], "unrecognized arguments"),
-        (["train", "--data", "moons", "--steps", "0", "--out", tmp_path / "r0"], "steps must be"),
         (["train", "--data", "moons", "--source", "nowhere.npy", *out], "not found"),
         (["sample", tmp_path / "no-run", "--out", tmp_path / "x.npy"], "run directory not found"),
         (["sample", tmp_path, "--out", tmp_path / "x.npy"], "no checkpoint"),
@@ -134,7 +127,11 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path, tiny_run):
         (["sample", tiny_run, "--out", tmp_path / "x.npy", "--solver", "leapfrog"], "invalid choice"),
     ]
     for args, match in cases:
-        _fails_cleanly(run_cli(*args), match)
+        fails_cleanly(cli(*args), match)
+
+
+def test_zero_steps_is_one_line_with_exit_2(tmp_path):
+    fails_cleanly(cli("train", "--data", "moons", "--steps", "0", "--out", tmp_path / "r0"), "steps must be")
 
 
 def test_corrupt_checkpoint_and_refusal_to_overwrite(tmp_path, tiny_run):
@@ -143,13 +140,27 @@ def test_corrupt_checkpoint_and_refusal_to_overwrite(tmp_path, tiny_run):
     bad = tmp_path / "bad"
     shutil.copytree(tiny_run, bad)
     (bad / "checkpoint.pt").write_bytes(b"\x00garbage" * 10)
-    _fails_cleanly(run_cli("sample", bad, "--out", tmp_path / "x.npy"), "corrupt checkpoint")
-    _fails_cleanly(run_cli("train", "--data", "moons", "--out", bad, "--resume", "--no-progress"), "corrupt checkpoint")
+    fails_cleanly(cli("sample", bad, "--out", tmp_path / "x.npy"), "corrupt", "checkpoint")
+    fails_cleanly(cli("train", "--data", "moons", "--out", bad, "--resume", "--no-progress"), "corrupt", "checkpoint")
     # an existing run is never overwritten by accident
-    _fails_cleanly(run_cli("train", "--data", "moons", "--out", tiny_run, "--steps", "5"), "--resume")
+    fails_cleanly(cli("train", "--data", "moons", "--out", tiny_run, "--steps", "5"), "--resume")
 
 
 def test_help_for_every_command():
-    for cmd in ("train", "sample", "plot", "demo"):
-        proc = run_cli(cmd, "--help")
+    for cmd in ("train", "sample", "plot", "demo", "reflow", "eval", "likelihood"):
+        proc = cli(cmd, "--help")
         assert proc.returncode == 0 and "usage:" in proc.stdout
+
+
+def test_cli_rejects_diffusers_unet_on_points(tmp_path):
+    proc = cli("train", "--data", "moons", "--model", "diffusers-unet", "--out", tmp_path / "r", "--steps", "1")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["error: model 'diffusers-unet' takes images of shape (C, H, W), got data of shape (2,)"]
+
+
+def test_python_dash_m_flowmatch_is_the_cli(tmp_path):
+    """The real entry point: `python -m flowmatch` exits with main()'s code and prints its lines."""
+    ok = run_cli("sample", "--help")
+    assert ok.returncode == 0 and "usage:" in ok.stdout
+    fails_cleanly(run_cli("train", "--data", "moonz", "--out", tmp_path / "r", "--steps", "2", "--no-progress"), "unknown data")
+    fails_cleanly(run_cli("train", "--bogus", "1"), "unrecognized arguments")

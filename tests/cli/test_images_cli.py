@@ -6,10 +6,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from _images_helpers import cli
-from flowmatch.training import TrainConfig, Trainer
+from helpers import cli, fails_cleanly
 
 TINY = ["--model", "unet", "--channels", "8", "--channel-mults", "1,2", "--batch-size", "8", "--no-progress"]
 
@@ -43,63 +41,15 @@ def test_sample_npy_class_and_unconditional(digits_run, tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["nfe"] == 1
 
 
-def _one_line_error(r, *words):
-    assert r.returncode == 2, r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    for w in words:
-        assert w in lines[0]
+def test_class_out_of_range(digits_run, tmp_path):
+    fails_cleanly(cli("sample", str(digits_run), "--n", "2", "--class", "10", "--out", str(tmp_path / "a.png")), "class 10", "0..9")
+    fails_cleanly(cli("sample", str(digits_run), "--n", "2", "--class", "x", "--out", str(tmp_path / "a.png")), "--class")
+    fails_cleanly(cli("sample", str(digits_run), "--n", "2", "--trajectory", str(tmp_path / "t.png"), "--out", str(tmp_path / "a.png")), "--trajectory")
 
 
-class _Result:
-    def __init__(self, returncode, stderr):
-        self.returncode, self.stderr = returncode, stderr
-
-
-def _main(capsys, *args):
-    """The CLI's main() in this process (same parsing and error path, without a Python start-up)."""
-    from flowmatch.cli import main
-
-    code = main(list(args))
-    return _Result(code, capsys.readouterr().err)
-
-
-def test_class_out_of_range(digits_run, tmp_path, capsys):
-    _one_line_error(cli("sample", str(digits_run), "--n", "2", "--class", "10", "--out", str(tmp_path / "a.png")), "class 10", "0..9")
-    _one_line_error(_main(capsys, "sample", str(digits_run), "--n", "2", "--class", "x", "--out", str(tmp_path / "a.png")), "--class")
-    _one_line_error(_main(capsys, "sample", str(digits_run), "--n", "2", "--trajectory", str(tmp_path / "t.png"), "--out", str(tmp_path / "a.png")), "--trajectory")
-
-
-def test_bad_image_size_and_missing_files(tmp_path, capsys):
-    _one_line_error(cli("train", "--data", "digits", "--image-size", "2", "--out", str(tmp_path / "r")), "--image-size")
-    _one_line_error(_main(capsys, "train", "--data", "digits", "--model", "unet", "--image-size", "10", "--out", str(tmp_path / "r")), "divisible")
-    _one_line_error(_main(capsys, "train", "--data", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")), "train-images-idx3-ubyte.gz", str(tmp_path))
-    _one_line_error(_main(capsys, "train", "--data", "cifar10", "--data-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "r")), "does not exist")
-    _one_line_error(_main(capsys, "train", "--data", "moons", "--image-size", "16", "--out", str(tmp_path / "r")), "image data only")
-
-
-def test_label_dropout_bf16_channels_last_and_time_budget(tmp_path):
-    cfg = TrainConfig(data="digits", out=str(tmp_path / "r"), model="simple-cnn", channels=8, depth=2, batch_size=8, steps=1000,
-                      max_minutes=1e-6, precision="bf16", channels_last=True, cond_drop=0.5, progress=False)
-    tr = Trainer(cfg)
-    res = tr.run()
-    assert res.step == 1 and (tmp_path / "r" / "checkpoint.pt").is_file()  # stopped by --max-minutes
-    assert tr.model.net[0].weight.is_contiguous(memory_format=torch.channels_last)
-
-
-def test_image_run_resumes_bit_for_bit(tmp_path):
-    """Label dropout draws from the run's generator, so a resumed image run matches an unbroken one."""
-    base = dict(data="digits", model="simple-cnn", channels=4, depth=2, batch_size=8, save_every=2, progress=False, lr_schedule="constant")
-    Trainer(TrainConfig(out=str(tmp_path / "a"), steps=4, **base)).run()
-    Trainer(TrainConfig(out=str(tmp_path / "b"), steps=2, **base)).run()
-    Trainer(TrainConfig(out=str(tmp_path / "b"), steps=4, **base)).run(resume=True)
-    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["model"]
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
-
-
-def test_compile_keeps_plain_state_dict(tmp_path):
-    tr = Trainer(TrainConfig(data="digits", out=str(tmp_path / "c"), model="simple-cnn", channels=4, depth=2, compile=True, progress=False))
-    assert tr.forward is not tr.model
-    assert not any(k.startswith("_orig_mod") for k in tr.state_dict()["model"])
+def test_bad_image_size_and_missing_files(tmp_path):
+    fails_cleanly(cli("train", "--data", "digits", "--image-size", "2", "--out", str(tmp_path / "r")), "--image-size")
+    fails_cleanly(cli("train", "--data", "digits", "--model", "unet", "--image-size", "10", "--out", str(tmp_path / "r")), "divisible")
+    fails_cleanly(cli("train", "--data", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")), "train-images-idx3-ubyte.gz", str(tmp_path))
+    fails_cleanly(cli("train", "--data", "cifar10", "--data-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "r")), "does not exist")
+    fails_cleanly(cli("train", "--data", "moons", "--image-size", "16", "--out", str(tmp_path / "r")), "image data only")

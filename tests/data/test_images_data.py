@@ -1,5 +1,5 @@
 """Image loaders: IDX (gzip and raw), CIFAR-10 pickles, image folders, digits, the real subset,
-flips, resizing, downloads with checksums, and one-line errors."""
+flips, resizing, and one-line errors (downloads: test_download.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from _images_helpers import SHARED_MNIST, make_cifar_dir, make_idx_dir, write_idx
-from flowmatch.data import load_data
 from flowmatch.data import images as im
+from flowmatch.data import load_data
 from flowmatch.errors import FlowmatchError
+from helpers import SHARED_MNIST, make_cifar_dir, make_idx_dir, write_idx
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -145,40 +145,3 @@ def test_missing_files_name_them(tmp_path):
         load_data("mnist", data_dir=str(tmp_path))
     with pytest.raises(FlowmatchError, match="data_batch_1"):
         load_data("cifar10", data_dir=str(tmp_path))
-
-
-# -- downloads (no network in tests: file:// mirrors and a refused port) ---------------------
-def test_fetch_verifies_checksum(tmp_path):
-    src = tmp_path / "mirror"
-    src.mkdir()
-    (src / "f.bin").write_bytes(b"hello flowmatch")
-    good = im.md5sum(src / "f.bin")
-    got = im.fetch(im.Remote("f.bin", good, (src.as_uri() + "/",)), tmp_path / "dest")
-    assert got.read_bytes() == b"hello flowmatch"
-    with pytest.raises(FlowmatchError, match="checksum mismatch"):
-        im.fetch(im.Remote("f.bin", "0" * 32, (src.as_uri() + "/",)), tmp_path / "dest2")
-    assert not (tmp_path / "dest2" / "f.bin").exists()
-    with pytest.raises(FlowmatchError, match="checksum mismatch"):
-        im.verify_md5(src / "f.bin", "1" * 32)
-
-
-def test_download_without_network_names_files(tmp_path, monkeypatch):
-    dead = tuple(im.Remote(r.name, r.md5, ("http://127.0.0.1:9/",)) for r in im.REMOTES["mnist"])
-    monkeypatch.setitem(im.REMOTES, "mnist", dead)
-    with pytest.raises(FlowmatchError) as err:
-        load_data("mnist", data_dir=str(tmp_path), download=True)
-    msg = str(err.value)
-    assert "\n" not in msg and "t10k-labels-idx1-ubyte.gz" in msg and str(tmp_path / "mnist") in msg
-
-
-def test_download_uses_a_good_local_copy(tmp_path, monkeypatch):
-    """A file already in place with the right MD5 is not fetched again (no mirror reachable)."""
-    make_idx_dir(tmp_path / "src", n=5)
-    remotes = []
-    for r in im.REMOTES["mnist"]:
-        path = tmp_path / "src" / r.name
-        remotes.append(im.Remote(r.name, im.md5sum(path), ("http://127.0.0.1:9/",)))
-        (tmp_path / "data" / "mnist").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "data" / "mnist" / r.name).write_bytes(path.read_bytes())
-    monkeypatch.setitem(im.REMOTES, "mnist", tuple(remotes))
-    assert len(load_data("mnist", data_dir=str(tmp_path / "data"), download=True)) == 5

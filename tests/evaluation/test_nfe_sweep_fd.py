@@ -7,13 +7,12 @@ import csv
 import math
 
 import pytest
-import torch
 
-from _images_helpers import cli
 from flowmatch.data import load_data
-from flowmatch.evaluation import nfe_sweep, reference_samples, sample_metrics
-from flowmatch.metrics_images import classifier_features, save_classifier, train_classifier
-from flowmatch.training import load_run
+from flowmatch.evaluation import load_classifier, nfe_sweep, reference_samples, sample_metrics, save_classifier
+from flowmatch.metrics import classifier_features, train_classifier
+from flowmatch.runs import load_run
+from helpers import cli
 
 TINY = ["--model", "simple-cnn", "--channels", "8", "--batch-size", "8", "--no-progress"]
 
@@ -41,8 +40,6 @@ def test_cli_sweep_has_finite_fd_per_solver_and_nfe(run_and_classifier, tmp_path
 
 def test_fd_of_the_test_split_against_itself_is_zero(run_and_classifier):
     run_dir, clf_path = run_and_classifier
-    from flowmatch.metrics_images import load_classifier
-
     run, clf = load_run(run_dir), load_classifier(clf_path)
     ref = reference_samples(run, None, 60, seed=1)
     test_x, _ = load_data("digits", split="test").all()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flowmatch.cfg import GuidedVelocity, check_labels, drop_labels
 from flowmatch.errors import FlowmatchError
+from flowmatch.guidance import GuidedVelocity, check_labels, drop_labels, null_labels
 from flowmatch.models import build_model
 
 K = 4
@@ -84,3 +84,25 @@ def test_check_labels():
         check_labels(torch.tensor([0, 4]), K)
     with pytest.raises(FlowmatchError, match="without class labels"):
         check_labels(torch.tensor([0]), 0)
+
+
+@pytest.mark.parametrize("w", [0.0, 1.0, 2.5])
+def test_extra_conditioning_goes_to_the_model_with_both_halves(w):
+    """GuidedVelocity(x, t, **cond): every other conditioning tensor reaches the network, next to
+    the conditional and to the null labels."""
+    seen = []
+
+    def model(x, t, y=None, scale=None):
+        seen.append((y.tolist(), scale.tolist()))
+        return Affine()(x, t, y=y) * scale[:, None]
+
+    x, t, y = torch.randn(3, 2), torch.rand(3), torch.tensor([0, 2, 1])
+    scale = torch.tensor([1.0, 2.0, 3.0])
+    out = GuidedVelocity(model, y, w, K)(x, t, scale=scale)
+    vc, vu = (Affine()(x, t, y=labels) * scale[:, None] for labels in (y, null_labels(3, K)))
+    torch.testing.assert_close(out, vu + w * (vc - vu))
+    assert len(seen) == 1  # still one forward pass
+    if w not in (0.0, 1.0):
+        assert seen[0] == ([0, 2, 1, K, K, K], [1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
+    else:
+        assert seen[0][1] == [1.0, 2.0, 3.0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from flowmatch.closed_form import gaussian_mixture_flow
 from flowmatch.guidance import DensityGuidedVelocity
 from flowmatch.likelihood import divergence_exact
@@ -17,6 +18,7 @@ def test_guided_velocity_adds_the_gradient_of_minus_the_divergence():
     v = gaussian_mixture_flow(MEANS, STDS, WEIGHTS).velocity
     x = torch.randn(6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     t = torch.full((6,), 0.4, dtype=torch.float64)
+
     # Finite differences of -div v, computed independently of the wrapper.
     def neg_div(p):
         p = p.clone().requires_grad_(True)
@@ -57,16 +59,3 @@ def test_mean_true_log_density_rises_with_lambda():
         means.append(float(log_density(solve(field, x0, method="midpoint", steps=10).x).mean()))
     assert all(b > a for a, b in zip(means, means[1:])), means
     assert means[-1] - means[0] > 0.1, means
-
-
-def test_sample_run_takes_density_guidance(tmp_path):
-    from flowmatch.sampling import sample_run
-    from flowmatch.training import TrainConfig, load_run, train
-
-    train(TrainConfig(data="moons", out=str(tmp_path / "m"), steps=5, hidden=16, depth=1, progress=False))
-    run = load_run(tmp_path / "m")
-    plain = sample_run(run, 50, steps=2, seed=0)
-    guided = sample_run(run, 50, steps=2, seed=0, density_guidance=0.5)
-    assert guided.nfe == plain.nfe and guided.x.shape == plain.x.shape
-    assert not torch.allclose(guided.x, plain.x)
-    assert not guided.x.requires_grad

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.schedulers import FlowMatchEulerScheduler, SchedulerConfig, to_diffusers_timestep
+from flowmatch.interop import FlowMatchEulerScheduler, SchedulerConfig, to_diffusers_timestep
 from flowmatch.solvers import solve
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 MU, S = torch.tensor([2.0, -1.0, 0.5]), 0.5  # data N(MU, S^2 I), source N(0, I)
-
-
 
 
 def gaussian_velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -119,14 +112,6 @@ def test_config_round_trip_and_bad_configs(tmp_path):
         FlowMatchEulerScheduler.from_pretrained(tmp_path / "bad.json")
 
 
-def test_missing_diffusers_is_a_one_line_error(monkeypatch):
-    from flowmatch.models import build_model
-
-    monkeypatch.setitem(sys.modules, "diffusers", None)  # makes `import diffusers` fail
-    with pytest.raises(FlowmatchError, match=r"pip install 'flowmatch\[diffusers\]'"):
-        build_model("diffusers-unet", (1, 8, 8))
-
-
 # -- against diffusers itself (optional extra) -------------------------------------------------
 @pytest.mark.parametrize("shift", [1.0, 3.0])
 def test_matches_diffusers_flow_match_euler(shift):
@@ -153,74 +138,34 @@ def test_matches_diffusers_flow_match_euler(shift):
     torch.testing.assert_close(ours.scale_noise(x1, 1 - ts / 1000, noise), ref.scale_noise(x1, ts, noise), rtol=0, atol=1e-6)
 
 
-def test_diffusers_unet_wrapper_shapes_and_conventions():
-    pytest.importorskip("diffusers")
-    from flowmatch.models import build_model
-
-    torch.manual_seed(0)
-    net = build_model("diffusers-unet", (1, 8, 8), num_classes=10, hidden=16, depth=2).eval()
-    x, t, y = torch.randn(5, 1, 8, 8), torch.rand(5), torch.tensor([0, 3, 9, 10, 1])
-    with torch.no_grad():
-        v = net(x, t, y=y)
-        assert v.shape == (5, 1, 8, 8)
-        # v = -unet(x, (1 - t) * 1000): the raw UNet speaks diffusers' convention.
-        torch.testing.assert_close(v, -net.unet(x, (1 - t) * 1000, class_labels=y).sample)
-        # No label: the null class (index num_classes).
-        torch.testing.assert_close(net(x, t), net(x, t, y=torch.full((5,), 10)))
-        rgb = build_model("diffusers-unet", (3, 16, 12), hidden=8, depth=3)
-        assert rgb(torch.randn(2, 3, 16, 12), torch.rand(2)).shape == (2, 3, 16, 12)
-    # The U-Net options (--channels, --channel-mults, --num-res-blocks), when given, set the widths.
-    small = build_model("diffusers-unet", (1, 8, 8), hidden=99, depth=5, channels=8, channel_mults="1,2", num_res_blocks=1)
-    assert tuple(small.unet.config.block_out_channels) == (8, 16) and small.unet.config.layers_per_block == 1
-    with pytest.raises(FlowmatchError, match="comma-separated integers"):
-        build_model("diffusers-unet", (1, 8, 8), channel_mults="1;2")
-    with pytest.raises(FlowmatchError, match="3 levels needs image sides divisible by 4"):
-        build_model("diffusers-unet", (1, 10, 10), depth=3)
-    with pytest.raises(FlowmatchError, match=r"images of shape \(C, H, W\)"):
-        build_model("diffusers-unet", (2,))
+# -- other paths, and the first import path ------------------------------------------------------
+def test_ve_path_scheduler_starts_from_its_source_scale_and_stays_finite():
+    sched = FlowMatchEulerScheduler(path="ve")
+    assert sched.init_noise_sigma == pytest.approx(10.0)  # VE: sigma_max, the source's scale
+    assert FlowMatchEulerScheduler(path="ve", sigma_max=5.0).init_noise_sigma == pytest.approx(5.0)
+    assert FlowMatchEulerScheduler().init_noise_sigma == pytest.approx(1.0)
+    sched.set_timesteps(6)
+    x0 = sched.init_noise_sigma * x0_batch(16)
+    x = x0
+    for t in sched.timesteps:
+        out = sched.step(torch.zeros_like(x), t, x)  # a zero velocity: x stays where it is
+        assert torch.isfinite(out.prev_sample).all() and torch.isfinite(out.pred_original_sample).all()
+        x = out.prev_sample
+    torch.testing.assert_close(x, x0)
+    noisy = sched.scale_noise(torch.zeros(4, 3), 0.0, torch.ones(4, 3))
+    torch.testing.assert_close(noisy, torch.full((4, 3), 10.0))  # x_0 = sigma_max x0 on the VE path
 
 
-def test_our_scheduler_drives_diffusers_unet_like_diffusers_does():
-    diffusers = pytest.importorskip("diffusers")
-    from flowmatch.models import build_model
-
-    torch.manual_seed(0)
-    net = build_model("diffusers-unet", (1, 8, 8), num_classes=10, hidden=16, depth=2).eval()
-    y = torch.arange(4)
-    x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-    ref = diffusers.FlowMatchEulerDiscreteScheduler()
-    ours = FlowMatchEulerScheduler(spacing="diffusers")
-    ref.set_timesteps(6)
-    ours.set_timesteps(6)
-    x_ref = x_ours = x
-    with torch.no_grad():
-        for ts, t in zip(ref.timesteps, ours.timesteps):
-            x_ref = ref.step(net.unet(x_ref, ts, class_labels=y).sample, ts, x_ref).prev_sample
-            x_ours = ours.step(net(x_ours, t.expand(4), y=y), t, x_ours).prev_sample
-    torch.testing.assert_close(x_ours, x_ref, rtol=0, atol=1e-4)
+def test_a_path_parameter_the_path_does_not_take_is_refused():
+    with pytest.raises(FlowmatchError, match="sigma_max"):
+        FlowMatchEulerScheduler(sigma_max=3.0)  # condot takes sigma_min only
+    with pytest.raises(FlowmatchError, match="unknown path"):
+        FlowMatchEulerScheduler(path="zigzag")
 
 
-def test_diffusers_unet_trains_through_the_trainer(tmp_path):
-    pytest.importorskip("diffusers")
-    from flowmatch.data import Batch, DataSource
-    from flowmatch.training import TrainConfig, Trainer
+def test_schedulers_module_still_reexports_the_scheduler():
+    import flowmatch.interop as interop
+    import flowmatch.schedulers as old
 
-    class TinyImages(DataSource):
-        shape, num_classes = (1, 8, 8), 3
-
-        def sample(self, n, generator):
-            return Batch(torch.rand(n, 1, 8, 8, generator=generator) * 2 - 1, torch.randint(3, (n,), generator=generator))
-
-    cfg = TrainConfig(out=str(tmp_path / "run"), model="diffusers-unet", hidden=8, depth=2, steps=2, batch_size=4, progress=False)
-    result = Trainer(cfg, data=TinyImages()).run()
-    assert result.step == 2 and (tmp_path / "run" / "checkpoint.pt").exists()
-
-
-def test_cli_rejects_diffusers_unet_on_points(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "flowmatch", "train", "--data", "moons", "--model", "diffusers-unet", "--out", str(tmp_path / "r"), "--steps", "1"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["error: model 'diffusers-unet' takes images of shape (C, H, W), got data of shape (2,)"]
+    for name in interop.__all__:
+        assert getattr(old, name) is getattr(interop, name), name

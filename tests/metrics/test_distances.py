@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from flowmatch.errors import FlowmatchError
 from flowmatch.metrics import (
     energy_distance,
-    frechet_distance,
-    frechet_distance_features,
-    inception_fid,
+    gaussian_frechet_distance,
     mmd,
     sliced_wasserstein2,
     wasserstein2,
@@ -30,7 +27,7 @@ def test_w2_between_gaussians_matches_the_closed_form():
     exact = math.sqrt(np.sum((np.subtract(m1, m2)) ** 2) + np.sum((np.subtract(s1, s2)) ** 2))
     got = wasserstein2(_gauss(1500, m1, s1, 0), _gauss(1500, m2, s2, 1))
     assert got == pytest.approx(exact, rel=0.03)
-    assert frechet_distance(m1, np.diag(np.square(s1)), m2, np.diag(np.square(s2))) == pytest.approx(exact**2, rel=1e-9)
+    assert gaussian_frechet_distance(m1, np.diag(np.square(s1)), m2, np.diag(np.square(s2))) == pytest.approx(exact**2, rel=1e-9)
 
 
 def test_sliced_w2_is_at_most_w2():
@@ -57,18 +54,3 @@ def test_energy_distance_zero_identical_positive_shifted_and_matches_scipy_1d():
     assert energy_distance(x, x + [0.5, 0]) > 0.1
     u, v = _gauss(200, [0], [1], 1), _gauss(250, [0.7], [2], 2)
     assert energy_distance(u, v) == pytest.approx(scipy.stats.energy_distance(u[:, 0], v[:, 0]), rel=1e-6)
-
-
-def test_frechet_distance_of_features():
-    f = _gauss(5000, [0, 1, 2], [1, 1, 1], 0)
-    g = _gauss(5000, [1, 1, 2], [1, 1, 1], 1)
-    assert frechet_distance_features(f, f) == pytest.approx(0.0, abs=1e-6)
-    assert frechet_distance_features(f, g) == pytest.approx(1.0, abs=0.1)
-
-
-def test_inception_fid_needs_local_weights():
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
-        with pytest.raises(FlowmatchError, match="torch-fidelity"):
-            inception_fid("a", "b")

@@ -68,3 +68,13 @@ def test_unet_size_errors():
         build_model("unet", (1, 8, 8), channel_mults="1,x")
     with pytest.raises(FlowmatchError, match="takes points"):
         build_model("mlp", (1, 8, 8))
+
+
+def test_options_of_another_architecture_are_refused_by_name():
+    with pytest.raises(FlowmatchError, match="hidden") as err:
+        build_model("unet", (1, 8, 8), hidden=3)
+    assert "\n" not in str(err.value) and "unet" in str(err.value)
+    with pytest.raises(FlowmatchError, match="channel_mults"):
+        build_model("simple-cnn", (1, 8, 8), channel_mults="1,2")
+    with pytest.raises(FlowmatchError, match="channels"):
+        build_model("mlp", (2,), channels=8)

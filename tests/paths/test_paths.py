@@ -104,3 +104,34 @@ def test_source_scale_and_unknown_path():
     assert CondOTSchedule().source_scale == 1.0
     with pytest.raises(FlowmatchError, match="unknown path"):
         make_path("linear-ish")
+
+
+# -- every schedule parameter is checked (the path options of a run) --------------------------
+def test_make_schedule_refuses_a_parameter_the_schedule_does_not_take():
+    from flowmatch.paths import make_schedule
+
+    assert make_schedule("ve", sigma_max=5.0) == VESchedule(0.01, 5.0)
+    assert make_schedule("condot", sigma_min=None, sigma_max=None) == CondOTSchedule()  # None: the default
+    with pytest.raises(FlowmatchError, match="sigma_max"):
+        make_schedule("condot", sigma_max=3.0)
+    with pytest.raises(FlowmatchError, match="no parameters"):
+        make_schedule("cosine", n=2.0)
+    with pytest.raises(FlowmatchError, match="beta_min"):
+        make_path("ve", beta_min=0.1)
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: CondOTSchedule(1.0), "sigma_min"),
+        (lambda: CondOTSchedule(-0.1), "sigma_min"),
+        (lambda: VESchedule(0.5, 0.1), "sigma_min < sigma_max"),
+        (lambda: VESchedule(0.0, 1.0), "sigma_min < sigma_max"),
+        (lambda: VPSchedule(0.0, 20.0), "beta_min"),
+        (lambda: VPSchedule(5.0, 1.0), "beta_min <= beta_max"),
+        (lambda: PolynomialSchedule(0.0), "exponent"),
+    ],
+)
+def test_schedules_validate_their_parameters(make, match):
+    with pytest.raises(FlowmatchError, match=match):
+        make()

@@ -4,37 +4,29 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.reflow import reflow, straightness
+from flowmatch.recipes import reflow, straightness
+from flowmatch.runs import load_run, train
 from flowmatch.solvers import solve
-from flowmatch.training import TrainConfig, load_run, train
+from flowmatch.training import TrainConfig
+from helpers import cli
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 TINY = dict(hidden=32, depth=2, ema_decay=0.0, progress=False, lr=3e-3, lr_schedule="constant", batch_size=128)
-
-
-def _cli(*args, cwd=None):
-    env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-m", "flowmatch", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
 
 def test_straightness_closed_forms():
     x0 = torch.randn(400, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    const = lambda x, t: torch.ones_like(x) * torch.tensor([1.0, -2.0], dtype=x.dtype)
+    const = lambda x, t: torch.ones_like(x) * torch.tensor([1.0, -2.0], dtype=x.dtype)  # noqa: E731
     assert straightness(const, x0) < 1e-20
     # Rotation v = A x (unit angular speed): the chord is c = (R(1) - I) x0 and int_0^1 v dt = c, so
     # S = E[int |v|^2 dt - 2 c.c + |c|^2] = E[|x0|^2 - |c|^2] = E|x0|^2 (1 - (2 - 2 cos 1)).
     a = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)
-    rot = lambda x, t: x @ a.T
+    rot = lambda x, t: x @ a.T  # noqa: E731
     expected = float(x0.pow(2).sum(1).mean()) * (2 * math.cos(1.0) - 1)
     assert abs(straightness(rot, x0, steps=64) - expected) < 1e-3 * abs(expected)
 
@@ -60,15 +52,35 @@ def test_distilled_one_step_matches_teacher(tmp_path):
         target = solve(teacher, x0, method="rk4", steps=32).x
         one = solve(student, x0, method="euler", steps=1).x
         teacher_one = solve(teacher, x0, method="euler", steps=1).x
-    rms = lambda d: float(d.pow(2).sum(1).mean().sqrt())
+    rms = lambda d: float(d.pow(2).sum(1).mean().sqrt())  # noqa: E731
     assert rms(one - target) <= 0.25 * rms(target - x0), (rms(one - target), rms(target - x0))
     assert rms(one - target) <= 0.5 * rms(teacher_one - target), (rms(one - target), rms(teacher_one - target))
 
 
 def test_recipe_cli_end_to_end(tmp_path):
     run = tmp_path / "run"
-    r = _cli("train", "--data", "moons", "--out", str(run), "--recipe", "few-step", "--steps", "60", "--reflow-rounds", "1", "--reflow-steps", "40",
-             "--reflow-pairs", "512", "--distill-steps", "30", "--hidden", "32", "--no-progress")
+    r = cli(
+        "train",
+        "--data",
+        "moons",
+        "--out",
+        str(run),
+        "--recipe",
+        "few-step",
+        "--steps",
+        "60",
+        "--reflow-rounds",
+        "1",
+        "--reflow-steps",
+        "40",
+        "--reflow-pairs",
+        "512",
+        "--distill-steps",
+        "30",
+        "--hidden",
+        "32",
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert [s["stage"] for s in summary["stages"]] == ["base", "reflow1", "distill"]
@@ -76,7 +88,7 @@ def test_recipe_cli_end_to_end(tmp_path):
         assert (run / sub / "checkpoint.pt").exists()
     assert json.loads((run / "config.json").read_text())["sampler"] == "euler"
     out = tmp_path / "x.npy"
-    r = _cli("sample", str(run), "--steps", "1", "--n", "100", "--out", str(out))
+    r = cli("sample", str(run), "--steps", "1", "--n", "100", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["nfe"] == 1
     x = np.load(out)
@@ -86,11 +98,11 @@ def test_recipe_cli_end_to_end(tmp_path):
 def test_reflow_cli_and_bad_input(tmp_path):
     base = tmp_path / "base"
     train(TrainConfig(data="moons", out=str(base), steps=20, save_every=20, **TINY))
-    r = _cli("reflow", str(base), "--out", str(tmp_path / "r2"), "--pairs", "256", "--steps", "20")
+    r = cli("reflow", str(base), "--out", str(tmp_path / "r2"), "--pairs", "256", "--steps", "20")
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
     assert rec["step"] == 20 and rec["straightness_before"] >= 0 and rec["straightness_after"] >= 0
-    r = _cli("reflow", str(tmp_path / "missing"), "--out", str(tmp_path / "r3"))
+    r = cli("reflow", str(tmp_path / "missing"), "--out", str(tmp_path / "r3"))
     assert r.returncode == 2 and r.stderr.startswith("error:")
     with pytest.raises(FlowmatchError, match="pairs must be >= 1"):
         reflow(base, tmp_path / "r4", pairs=0)

@@ -136,6 +136,7 @@ def test_user_stepper_object_converges_at_its_order_and_is_counted():
         errs.append((res.x - relaxing_exact(X0, 1.0)).abs().max().item())
     slope = math.log2(errs[0] / errs[1])
     assert 1.8 <= slope <= 2.2, (errs, slope)
+
     # the wrapper counts calls, so a stepper that under-declares its evaluations is still counted
     class Undeclared(Ralston):
         evals_per_step = 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,23 +10,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from flowmatch.distributed import DistContext
 from flowmatch.errors import FlowmatchError
-from flowmatch.training import TrainConfig, load_run, train
+from flowmatch.runs import load_run, train
+from flowmatch.training import TrainConfig
+from flowmatch.training.distributed import DistContext
+from helpers import subprocess_env
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 # Minibatch OT: the coupling must be computed on the global batch for the runs to agree.
 OPTIONS = {"data": "moons", "coupling": "ot", "hidden": 32, "depth": 2, "batch_size": 64, "lr_schedule": "constant", "log_every": 1, "save_every": 100, "ema_decay": 0.9}
 
 
-
-
 def torchrun(out: Path, steps: int, *extra: str) -> subprocess.CompletedProcess:
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in OPTIONS.items()]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "flowmatch", "train", *flags, f"--out={out}", f"--steps={steps}", "--no-progress", *extra]
-    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "flowmatch", "train", *flags, f"--out={out}", f"--steps={steps}", "--no-progress", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env(), timeout=300)
 
 
 def weights(run_dir: Path) -> dict[str, dict[str, torch.Tensor]]:

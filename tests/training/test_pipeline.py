@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from flowmatch.couplings import Coupling
-from flowmatch.training import TrainConfig, Trainer, train
-from flowmatch.checkpoint import load_checkpoint
+from flowmatch.runs import load_checkpoint, train
+from flowmatch.training import TrainConfig, Trainer
 
 TINY = dict(hidden=16, depth=1, progress=False, lr_schedule="constant", batch_size=64)
 
@@ -14,7 +14,7 @@ TINY = dict(hidden=16, depth=1, progress=False, lr_schedule="constant", batch_si
 def _batches(tmp_path, coupling, prefetch, n=6):
     tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling=coupling, prefetch=prefetch, seed=3, **TINY))
     try:
-        return [tr.next_batch() for _ in range(n)], tr.pipeline.generator_state()
+        return [tr.pipeline.next() for _ in range(n)], tr.pipeline.generator_state()
     finally:
         tr.pipeline.close()
 
@@ -52,7 +52,7 @@ def test_pipeline_restores_the_interpreter_switch_interval(tmp_path):
 
     before = sys.getswitchinterval()
     tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling="ot", prefetch=2, seed=3, **TINY))
-    tr.next_batch()
+    tr.pipeline.next()
     assert sys.getswitchinterval() <= 2e-4 + 1e-9  # short GIL hand-offs while OT solves are in flight
     tr.pipeline.close()
     assert sys.getswitchinterval() == before
@@ -63,8 +63,8 @@ def test_overlapping_pipelines_restore_the_switch_interval_once_all_close(tmp_pa
 
     before = sys.getswitchinterval()
     a, b = (Trainer(TrainConfig(data="moons", out=str(tmp_path / n), coupling="ot", prefetch=1, **TINY)) for n in "ab")
-    a.next_batch()
-    b.next_batch()
+    a.pipeline.next()
+    b.pipeline.next()
     a.pipeline.close()  # b still has solves in flight: keep the short interval
     assert sys.getswitchinterval() <= 2e-4 + 1e-9
     b.pipeline.close()

@@ -1,57 +1,16 @@
-"""Training: a Gaussian-to-Gaussian flow learns the right moments; resume is bit for bit; EMA."""
+"""Training in memory: EMA, the automatic learning rate, the composed config, `fit`.
 
-import numpy as np
+Training into a run directory (checkpoints, resume, load_run) is tested in tests/runs.
+"""
+
+import dataclasses
+
 import pytest
 import torch
 
-from flowmatch.checkpoint import load_checkpoint
 from flowmatch.errors import FlowmatchError
-from flowmatch.sampling import sample_run
-from flowmatch.training import EMA, TrainConfig, Trainer, flow_matching_loss, load_run, train
-from flowmatch.paths import make_path
-
-
-def test_flow_from_gaussian_to_shifted_gaussian_has_right_moments(tmp_path):
-    mu = np.array([2.0, -1.0])
-    cov = np.array([[1.0, 0.6], [0.6, 0.5]])
-    pts = np.random.default_rng(0).multivariate_normal(mu, cov, size=20000).astype(np.float32)
-    np.save(tmp_path / "gauss.npy", pts)
-    cfg = TrainConfig(data=str(tmp_path / "gauss.npy"), out=str(tmp_path / "run"), steps=1500, hidden=64, progress=False, save_every=1500)
-    train(cfg)
-    run = load_run(tmp_path / "run")
-    x = sample_run(run, 8000, solver="rk4", steps=10, seed=5).x.double().numpy()
-    np.testing.assert_allclose(x.mean(0), mu, atol=0.08)
-    np.testing.assert_allclose(np.cov(x.T), cov, atol=0.12)
-
-
-def test_resume_continues_bit_for_bit(tmp_path):
-    common = dict(data="moons", steps=40, batch_size=64, hidden=16, depth=2, save_every=20, log_every=5, progress=False, coupling="ot")
-    straight = TrainConfig(out=str(tmp_path / "a"), **common)
-    train(straight)
-    # the same run, stopped after its checkpoint at step 20 (as a killed process would be) ...
-    cut = TrainConfig(out=str(tmp_path / "b"), **common)
-    t = Trainer(cut)
-    t.run_dir.mkdir(parents=True)
-    for _ in range(20):
-        t.train_step()
-    t.save()
-    for _ in range(7):  # steps after the checkpoint are lost with the process
-        t.train_step()
-    # ... then resumed by a fresh process
-    train(cut, resume=True)
-    a, b = load_checkpoint(tmp_path / "a"), load_checkpoint(tmp_path / "b")
-    assert a["step"] == b["step"] == 40
-    for k in a["model"]:
-        assert torch.equal(a["model"][k], b["model"][k]), k
-        assert torch.equal(a["ema"][k], b["ema"][k]), k
-
-
-def test_same_seed_same_result_and_different_seed_differs(tmp_path):
-    kw = dict(data="circles", steps=15, batch_size=32, hidden=8, depth=1, progress=False)
-    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
-        train(TrainConfig(out=str(tmp_path / name), seed=seed, **kw))
-    w = {n: load_checkpoint(tmp_path / n)["model"]["net.0.weight"] for n in "abc"}
-    assert torch.equal(w["a"], w["b"]) and not torch.equal(w["a"], w["c"])
+from flowmatch.paths import PathConfig, VESchedule
+from flowmatch.training import EMA, TrainConfig, Trainer, TrainResult, fit
 
 
 def test_ema_is_exponential_average_with_warmup():
@@ -68,22 +27,45 @@ def test_ema_is_exponential_average_with_warmup():
     assert abs(ema.model.weight.item() - 1.11) < 1e-6
 
 
-def test_loss_is_zero_for_the_exact_conditional_target():
-    path = make_path("condot")
-    x0, x1, t = torch.randn(8, 2), torch.randn(8, 2), torch.rand(8)
-
-    def oracle(x, tt):  # u_t(x | x1) evaluated at the batch's own x1
-        return path.conditional_velocity(x, x1, tt)
-
-    assert flow_matching_loss(oracle, path, x0, x1, t).item() < 1e-10
-    assert flow_matching_loss(lambda x, tt: torch.zeros_like(x), path, x0, x1, t).item() > 0.1
-
-
 def test_automatic_learning_rate_and_negative_rate():
     # lr 0 (the default) resolves by coupling and model when the config is made, and is saved so
     assert TrainConfig().lr == pytest.approx(1e-3)
     assert TrainConfig(coupling="ot").lr == pytest.approx(3e-3)
     assert TrainConfig(coupling="ot", model="unet").lr == pytest.approx(1e-3)
     assert TrainConfig(coupling="ot", lr=5e-4).lr == pytest.approx(5e-4)
-    with pytest.raises(FlowmatchError, match="lr must be > 0"):
+    with pytest.raises(FlowmatchError, match="lr must be >= 0"):
         TrainConfig(lr=-1.0)
+
+
+def test_config_is_frozen_and_replace_checks_like_a_new_config():
+    cfg = TrainConfig(steps=10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.steps = 11
+    assert cfg.replace(steps=11).steps == 11 and cfg.steps == 10
+    assert dataclasses.replace(cfg, data="circles").data == "circles"
+    with pytest.raises(FlowmatchError, match="steps"):
+        cfg.replace(steps=-1)
+    with pytest.raises(FlowmatchError, match="sigma_max"):
+        cfg.replace(sigma_max=3.0)  # condot does not take it
+    ve = cfg.replace(path="ve", sigma_max=5.0)
+    assert ve.part(PathConfig) == PathConfig(path="ve", sigma_max=5.0)
+    assert ve.build_path().schedule == VESchedule(0.01, 5.0)
+
+
+@pytest.mark.parametrize("key,value", [("steps", 1.5), ("steps", True), ("lr", "fast"), ("progress", 1)])
+def test_config_refuses_values_of_the_wrong_type(key, value):
+    with pytest.raises(FlowmatchError, match=key.replace("_", "-")):
+        TrainConfig(**{key: value})
+
+
+def test_fit_trains_in_memory_and_returns_the_sampling_model(tmp_path):
+    cfg = TrainConfig(data="moons", out=str(tmp_path / "never"), steps=3, batch_size=16, hidden=8, depth=1, progress=False)
+    res = fit(cfg)
+    assert isinstance(res, TrainResult) and res.step == 3 and res.run_dir is None and res.stopped == ""
+    assert res.model(torch.zeros(4, 2), torch.zeros(4)).shape == (4, 2) and not res.model.training
+    assert not (tmp_path / "never").exists()  # no files: that is flowmatch.runs.train
+    # fit() is the Trainer's loop: the same seed gives the same weights
+    tr = Trainer(cfg)
+    again = tr.fit([])
+    for a, b in zip(res.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)

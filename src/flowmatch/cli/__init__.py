@@ -7,6 +7,7 @@ Every user mistake ends with exit code 2 and one line `error: ...` on stderr.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 from flowmatch.cli.common import Parser
@@ -27,6 +28,16 @@ def build_parser() -> Parser:
     return parser
 
 
+def as_flags(message: str) -> str:
+    """Library errors name parameters (sigma_max); on the command line they are flags (--sigma-max)."""
+    import dataclasses
+
+    from flowmatch.training import TrainConfig
+
+    names = {f.name for f in dataclasses.fields(TrainConfig) if "_" in f.name}
+    return re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b", lambda m: "--" + m.group(0).replace("_", "-") if m.group(0) in names else m.group(0), message)
+
+
 def main(argv: list[str] | None = None) -> int:
     from flowmatch.errors import FlowmatchError
     from flowmatch.runs.signals import RunInterrupted
@@ -38,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 128 + exc.signum
     except FlowmatchError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {as_flags(str(exc))}\n")
         return 2
     except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be, ...
         where = f": {exc.filename}" if exc.filename else ""

@@ -7,6 +7,8 @@ Reference: Heusel et al. (2017), GANs trained by a two time-scale update rule (F
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from torch import Tensor
 
@@ -23,10 +25,12 @@ def gaussian_frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
     mu1, mu2 = np.atleast_1d(_array(mu1)), np.atleast_1d(_array(mu2))
     s1, s2 = np.atleast_2d(_array(sigma1)), np.atleast_2d(_array(sigma2))
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    if not np.isfinite(covmean).all():  # a near-singular product: regularise, as is customary
-        eps = 1e-6 * np.eye(len(s1))
-        covmean, _ = linalg.sqrtm((s1 + eps) @ (s2 + eps), disp=False)
+    with warnings.catch_warnings():  # a singular product is handled below, not reported
+        warnings.simplefilter("ignore")
+        covmean = linalg.sqrtm(s1 @ s2)
+        if not np.isfinite(covmean).all():  # a near-singular product: regularise, as is customary
+            eps = 1e-6 * np.eye(len(s1))
+            covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(np.real(covmean)))
 
 

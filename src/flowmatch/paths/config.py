@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from flowmatch.errors import FlowmatchError
 from flowmatch.options import check_options, option
 from flowmatch.paths.affine import AffinePath, make_path
 from flowmatch.paths.schedules import SCHEDULES
+
+# schedule field -> option name (the polynomial's exponent is `n` in its formula)
+OPTION_OF = {"sigma_min": "sigma_min", "sigma_max": "sigma_max", "beta_min": "beta_min", "beta_max": "beta_max", "n": "exponent"}
 
 
 @dataclass(frozen=True)
@@ -22,8 +27,13 @@ class PathConfig:
 
     def __post_init__(self):
         check_options(self)
-        self.build()  # a parameter the path does not take is an error now, not at the first step
+        takes = {OPTION_OF.get(f.name, f.name) for f in dataclasses.fields(SCHEDULES[self.path])}
+        given = sorted(k for k in OPTION_OF.values() if getattr(self, k) is not None and k not in takes)
+        if given:  # refused now, by the options' own names, not at the first training step
+            what = ", ".join(sorted(takes)) if takes else "no parameters"
+            raise FlowmatchError(f"path {self.path!r} takes {what}; got {', '.join(given)}")
+        self.build()
 
     def build(self) -> AffinePath:
-        params = {"sigma_min": self.sigma_min, "sigma_max": self.sigma_max, "beta_min": self.beta_min, "beta_max": self.beta_max, "n": self.exponent}
+        params = {field: getattr(self, name) for field, name in OPTION_OF.items()}
         return make_path(self.path, **params)

@@ -32,7 +32,7 @@ class LoopConfig:
     """The training loop: where, how long, how often to save and log, on which device."""
 
     out: str = option("runs/moons", "run directory (checkpoint, config.json, log.jsonl)")
-    steps: int = option(5000, "training steps", min=0)
+    steps: int = option(5000, "training steps", min=1)
     batch_size: int = option(256, "batch size", min=1)
     seed: int = option(0, "seed of every random draw (weights, batches, times)", min=0, max=2**63 - 1)
     save_every: int = option(1000, "checkpoint every K steps (and at the end)", min=1)
