@@ -64,8 +64,8 @@ def main() -> None:
         one, many = Path(tmp) / "one", Path(tmp) / "many"
         t1 = run([sys.executable, "-m", "flowmatch", *common, "--out", str(one)])
         tn = run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(args.nproc), "-m", "flowmatch", *common, "--out", str(many)])
-        w1 = torch.load(one / "checkpoint.pt", weights_only=False)["model"]
-        wn = torch.load(many / "checkpoint.pt", weights_only=False)["model"]
+        w1 = torch.load(one / "checkpoint.pt", weights_only=True)["model"]
+        wn = torch.load(many / "checkpoint.pt", weights_only=True)["model"]
         drift = max((w1[k] - wn[k]).abs().max().item() for k in w1)
         print(f"steps {args.steps}, global batch {args.batch_size}, extra flags {' '.join(args.extra) or '-'}\n")
         print("| processes | seconds | steps/s | max abs weight difference to 1 process |")

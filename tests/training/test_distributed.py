@@ -27,7 +27,7 @@ def torchrun(out: Path, steps: int, *extra: str) -> subprocess.CompletedProcess:
 
 
 def weights(run_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
-    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     return {"model": state["model"], "ema": state["ema"], "step": state["step"]}
 
 

@@ -26,8 +26,8 @@ def test_image_run_resumes_bit_for_bit(tmp_path):
     train(TrainConfig(out=str(tmp_path / "a"), steps=4, **base))
     train(TrainConfig(out=str(tmp_path / "b"), steps=2, **base))
     train(TrainConfig(out=str(tmp_path / "b"), steps=4, **base), resume=True)
-    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["model"]
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["model"]
     for k in a:
         assert torch.equal(a[k], b[k]), k
 

@@ -11,6 +11,7 @@ from torch import Tensor
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write
 from flowmatch.metrics import SmallCNN, train_classifier
+from flowmatch.runs.checkpoint import safe_load
 
 
 def save_classifier(model: SmallCNN, path: str | Path) -> None:
@@ -20,7 +21,7 @@ def save_classifier(model: SmallCNN, path: str | Path) -> None:
 
 def load_classifier(path: str | Path) -> SmallCNN:
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+        saved = safe_load(path)
         model = SmallCNN(**saved["config"])
         model.load_state_dict(saved["state"])
     except Exception as exc:  # missing, damaged, unsafe or not a classifier file

@@ -6,6 +6,7 @@ containers and numbers: a crafted checkpoint.pt raises an error instead of runni
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,14 @@ import torch
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write
 from flowmatch.runs.files import CHECKPOINT
+
+
+def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    """torch.load with the tensors-only unpickler (the one loader of .pt files); torch's own
+    warnings about a file's pickle protocol are not the user's business and are not printed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
@@ -28,7 +37,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise FlowmatchError(f"no checkpoint in run directory {path.parent} (expected {path.name})")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = safe_load(path, map_location)
     except Exception as exc:
         raise FlowmatchError(f"corrupt or unsafe checkpoint {path}: {type(exc).__name__}") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict) or type(state.get("step")) is not int or state["step"] < 0:
@@ -46,4 +55,4 @@ def sampling_weights(state: dict[str, Any], use_ema: bool = True) -> dict[str, t
     return state["ema"] if use_ema and state.get("ema") is not None else state["model"]
 
 
-__all__ = ["load_checkpoint", "sampling_weights", "save_checkpoint"]
+__all__ = ["load_checkpoint", "safe_load", "sampling_weights", "save_checkpoint"]

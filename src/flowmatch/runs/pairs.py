@@ -9,6 +9,7 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write
+from flowmatch.runs.checkpoint import safe_load
 
 
 def save_pairs(x0: Tensor, x1: Tensor, path: str | Path) -> None:
@@ -21,7 +22,7 @@ def load_pairs(path: str | Path) -> tuple[Tensor, Tensor]:
     if not p.is_file():
         raise FlowmatchError(f"pairs file not found: {p}")
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+        obj = safe_load(p)
         x0, x1 = obj["x0"].float(), obj["x1"].float()
     except Exception as exc:
         raise FlowmatchError(f"cannot read pairs file {p}: {type(exc).__name__}") from None
