@@ -145,3 +145,13 @@ def test_missing_files_name_them(tmp_path):
         load_data("mnist", data_dir=str(tmp_path))
     with pytest.raises(FlowmatchError, match="data_batch_1"):
         load_data("cifar10", data_dir=str(tmp_path))
+
+
+def test_a_decompression_bomb_is_one_line(tmp_path, monkeypatch):
+    from PIL import Image
+
+    (tmp_path / "a").mkdir()
+    Image.new("L", (64, 64)).save(tmp_path / "a" / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64 x 64 counts as a bomb here
+    with pytest.raises(FlowmatchError, match="too large"):
+        load_data(str(tmp_path), image_size=8)

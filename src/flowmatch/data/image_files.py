@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -142,9 +143,13 @@ def load_image_folder(root: Path, size: int) -> tuple[np.ndarray, np.ndarray, li
     opened = []
     for f, _ in files:
         try:
-            with Image.open(f) as im:
-                im.load()
-                opened.append(im.copy())
+            with warnings.catch_warnings():  # a decompression bomb is refused, not half-loaded
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(f) as im:
+                    im.load()
+                    opened.append(im.copy())
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise FlowmatchError(f"image {f} is too large to load ({Image.MAX_IMAGE_PIXELS:,} pixels at most)") from None
         except (UnidentifiedImageError, OSError):
             raise FlowmatchError(f"cannot read image {f}") from None
     grey = all(im.mode in ("L", "1", "I;16", "I") for im in opened)
