@@ -1,9 +1,19 @@
-"""The conditional flow-matching objective: training times, the loss, and their options.
+"""The training objectives: conditional flow matching and MeanFlow, training times, options.
 
-The loss regresses v_theta(x_t, t) on the path's target alpha_t' x1 + sigma_t' x0, which has
-the same gradient as regressing on the (unknown) marginal field.
+Flow matching regresses v_theta(x_t, t) on the path's target alpha_t' x1 + sigma_t' x0, which
+has the same gradient as regressing on the (unknown) marginal field.
 
-Reference: Lipman et al., "Flow Matching for Generative Modeling" (2023).
+MeanFlow learns the average velocity over an interval, u(x_t, t, h) = (1/h) int_t^{t+h} v dtau
+along the ODE path, so that one step x_{t+h} = x_t + h u(x_t, t, h) is exact for any h. With
+t + h held fixed, d/dt [h u] = -v gives the identity it is trained on,
+
+    u(x_t, t, h) = v(x_t, t) + h (d/dt) u(x_t, t, h),  d/dt = v . grad_x + d/dt - d/dh,
+
+with the conditional velocity in place of v and the total derivative from one forward-mode
+Jacobian-vector product (torch.func.jvp), held out of the gradient.
+
+References: Lipman et al., "Flow Matching for Generative Modeling" (2023); Geng et al., "Mean
+Flows for One-step Generative Modeling" (2025).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from flowmatch.options import check_options, option
 from flowmatch.paths import AffinePath
 
 TIME_SAMPLING = ("uniform", "logit-normal")
+OBJECTIVES = ("fm", "meanflow")
 
 
 def sample_time(n: int, kind: str, generator: torch.Generator) -> Tensor:
@@ -33,6 +44,56 @@ def flow_matching_loss(model: Callable[..., Tensor], path: AffinePath, x0: Tenso
     return (model(ps.x_t, t, **cond) - ps.velocity).pow(2).flatten(1).sum(1).mean()
 
 
+def sample_interval(t: Tensor, kind: str, fraction: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """(t, h): each (B,), t + h <= 1. A `fraction` of the rows gets an interval between two
+    times drawn like t (their minimum becomes t); the others h = 0, plain flow matching."""
+    other = sample_time(len(t), kind, generator)
+    start, end = torch.minimum(t, other), torch.maximum(t, other)
+    wide = torch.rand(len(t), generator=generator) < fraction
+    return torch.where(wide, start, t), torch.where(wide, end - start, torch.zeros_like(t))
+
+
+@torch.no_grad()  # forward mode only: the target is held out of the gradient
+def mean_flow_target(model: Callable[..., Tensor], x: Tensor, t: Tensor, h: Tensor, v: Tensor, **cond: Tensor) -> Tensor:
+    """v + h du/dt at x: (B, *D), t, h: (B,), with du/dt = v . grad_x u + du/dt - du/dh (one JVP)."""
+    one = torch.ones_like(t)
+    _, dudt = torch.func.jvp(lambda xx, tt, hh: model(xx, tt, h=hh, **cond), (x, t, h), (v, one, -one))
+    return v + h.reshape(-1, *([1] * (x.dim() - 1))) * dudt
+
+
+def mean_flow_loss(
+    model: Callable[..., Tensor],
+    path: AffinePath,
+    x0: Tensor,
+    x1: Tensor,
+    t: Tensor,
+    h: Tensor,
+    *,
+    weight_power: float = 0.0,
+    tangent_model: Callable[..., Tensor] | None = None,
+    **cond: Tensor,
+) -> Tensor:
+    """Mean over the batch of w |u_theta(x_t, t, h) - sg(v_t + h du/dt)|^2; x0, x1: (B, *D), t, h: (B,).
+
+    The target is `mean_flow_target` with the conditional velocity v_t, computed only for rows
+    with h > 0. w = sg(1 / (err + 1e-3)^weight_power) is MeanFlow's adaptive weight (0: plain
+    squared error). tangent_model: the module the JVP differentiates (the plain module when
+    `model` is a DDP wrapper; default `model`).
+    """
+    ps = path.sample(x0, x1, t)
+    u = model(ps.x_t, t, h=h, **cond)
+    target = ps.velocity
+    wide = h > 0
+    if bool(wide.any()):  # rows with h = 0 need no derivative: their target is v_t
+        sub = {k: v[wide] for k, v in cond.items()}
+        target = target.clone()
+        target[wide] = mean_flow_target(tangent_model or model, ps.x_t[wide], t[wide], h[wide], ps.velocity[wide], **sub)
+    err = (u - target.detach()).pow(2).flatten(1).sum(1)
+    if weight_power:
+        err = err / (err.detach() + 1e-3).pow(weight_power)
+    return err.mean()
+
+
 @dataclass(frozen=True)
 class LossConfig:
     """How training times and labels are drawn for the loss."""
@@ -42,9 +103,14 @@ class LossConfig:
     # one-step distillation (recipes.reflow): this fraction of each batch sits at t = 0, where
     # the target x1 - x0 = v(x0, 0) is what one Euler step needs
     distill_fraction: float = option(0.0, "fraction of each batch trained at t = 0 (one-step distillation)", min=0.0, max=1.0)
+    objective: str = option("fm", "fm: flow matching; meanflow: average velocities over intervals, for 1 to N steps (sample with --solver meanflow)", choices=OBJECTIVES)
+    mean_flow_fraction: float = option(0.25, "meanflow: fraction of each batch trained on intervals (the rest is flow matching)", min=0.0, max=1.0)
+    # 0: on moons the adaptive weight of the MeanFlow paper (p = 1) pulled even the h = 0 part off
+    # the conditional mean (W2 0.73 at NFE 32 against 0.28 with p = 0; docs/benchmarks.md)
+    mean_flow_weight_power: float = option(0.0, "meanflow: adaptive loss weight 1 / (err + 1e-3)^p (0: plain squared error)", min=0.0)
 
     def __post_init__(self):
         check_options(self)
 
 
-__all__ = ["LossConfig", "TIME_SAMPLING", "flow_matching_loss", "sample_time"]
+__all__ = ["OBJECTIVES", "LossConfig", "TIME_SAMPLING", "flow_matching_loss", "mean_flow_loss", "mean_flow_target", "sample_interval", "sample_time"]

@@ -43,3 +43,12 @@ def test_cli_plot_density_and_guided_sample(moons_run, tmp_path):
     out = cli("sample", moons_run, "--n", 50, "--out", tmp_path / "g.npy", "--density-guidance", "0.2")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["density_guidance"] == 0.2 and np.load(tmp_path / "g.npy").shape == (50, 2)
+
+
+def test_eval_fid_without_inception_weights_is_one_line(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    cli("train", "--data", "digits", "--out", tmp_path / "r", "--steps", "1", "--channels", "8", "--no-progress", check=True)
+    res = cli("eval", tmp_path / "r", "--metrics", "fid", "--n", "20")
+    assert res.returncode == 2 and len(res.stderr.splitlines()) == 1 and "Inception" in res.stderr, res.stderr

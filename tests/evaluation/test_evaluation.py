@@ -62,9 +62,10 @@ def test_evaluate_run_nll_is_the_gaussian_entropy():
         evaluate_run(run, ref, ["fd"])
 
 
-def test_inception_fid_needs_local_weights():
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
-        with pytest.raises(FlowmatchError, match="torch-fidelity"):
-            inception_fid("a", "b")
+def test_fid_metric_names_what_is_missing_in_one_line(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    images = torch.zeros(4, 1, 8, 8)
+    with pytest.raises(FlowmatchError, match="weights-inception-2015-12-05-6726825d.pth"):
+        inception_fid(images, images)

@@ -9,18 +9,20 @@ from pathlib import Path
 
 NAME = "train"
 HELP = "train a flow on a data set"
-DESCRIPTION = "Train a flow-matching model. Options come from the defaults, then --config, then the flags."
+DESCRIPTION = "Train a flow-matching model. Options come from the defaults (for image data: the image preset), then --preset, then --config, then the flags."
 RECIPE_FLAGS = ("budget_seconds", "reflow_steps", "reflow_rounds", "reflow_pairs", "distill_steps")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import add_options
     from flowmatch.recipes import RecipeConfig
+    from flowmatch.recipes.presets import PRESETS
     from flowmatch.training.config import SECTIONS
 
     p.add_argument("--config", default=None, help="a .toml, .yaml or .json file of options (keys as the long flags); flags override it")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: an OT base, then one-step distillation; RUN ends as the one-step model")
+    p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: one model for 1 to N steps (points: an OT base, then one-step distillation; images: MeanFlow)")
+    p.add_argument("--preset", default=None, choices=list(PRESETS), help="a named set of options (recipes/presets/*.toml), below --config and the flags")
     seen: set[str] = set()
     for sec in SECTIONS:
         names = {f.name for f in dataclasses.fields(sec)}
@@ -32,25 +34,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flowmatch.cli.common import given
+    from flowmatch.data import is_image_spec
     from flowmatch.errors import FlowmatchError
     from flowmatch.options import build
+    from flowmatch.recipes.presets import load_preset
     from flowmatch.runs import CONFIG_FILE, load_config, read_config_file, train
     from flowmatch.training import TrainConfig, distributed
 
     flags = given(args, TrainConfig)
-    layers = [read_config_file(args.config) if args.config else {}, flags]
+    file = read_config_file(args.config) if args.config else {}
+    preset = load_preset(args.preset) if args.preset else {}
+    data = flags.get("data", file.get("data", preset.get("data", TrainConfig.data)))
+    # Below the preset, --config and the flags: the measured defaults of what is being trained.
+    defaults = load_preset("images") if is_image_spec(str(data)) else {}
+    if args.recipe == "few-step":
+        from flowmatch.recipes import RECIPE_LR, RecipeConfig
+
+        defaults = {**defaults, **(load_preset("images-few-step") if defaults else {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR})}
+    layers = [defaults, preset, file, flags]
     if args.resume:
         out = build(TrainConfig, *layers).out
         saved = Path(out) / CONFIG_FILE
         if saved.exists():  # resuming: the saved config is the base; what is given now changes it (e.g. --steps)
-            layers.insert(0, dataclasses.asdict(load_config(saved)))
+            layers = [dataclasses.asdict(load_config(saved)), flags]
     if args.recipe == "few-step":
         if args.resume:
             raise FlowmatchError("--resume does not apply to --recipe: a recipe trains every stage into a new directory")
-        from flowmatch.recipes import RECIPE_LR, RecipeConfig, few_step_recipe
+        from flowmatch.recipes import RecipeConfig, few_step_recipe
 
-        defaults = {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR}  # the recipe's measured defaults; flags override
-        config = build(TrainConfig, defaults, *layers)
+        config = build(TrainConfig, *layers)
         stages = build(RecipeConfig, {"base_steps": config.steps}, {k: getattr(args, k) for k in RECIPE_FLAGS if hasattr(args, k)})
         print(json.dumps(few_step_recipe(config, stages)))
         return 0

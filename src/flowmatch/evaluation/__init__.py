@@ -1,7 +1,7 @@
 """Evaluation of trained runs: metrics against reference data, NFE sweeps, classifier files, FID."""
 
 from flowmatch.evaluation.classifier import load_classifier, load_or_train_classifier, save_classifier
-from flowmatch.evaluation.fid import inception_fid
+from flowmatch.evaluation.fid import INCEPTION_WEIGHTS, inception_fid, inception_weights
 from flowmatch.evaluation.metrics import METRICS, SAMPLE_METRICS, evaluate_run, parse_list, reference_samples, sample_metrics
 from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, sweep_table_markdown, write_sweep
 
@@ -11,6 +11,7 @@ __all__ = [
     "SweepRow",
     "evaluate_run",
     "inception_fid",
+    "inception_weights",
     "load_classifier",
     "load_or_train_classifier",
     "nfe_sweep",

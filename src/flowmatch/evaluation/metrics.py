@@ -12,6 +12,7 @@ from torch import Tensor
 
 from flowmatch.data import load_data
 from flowmatch.errors import FlowmatchError
+from flowmatch.evaluation.fid import inception_fid, inception_weights
 from flowmatch.metrics import energy_distance, frechet_distance, mmd, sliced_wasserstein2, wasserstein2
 from flowmatch.runs import Run, run_log_likelihood, sample_run
 from flowmatch.solvers import FIXED_STEP
@@ -19,7 +20,8 @@ from flowmatch.solvers import FIXED_STEP
 SAMPLE_METRICS = ("w2", "sliced_w2", "mmd", "energy")
 # "fd": Fréchet distance in the space of a feature extractor passed as `feature_fn` (the hook
 # for the MNIST classifier's features); "nll": negative log-likelihood of the reference points.
-METRICS = SAMPLE_METRICS + ("fd", "nll")
+# "fid": Inception FID of image samples against the reference images (torch-fidelity, local weights).
+METRICS = SAMPLE_METRICS + ("fd", "fid", "nll")
 
 
 def metric_functions() -> dict[str, Callable]:
@@ -63,7 +65,9 @@ def sample_metrics(samples: Tensor, ref: Tensor, names: Sequence[str], feature_f
     """Each named sample metric between samples (N, *D) and reference points (M, *D); 'fd'
     compares feature_fn(samples) with ref_features (default feature_fn(ref)), both (·, F)."""
     fns = metric_functions()
-    out = {name: float(fns[name](samples, ref)) for name in names if name != "fd"}
+    out = {name: float(fns[name](samples, ref)) for name in names if name not in ("fd", "fid")}
+    if "fid" in names:
+        out["fid"] = inception_fid(samples, ref)
     if "fd" in names:
         need_features(names, feature_fn)
         with torch.no_grad():
@@ -100,7 +104,9 @@ def evaluate_run(
     metrics = parse_list(list(metrics), METRICS, "metric")
     out: dict = {"solver": method, "steps": steps if method in FIXED_STEP else None, "n": n}
     need_features(metrics, feature_fn)
-    wanted = [m for m in metrics if m in SAMPLE_METRICS + ("fd",)]
+    if "fid" in metrics:
+        inception_weights()  # what is missing is said before any sampling
+    wanted = [m for m in metrics if m in SAMPLE_METRICS + ("fd", "fid")]
     if wanted:
         res = sample_run(run, n, method=method, steps=steps, seed=seed)
         out["nfe"] = res.nfe

@@ -93,12 +93,17 @@ class DiffusersUNetConfig:
         parse_int_list(self.channel_mults, "channel-mults", min_value=1)
 
 
-def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def _no_mean_flow(name: str, mean_flow: bool) -> None:
+    if mean_flow:
+        raise FlowmatchError(f"model {name!r} has no interval input for --objective meanflow; use mlp or unet")
+
+
+def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
     from flowmatch.models.mlp import MLPVelocity
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
-    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes)
+    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, mean_flow=mean_flow)
 
 
 def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -107,14 +112,15 @@ def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
     from flowmatch.models.simple_cnn import SimpleCNNVelocity
 
+    _no_mean_flow("simple-cnn", mean_flow)
     c, _, _ = _image_shape("simple-cnn", shape)
     return SimpleCNNVelocity(c, channels=cfg.channels, depth=cfg.depth, num_classes=num_classes)
 
 
-def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
     from flowmatch.models.unet import UNetVelocity
 
     c, h, w = _image_shape("unet", shape)
@@ -126,17 +132,29 @@ def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int) -> nn.Modul
         attn = (h // cfg.patch_size // 2 ** (len(mults) - 1),)
     else:
         attn = parse_int_list(cfg.attn_resolutions, "attn-resolutions", min_value=1, allow_empty=True)
-    return UNetVelocity(c, h, channels=cfg.channels, channel_mults=mults, num_res_blocks=cfg.num_res_blocks, attn_resolutions=attn, dropout=cfg.dropout, num_classes=num_classes, patch=cfg.patch_size)
+    return UNetVelocity(
+        c,
+        h,
+        channels=cfg.channels,
+        channel_mults=mults,
+        num_res_blocks=cfg.num_res_blocks,
+        attn_resolutions=attn,
+        dropout=cfg.dropout,
+        num_classes=num_classes,
+        patch=cfg.patch_size,
+        mean_flow=mean_flow,
+    )
 
 
-def _diffusers_unet(cfg: DiffusersUNetConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def _diffusers_unet(cfg: DiffusersUNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
     from flowmatch.interop.diffusers_unet import DiffusersUNetVelocity  # optional extra: imported only here
 
+    _no_mean_flow("diffusers-unet", mean_flow)
     widths = tuple(cfg.channels * m for m in parse_int_list(cfg.channel_mults, "channel-mults", min_value=1))
     return DiffusersUNetVelocity(_image_shape("diffusers-unet", shape), widths=widths, layers_per_block=cfg.num_res_blocks, num_classes=num_classes, dropout=cfg.dropout)
 
 
-ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int], nn.Module]]] = {
+ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int, bool], nn.Module]]] = {
     "mlp": (MLPConfig, _mlp),
     "unet": (UNetConfig, _unet),
     "simple-cnn": (SimpleCNNConfig, _simple_cnn),
@@ -145,9 +163,10 @@ ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int], nn.Mo
 MODELS = tuple(ARCHITECTURES)
 
 
-def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, **options: Any) -> nn.Module:
+def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, *, mean_flow: bool = False, **options: Any) -> nn.Module:
     """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
 
+    mean_flow=True adds the interval input h of an average-velocity model u(x, t, y, h).
     `options` are the architecture's own (see its config class); any other is an error naming it.
     """
     if name not in ARCHITECTURES:
@@ -157,7 +176,7 @@ def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, **
         config = build(config_cls, options)
     except FlowmatchError as exc:
         raise FlowmatchError(f"model {name!r}: {exc}") from None
-    return make(config, tuple(data_shape), int(num_classes))
+    return make(config, tuple(data_shape), int(num_classes), bool(mean_flow))
 
 
 def architecture_config(name: str) -> type:

@@ -13,31 +13,40 @@ import math
 import torch
 from torch import Tensor, nn
 
+from flowmatch.errors import FlowmatchError
 
-def sinusoidal_embedding(t: Tensor, dim: int, max_period: float = 10000.0) -> Tensor:
-    """(B,) times in [0, 1] -> (B, dim) features [cos(w_k 1000 t), sin(w_k 1000 t)].
 
-    Times are scaled by 1000 so that the slowest frequencies still vary across [0, 1].
+def sinusoidal_embedding(t: Tensor, dim: int, max_period: float = 10000.0, scale: float = 1000.0) -> Tensor:
+    """(B,) times in [0, 1] -> (B, dim) features [cos(w_k scale t), sin(w_k scale t)].
+
+    Times are scaled (by 1000 by default) so that the slowest frequencies still vary across [0, 1].
     """
     half = dim // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-    args = 1000.0 * t.float()[:, None] * freqs[None]
+    args = scale * t.float()[:, None] * freqs[None]
     emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
     if dim % 2:
         emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)
     return emb.to(t.dtype) if t.is_floating_point() else emb
 
 
+# The time scale of an average-velocity model's embeddings. MeanFlow trains on d/dt of the network,
+# and at the default scale (frequencies up to 1000 per unit time) that derivative is so large that
+# training diverged on moons; scale 1 (slow features, smooth in t) trained best of 1, 10, 100
+# (docs/benchmarks.md, "One-step objective: MeanFlow").
+MEAN_FLOW_TIME_SCALE = 1.0
+
+
 class TimeEmbedding(nn.Module):
     """Sinusoidal features followed by a small MLP: (B,) -> (B, out_dim)."""
 
-    def __init__(self, freq_dim: int, out_dim: int):
+    def __init__(self, freq_dim: int, out_dim: int, scale: float = 1000.0):
         super().__init__()
-        self.freq_dim = freq_dim
+        self.freq_dim, self.scale = freq_dim, scale
         self.mlp = nn.Sequential(nn.Linear(freq_dim, out_dim), nn.SiLU(), nn.Linear(out_dim, out_dim))
 
     def forward(self, t: Tensor) -> Tensor:
-        return self.mlp(sinusoidal_embedding(t, self.freq_dim).to(self.mlp[0].weight.dtype))
+        return self.mlp(sinusoidal_embedding(t, self.freq_dim, scale=self.scale).to(self.mlp[0].weight.dtype))
 
 
 def null_labels(n: int, num_classes: int, device: torch.device | str = "cpu") -> Tensor:
@@ -56,3 +65,21 @@ class ClassEmbedding(nn.Embedding):
         if y is None:  # unconditional: the null class
             y = null_labels(batch, self.num_classes, self.weight.device)
         return super().forward(y)
+
+
+def interval_embedding(embed: nn.Module | None, h: Tensor | None, t: Tensor) -> Tensor | float:
+    """The embedding of the interval h: (B,) of an average-velocity model, or 0 for a plain one.
+
+    h = None means h = 0: the average over an empty interval is the velocity at t. A plain model
+    given an interval refuses it rather than ignoring it.
+    """
+    if embed is None:
+        if h is not None:
+            raise FlowmatchError("this model predicts velocities, not average velocities over an interval (train it with --objective meanflow)")
+        return 0.0
+    return embed(torch.zeros_like(t) if h is None else h.to(t.dtype))
+
+
+def time_scale(mean_flow: bool) -> float:
+    """The sinusoidal time scale of a model's embeddings (see MEAN_FLOW_TIME_SCALE)."""
+    return MEAN_FLOW_TIME_SCALE if mean_flow else 1000.0

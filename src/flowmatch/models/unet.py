@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding
+from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding, interval_embedding, time_scale
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -61,7 +61,8 @@ class Attention(nn.Module):
 
 
 class UNetVelocity(nn.Module):
-    """x: (B, C, H, W), t: (B,), y: (B,) or None -> velocity (B, C, H, W).
+    """x: (B, C, H, W), t: (B,), y: (B,) or None -> velocity (B, C, H, W); with mean_flow=True also
+    h: (B,), and the output is the average velocity over [t, t + h] (MeanFlow).
 
     `channel_mults` gives one resolution level each (H halves between levels), so H and W must
     be divisible by 2^(levels - 1); `attn_resolutions` lists the feature-map sizes (e.g. 7 or
@@ -80,6 +81,7 @@ class UNetVelocity(nn.Module):
         num_classes: int = 0,
         heads: int = 4,
         patch: int = 1,
+        mean_flow: bool = False,
     ):
         super().__init__()
         levels = len(channel_mults)
@@ -95,7 +97,9 @@ class UNetVelocity(nn.Module):
             raise FlowmatchError(f"unet with {levels} resolution levels needs an image size divisible by {2 ** (levels - 1) * patch}, got {image_size * patch}; change --image-size or --channel-mults")
         self.num_classes = num_classes
         emb_dim = 4 * channels
-        self.time_embed = TimeEmbedding(channels, emb_dim)
+        self.time_embed = TimeEmbedding(channels, emb_dim, scale=time_scale(mean_flow))
+        # mean_flow: a second time input, the interval h, for an average-velocity model u(x, t, h)
+        self.interval_embed = TimeEmbedding(channels, emb_dim, scale=time_scale(mean_flow)) if mean_flow else None
         self.class_embed = ClassEmbedding(num_classes, emb_dim) if num_classes else None
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1)
 
@@ -129,14 +133,14 @@ class UNetVelocity(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def embed(self, t: Tensor, y: Tensor | None, batch: int) -> Tensor:
-        emb = self.time_embed(t)
+    def embed(self, t: Tensor, y: Tensor | None, batch: int, h: Tensor | None = None) -> Tensor:
+        emb = self.time_embed(t) + interval_embedding(self.interval_embed, h, t)
         if self.class_embed is not None:
             emb = emb + self.class_embed(y, batch)
         return F.silu(emb)
 
-    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
-        emb = self.embed(t, y, x.shape[0])
+    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, h: Tensor | None = None) -> Tensor:
+        emb = self.embed(t, y, x.shape[0], h)
         if self.patch > 1:
             x = F.pixel_unshuffle(x, self.patch)
         h = self.stem(x)

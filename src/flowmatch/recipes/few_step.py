@@ -52,15 +52,28 @@ class RecipeConfig:
 
 def few_step_recipe(config: TrainConfig, recipe: RecipeConfig | None = None) -> dict:
     """Train base (with recipe.base_coupling), reflow `reflow_rounds` times, then distil; copy the
-    final one-step model into config.out and keep the stages in its subdirectories.
+    final one-step model into config.out and keep the stages in its subdirectories. A config with
+    the MeanFlow objective (the image recipe) is one run instead: it needs no stages.
 
     config.out must be a new directory (or hold no run): the recipe never replaces a run.
     """
     recipe = recipe if recipe is not None else RecipeConfig()
     out = Path(config.out)
     refuse_existing_run(out)  # every stage trains into a new folder: nothing is ever replaced
+    if config.objective == "meanflow":  # one model for 1 to N steps needs no chain of stages
+        return _single_run(config, out)
     with run_lock(out):
         return _chain(config, recipe, out)
+
+
+def _single_run(config: TrainConfig, out: Path) -> dict:
+    """The image recipe (preset images-few-step): one MeanFlow run, within config.max_minutes."""
+    start = time.perf_counter()
+    res = train(config)
+    stages = [{"stage": "meanflow", "run": str(out), "step": res.step, "seconds": round(res.seconds, 2)}]
+    summary = {"run": str(out), "stages": stages, "seconds": round(time.perf_counter() - start, 2)}
+    atomic_write_text(out / "recipe.json", json.dumps(summary, indent=2) + "\n")
+    return summary
 
 
 def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:

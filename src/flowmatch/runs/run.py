@@ -72,7 +72,7 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     data = _data(config.data, shape, num_classes)
     path = config.build_path()
     source = _source(config, run_dir, data, path)
-    model = build_model(config.model, data.shape, num_classes=data.num_classes, **config.model_options())
+    model = build_model(config.model, data.shape, num_classes=data.num_classes, mean_flow=config.objective == "meanflow", **config.model_options())
     try:
         model.load_state_dict(sampling_weights(state, use_ema))
     except RuntimeError as exc:

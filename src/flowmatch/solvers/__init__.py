@@ -7,7 +7,7 @@ adaptive hand-off). Import the public names from here.
 
 from flowmatch.solvers.grids import GRIDS, time_grid
 from flowmatch.solvers.ode import ADAPTIVE, SOLVERS, SampleResult, Velocity, solve
-from flowmatch.solvers.steppers import FIXED_STEP, RK4, Euler, Heun, Midpoint, Stepper
+from flowmatch.solvers.steppers import FIXED_STEP, RK4, Euler, Heun, MeanFlowStep, Midpoint, Stepper
 
 __all__ = [
     "ADAPTIVE",
@@ -17,6 +17,7 @@ __all__ = [
     "SOLVERS",
     "Euler",
     "Heun",
+    "MeanFlowStep",
     "Midpoint",
     "SampleResult",
     "Stepper",

@@ -46,10 +46,15 @@ class _Counted:
         self.cond = dict(cond or {})
         self.nfe = 0
 
-    def __call__(self, x: Tensor, t: float | Tensor) -> Tensor:
+    def __call__(self, x: Tensor, t: float | Tensor, **times: float | Tensor) -> Tensor:
+        """times: other scalar times a stepper passes on (the interval h of MeanFlowStep), also expanded to (B,)."""
         self.nfe += 1
-        tb = torch.as_tensor(t, dtype=x.dtype, device=x.device).reshape(()).expand(x.shape[0])
-        return self.velocity(x, tb, **self.cond)
+        tb = self._expand(t, x)
+        return self.velocity(x, tb, **self.cond, **{k: self._expand(v, x) for k, v in times.items()})
+
+    @staticmethod
+    def _expand(t: float | Tensor, x: Tensor) -> Tensor:
+        return torch.as_tensor(t, dtype=x.dtype, device=x.device).reshape(()).expand(x.shape[0])
 
 
 def _stepper(method: object) -> Stepper:

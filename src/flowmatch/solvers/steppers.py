@@ -91,4 +91,19 @@ class RK4:
 
 
 # The names `solve(method=...)` and the CLI accept for fixed-step methods.
-FIXED_STEP: dict[str, Stepper] = {"euler": Euler(), "midpoint": Midpoint(), "heun": Heun(), "rk4": RK4()}
+@dataclass(frozen=True)
+class MeanFlowStep:
+    """x_{n+1} = x_n + h u(x_n, t_n, h) for a model u of the average velocity over [t_n, t_n + h].
+
+    Exact transport for an exact u, whatever h: the step a MeanFlow model was trained for
+    (see flowmatch.loss). On a plain velocity model it is refused (the model takes no h).
+    """
+
+    order: ClassVar[int] = 1  # declared as Euler's: with u = v (h -> 0) it is Euler's method
+    evals_per_step: ClassVar[int] = 1
+
+    def step(self, f: RHS, x: Tensor, t: float, h: float) -> Tensor:
+        return x + h * f(x, t, h=h)
+
+
+FIXED_STEP: dict[str, Stepper] = {"euler": Euler(), "midpoint": Midpoint(), "heun": Heun(), "rk4": RK4(), "meanflow": MeanFlowStep()}

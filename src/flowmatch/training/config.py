@@ -62,6 +62,8 @@ def _post_init(self) -> None:
     for sec in self.sections:  # each package checks its own options (types, choices, ranges)
         section(self, sec)
     self.part(architecture_config(self.model))
+    if self.objective == "meanflow" and self.sampler == "midpoint":  # the default sampler of such a run: its own step
+        object.__setattr__(self, "sampler", "meanflow")
     if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
         object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
 

@@ -21,7 +21,7 @@ from flowmatch.couplings import Coupling, CouplingConfig
 from flowmatch.data import DataConfig, DataSource, load_data
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.guidance import drop_labels
-from flowmatch.loss import flow_matching_loss, sample_time
+from flowmatch.loss import flow_matching_loss, mean_flow_loss, sample_interval, sample_time
 from flowmatch.models import build_model
 from flowmatch.training import distributed
 from flowmatch.training.callbacks import Callback, Deadline, Progress
@@ -33,12 +33,14 @@ from flowmatch.training.pipeline import BatchPipeline
 
 @dataclass(frozen=True)
 class TrainBatch:
-    """x0: (B, *D) source, x1: (B, *D) coupled data, cond: conditioning tensors, t: (B,) times."""
+    """x0: (B, *D) source, x1: (B, *D) coupled data, cond: conditioning tensors, t: (B,) times,
+    h: (B,) intervals of the MeanFlow objective (None for flow matching)."""
 
     x0: Tensor
     x1: Tensor
     cond: dict[str, Tensor]
     t: Tensor
+    h: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class Trainer:
         self.source = config.build_source(self.data, self.path)
         self.coupling: Coupling = config.part(CouplingConfig).build()
         torch.manual_seed(config.seed)  # initial weights
-        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, **config.model_options()).to(self.device)
+        self.mean_flow = config.objective == "meanflow"
+        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, mean_flow=self.mean_flow, **config.model_options()).to(self.device)
         self.images = len(self.data.shape) == 3
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -154,30 +157,38 @@ class Trainer:
         t = sample_time(b, cfg.time_sampling, g)
         if cfg.distill_fraction > 0:
             t = torch.where(torch.rand(b, generator=g) < cfg.distill_fraction, torch.zeros_like(t), t)
+        h = None
+        if self.mean_flow:
+            t, h = sample_interval(t, cfg.time_sampling, cfg.mean_flow_fraction, g)
         if "y" in cond and self.data.num_classes:  # classifier-free guidance: labels -> null class
             cond["y"] = drop_labels(cond["y"], cfg.cond_drop, self.data.num_classes, g)
-        return TrainBatch(x0, x1, cond, t)
+        return TrainBatch(x0, x1, cond, t, h)
 
     def couple_batch(self, batch: TrainBatch) -> TrainBatch:
         """Apply the exact-OT permutation to a drawn batch (a pure function; runs in the pipeline's pool)."""
         if self.pairs is not None or self.coupling.kind != "ot":
             return batch
         idx = self.coupling.pair(batch.x0, batch.x1)
-        return TrainBatch(batch.x0, batch.x1[idx], {k: v[idx] for k, v in batch.cond.items()}, batch.t)
+        return TrainBatch(batch.x0, batch.x1[idx], {k: v[idx] for k, v in batch.cond.items()}, batch.t, batch.h)
 
     def train_step(self) -> float:
         """One optimiser step on the next batch; returns the (global-batch) loss."""
         cfg = self.config
         batch = self.pipeline.next()
-        # DDP: every random draw was made on the global batch (identical on all ranks); keep this rank's slice.
-        x0, x1, t, cond = self.dist.shard(batch.x0, batch.x1, batch.t, batch.cond)
+        # DDP: every random draw was made on the global batch (identical on all ranks); keep this
+        # rank's slice (the intervals ride along with the conditioning tensors to be sliced alike).
+        x0, x1, t, cond = self.dist.shard(batch.x0, batch.x1, batch.t, batch.cond if batch.h is None else {**batch.cond, "h": batch.h})
+        h = cond.pop("h", None)
         dev = self.device
         cond = {k: v.to(dev) for k, v in cond.items()}
         x0, x1 = self._to_device(x0), self._to_device(x1)
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, cfg.steps, self.step)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-            loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), **cond)
+            if h is None:
+                loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), **cond)
+            else:
+                loss = mean_flow_loss(self.forward, self.path, x0, x1, t.to(dev), h.to(dev), weight_power=cfg.mean_flow_weight_power, tangent_model=self.model, **cond)
         global_loss = self.dist.average(loss.detach())  # DDP: the global-batch loss, so every rank stops together on NaN
         if not torch.isfinite(global_loss):
             raise NonFiniteError(f"loss became {global_loss.item()} at step {self.step}; lower --lr or check the data")

@@ -1,0 +1,104 @@
+"""MeanFlow: the identity behind its target, checked on a flow whose average velocity is known in
+closed form; one exact step transports exactly; a short training run samples in one step."""
+
+import math
+
+import pytest
+import torch
+
+from flowmatch import TrainConfig, fit
+from flowmatch.data import load_data
+from flowmatch.errors import FlowmatchError
+from flowmatch.loss import mean_flow_loss, mean_flow_target, sample_interval
+from flowmatch.metrics import wasserstein2
+from flowmatch.paths import make_path
+from flowmatch.solvers import solve
+
+M, S = torch.tensor([2.0, -1.0], dtype=torch.float64), 0.5  # data N(M, S^2 I), source N(0, I)
+
+
+def sigma(t):
+    """Std of the condot marginal between N(0, I) and N(M, S^2 I): sqrt((1 - t)^2 + t^2 S^2)."""
+    return torch.sqrt((1 - t) ** 2 + (t * S) ** 2)
+
+
+def flow_map(x0, t):
+    """phi_t(x0) = t M + sigma_t x0: the marginal ODE flow of the condot path (an affine map)."""
+    return t[:, None] * M + sigma(t)[:, None] * x0
+
+
+def velocity(x, t):
+    """v(x, t) = M + (sigma_t' / sigma_t)(x - t M)."""
+    tt = t[:, None]
+    dsigma = (-(1 - tt) + tt * S**2) / sigma(tt)
+    return M + dsigma / sigma(tt) * (x - tt * M)
+
+
+def average_velocity(x, t, h):
+    """u(x, t, h) = (phi_{t+h}(phi_t^{-1}(x)) - x) / h (the velocity at t where h = 0)."""
+    x0 = (x - t[:, None] * M) / sigma(t)[:, None]
+    safe = torch.where(h > 0, h, torch.ones_like(h))
+    u = (flow_map(x0, t + h) - x) / safe[:, None]
+    return torch.where((h > 0)[:, None], u, velocity(x, t))
+
+
+def test_target_identity_holds_for_the_exact_average_velocity():
+    g = torch.Generator().manual_seed(0)
+    n = 256
+    t = torch.rand(n, generator=g, dtype=torch.float64) * 0.8
+    h = torch.rand(n, generator=g, dtype=torch.float64) * (1 - t)
+    x = flow_map(torch.randn(n, 2, generator=g, dtype=torch.float64), t)
+    model = lambda xx, tt, h: average_velocity(xx, tt, h)  # noqa: E731
+    target = mean_flow_target(model, x, t, h, velocity(x, t))
+    assert torch.allclose(target, average_velocity(x, t, h), atol=1e-9)
+    # a wrong sign anywhere in the tangent would show: -v for x, or +1 for h
+    wrong = mean_flow_target(model, x, t, h, -velocity(x, t))
+    assert (wrong - average_velocity(x, t, h)).abs().max() > 0.1
+
+
+def test_one_meanflow_step_with_the_exact_average_velocity_is_exact():
+    x0 = torch.randn(500, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    res = solve(lambda x, t, h: average_velocity(x, t, h), x0, method="meanflow", steps=1)
+    assert res.nfe == 1
+    assert torch.allclose(res.x, M + S * x0, atol=1e-9)
+    two = solve(lambda x, t, h: average_velocity(x, t, h), x0, method="meanflow", steps=2)
+    assert torch.allclose(two.x, res.x, atol=1e-9)
+
+
+def test_loss_of_the_exact_model_on_straight_deterministic_pairs_is_zero():
+    # x1 = A x0 + b with A = 2 I: the straight paths do not cross, so the conditional velocity is
+    # the marginal one and the average velocity over any interval is x1 - x0 along the path.
+    g = torch.Generator().manual_seed(2)
+    x0 = torch.randn(128, 2, generator=g, dtype=torch.float64)
+    b = torch.tensor([1.0, 0.5], dtype=torch.float64)
+    x1 = 2 * x0 + b
+    t, h = sample_interval(torch.rand(128, generator=g, dtype=torch.float64), "uniform", 1.0, g)
+
+    def exact(x, tt, h):  # x0 from x_t = (1 + tt) x0 + tt b, then u = x0 + b
+        x0_of_x = (x - tt[:, None] * b) / (1 + tt[:, None])
+        return x0_of_x + b
+
+    loss = mean_flow_loss(exact, make_path("condot"), x0, x1, t.double(), h.double())
+    assert float(loss) < 1e-20
+    assert bool((h > 0).all()) and bool((t + h <= 1 + 1e-12).all())
+
+
+def test_meanflow_run_samples_in_one_step():
+    # independent pairs: the paths cross, so one Euler step of the instantaneous velocity is poor
+    cfg = TrainConfig(data="moons", out="unused", objective="meanflow", steps=1500, batch_size=128, hidden=64, mean_flow_fraction=0.5, progress=False)
+    model = fit(cfg, callbacks=[]).model.eval()
+    g = torch.Generator().manual_seed(3)
+    ref = load_data("moons").sample(1000, g).x
+    x0 = torch.randn(1000, 2, generator=g)
+    with torch.no_grad():
+        one = wasserstein2(solve(model, x0, method="meanflow", steps=1).x, ref)
+        euler = wasserstein2(solve(model, x0, method="euler", steps=1).x, ref)  # the same model as a plain velocity
+    assert one < 0.6 and one < 0.5 * euler, (one, euler)
+    assert math.isfinite(one)
+
+
+def test_meanflow_step_refuses_a_plain_velocity_model():
+    cfg = TrainConfig(data="moons", out="unused", steps=2, hidden=8, progress=False)
+    model = fit(cfg, callbacks=[]).model
+    with pytest.raises(FlowmatchError, match="average velocities"):
+        solve(model, torch.randn(4, 2), method="meanflow", steps=1)

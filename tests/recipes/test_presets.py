@@ -1,0 +1,53 @@
+"""Presets: every preset is valid options; the CIFAR-10 presets train for a few steps on generated
+data; image data get the image defaults, and the few-step recipe on images is one MeanFlow run."""
+
+import json
+
+import pytest
+
+from flowmatch.options import build
+from flowmatch.recipes.presets import PRESETS, load_preset
+from flowmatch.runs import load_run, sample_run
+from flowmatch.training import TrainConfig
+from helpers import cli, make_cifar_dir
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_is_a_valid_config(name):
+    config = build(TrainConfig, load_preset("images") if name.startswith("images-") else {}, load_preset(name))
+    assert config.model == "unet"
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar10-few-step"])
+def test_cifar10_presets_train_a_few_steps_on_generated_data(tmp_path, name):
+    make_cifar_dir(tmp_path / "data", per_batch=4)
+    run = tmp_path / name
+    res = cli(
+        "train", "--preset", name, "--data-dir", tmp_path / "data", "--out", run, "--steps", "2", "--batch-size", "4", "--channels", "16", "--warmup-steps", "1", "--sample-every", "0", "--no-progress"
+    )
+    assert res.returncode == 0, res.stderr
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["channel_mults"] == "1,2,2,2" and saved["num_res_blocks"] == 2 and saved["lr"] == 2e-4 and saved["ema_decay"] == 0.9999
+    assert saved["objective"] == ("meanflow" if name.endswith("few-step") else "fm")
+    x = sample_run(load_run(run), 2, method="meanflow" if name.endswith("few-step") else "euler", steps=1).x
+    assert x.shape == (2, 3, 32, 32)
+
+
+def test_image_data_get_the_image_defaults_and_flags_still_win(tmp_path):
+    assert cli("train", "--data", "digits", "--out", tmp_path / "a", "--steps", "1", "--channels", "8", "--no-progress").returncode == 0
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())
+    images = load_preset("images")
+    assert saved["model"] == "unet" and saved["batch_size"] == images["batch_size"] and saved["patch_size"] == images["patch_size"] and saved["channels"] == 8
+    assert cli("train", "--data", "moons", "--out", tmp_path / "b", "--steps", "1", "--no-progress").returncode == 0
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["model"] == "mlp"
+
+
+def test_few_step_recipe_on_images_is_one_meanflow_run(tmp_path):
+    res = cli("train", "--data", "digits", "--recipe", "few-step", "--out", tmp_path / "r", "--steps", "4", "--channels", "8", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert [s["stage"] for s in summary["stages"]] == ["meanflow"]
+    run = load_run(tmp_path / "r")
+    assert run.config.objective == "meanflow" and run.config.sampler == "meanflow"
+    out = cli("sample", tmp_path / "r", "--n", "10", "--class", "3", "--guidance", "2", "--steps", "1", "--out", tmp_path / "s.npy")
+    assert out.returncode == 0 and json.loads(out.stdout)["nfe"] == 1, out.stderr
