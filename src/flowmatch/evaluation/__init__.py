@@ -6,6 +6,7 @@ from flowmatch.evaluation.metrics import METRICS, SAMPLE_METRICS, evaluate_run, 
 from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, sweep_table_markdown, write_sweep
 
 __all__ = [
+    "INCEPTION_WEIGHTS",
     "METRICS",
     "SAMPLE_METRICS",
     "SweepRow",
