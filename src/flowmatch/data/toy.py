@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel")
+TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel", "rings")
 
 
 def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -52,6 +52,12 @@ def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
         angle = 2 * np.pi * labels / arms + rate * np.exp(feats[:, 0])
         rot = np.stack([np.cos(angle), -np.sin(angle), np.sin(angle), np.cos(angle)], axis=1).reshape(n, 2, 2)
         x = 2.0 * np.einsum("ni,nij->nj", feats, rot)
+    elif name == "rings":
+        # four concentric thin rings (radii 1, 2, 3, 4; noise 0.08), mass in proportion to length:
+        # thin curved sets are where one-step samplers smear most
+        radius = rng.choice(np.arange(1, 5), size=n, p=np.arange(1, 5) / 10.0)
+        angle = 2 * np.pi * rng.random(n)
+        x = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1) + 0.08 * rng.standard_normal((n, 2))
     else:  # pragma: no cover - guarded by the caller
         raise KeyError(name)
     return x.astype(np.float32)
