@@ -193,5 +193,5 @@ def test_public_names_are_importable_from_the_package():
     for name in names.split():
         assert hasattr(solvers, name), name
     assert set(solvers.__all__) >= {"Stepper", "SOLVERS", "FIXED_STEP"}
-    assert solvers.SOLVERS == ("euler", "midpoint", "heun", "rk4", *solvers.ADAPTIVE)
+    assert solvers.SOLVERS == ("euler", "midpoint", "heun", "rk4", "meanflow", *solvers.ADAPTIVE)
     assert solvers.GRIDS == ("uniform", "cosine", "quadratic", "late")
