@@ -1,9 +1,11 @@
 """W2 of a run's samples at a few step counts, next to the noise floor of the data.
 
 The noise floor is the W2 between two fresh draws of the data themselves: what a perfect
-sampler scores at this sample size. Each figure is the median over `draws` fresh reference
-draws (W2 between i.i.d. 2,000-point sets varies by tens of percent from draw to draw; see the
-moons floor in docs/benchmarks.md). Needs data that can be drawn afresh (a built-in 2D set).
+sampler scores at this sample size. Each figure is the median over `draws` pairs of a fresh
+sample set (seeds seed, seed + 1, ...) and a fresh reference draw, as the floor is the median
+over pairs of fresh draws: W2 between i.i.d. 2,000-point sets varies by tens of percent from
+draw to draw on both sides (see the moons floor in docs/benchmarks.md). Needs data that can be
+drawn afresh (a built-in 2D set).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ def can_measure_w2(run: Run) -> bool:
 
 
 def w2_figures(run: Run, steps: Sequence[int], *, method: str | None = None, n: int = 2000, draws: int = 5, seed: int = 0) -> W2Figures:
-    """Median W2 of n samples (seed `seed`) at each step count against `draws` fresh data draws,
-    and the median W2 between `draws` pairs of fresh draws (the floor)."""
+    """Median over `draws` pairs (n samples from seed + i, a fresh data draw i) of W2 at each step
+    count, and the median W2 between `draws` pairs of fresh data draws (the floor)."""
     if not can_measure_w2(run):
         raise FlowmatchError(f"W2 against fresh data needs a built-in 2D data set; this run's data are {run.config.data!r}")
     method = method or run.config.sampler
@@ -49,9 +51,10 @@ def w2_figures(run: Run, steps: Sequence[int], *, method: str | None = None, n: 
     floor = statistics.median(wasserstein2(a, b) for a, b in zip(refs, others))
     rows = []
     for k in steps:
-        res = sample_run(run, n, method=method, steps=k, seed=seed)
-        w2 = statistics.median(wasserstein2(res.x.cpu(), r) for r in refs)
-        rows.append({"solver": method, "steps": k, "nfe": res.nfe, "w2": round(w2, 4), "ratio": round(w2 / floor, 2)})
+        # draw i: samples from seed + i against fresh reference draw i, as the floor pairs two fresh draws
+        results = [sample_run(run, n, method=method, steps=k, seed=seed + i) for i in range(draws)]
+        w2 = statistics.median(wasserstein2(res.x.cpu(), r) for res, r in zip(results, refs))
+        rows.append({"solver": method, "steps": k, "nfe": results[0].nfe, "w2": round(w2, 4), "ratio": round(w2 / floor, 2)})
     return W2Figures(rows, round(floor, 4), n, draws)
 
 

@@ -110,8 +110,9 @@ def model_card(meta: dict[str, Any], *, name: str, ref: str, n_params: int, step
     lines.append("## Measured\n\n")
     if figures is not None:
         lines.append(
-            f"Exact W2 (POT) between {figures.n:,} samples and {figures.n:,} fresh points of `{data}`, median over {figures.draws} fresh reference draws; "
-            f"the noise floor is the median W2 between two fresh draws ({figures.draws} pairs), what a perfect sampler scores.\n\n"
+            f"Exact W2 (POT) between {figures.n:,} samples and {figures.n:,} fresh points of `{data}`, median over {figures.draws} pairs of a fresh sample set "
+            f"(seeds 0 to {figures.draws - 1}) and a fresh reference draw; the noise floor is the median W2 between two fresh draws of the data ({figures.draws} pairs), "
+            "what a perfect sampler scores.\n\n"
         )
         lines.append("| solver | steps | NFE | W2 | W2 / floor |\n|---|---|---|---|---|\n")
         lines += [f"| {r['solver']} | {r['steps']} | {r['nfe']} | {r['w2']:.4f} | {r['ratio']:.2f} |\n" for r in figures.rows]

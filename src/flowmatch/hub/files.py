@@ -47,11 +47,13 @@ def _safetensors():
     return st
 
 
-def save_tensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str] | None = None) -> Path:
-    """Tensors (contiguous CPU copies, no shared storage) to a safetensors file, atomically."""
+def save_tensors(tensors: dict[str, Tensor], path: Path) -> Path:
+    """Tensors (contiguous CPU copies, no shared storage) to a safetensors file, atomically. The
+    header's metadata is the one key transformers and diffusers expect, so that the same weights
+    give the same bytes (safetensors writes several metadata keys in no fixed order)."""
     st = _safetensors()
     plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    blob = st.save(plain, metadata={"format": "pt", **(metadata or {})})
+    blob = st.save(plain, metadata={"format": "pt"})
     return atomic_write(path, lambda fh: fh.write(blob))
 
 
@@ -98,7 +100,7 @@ def export_config(run: Run, weights: str, extra: dict[str, Any] | None = None) -
 def write_export_files(run: Run, folder: Path, weights: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """model.safetensors, config.json (and source.safetensors) of `run` into `folder`."""
     meta = export_config(run, weights, extra)
-    save_tensors(run.model.state_dict(), folder / MODEL_FILE, {"library": LIBRARY, "step": str(run.step)})
+    save_tensors(run.model.state_dict(), folder / MODEL_FILE)
     if source_is_data_file(run.config) and hasattr(run.source, "points"):
         save_tensors({"points": run.source.points}, folder / SOURCE_POINTS)
     atomic_write_text(folder / CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=False) + "\n")
