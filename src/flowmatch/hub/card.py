@@ -100,7 +100,7 @@ def model_card(meta: dict[str, Any], *, name: str, ref: str, n_params: int, step
         ("weights", f"{'EMA (decay ' + str(t.get('ema_decay')) + ')' if meta['weights'] == 'ema' else 'the trained weights'} at step {meta['step']:,}, float32, `model.safetensors`"),
     ]
     lines.append(_table(rows) + "\n")
-    lines.append("## Training\n\n")
+    lines.append("## Training\n\n" + ("Options of the last stage (the stages are listed below):\n\n" if stages else ""))
     trows = [(key, f"`{t[key]}`") for key in ("steps", "batch_size", "lr", "coupling", "ot_block", "time_sampling", "distill_fraction", "ema_decay", "seed") if key in t]
     lines.append(_table(trows) + "\n")
     if stages:
