@@ -83,12 +83,12 @@ def model_card(meta: dict[str, Any], *, name: str, ref: str, n_params: int, step
     lines.append(f"flowmatch sample {ref} --steps {steps}{use_cls} --out {out_file}\n")
     if not images:
         lines.append(f"flowmatch eval {ref} --solver {solver} --steps {steps} --n 2000 --metrics w2\n")
-    lines.append("```\n\n```python\nimport flowmatch\n\n")
+    lines.append("```\n\n```python\n" + ("import torch\n\n" if images and k else "") + "import flowmatch\n\n")
     lines.append(f'model = flowmatch.from_pretrained("{ref}")\n')
     if images and k:
-        lines.append(f"x = model.sample(16, steps={steps}, y=torch.full((16,), 3))   # (16, {', '.join(map(str, shape))}) in [-1, 1]\n")
+        lines.append(f"x = model.sample(16, steps={steps}, y=torch.full((16,), 3))  # (16, {', '.join(map(str, shape))}) in [-1, 1]\n")
     else:
-        lines.append(f"x = model.sample(1000, steps={steps})   # (1000, {', '.join(map(str, shape))})\n")
+        lines.append(f"x = model.sample(1000, steps={steps})  # (1000, {', '.join(map(str, shape))})\n")
     lines.append("```\n\n`model` is a `flowmatch.Run`: `flowmatch.sample_run`, `flowmatch.evaluation.evaluate_run` and `flowmatch.runs.run_log_likelihood` take it.\n\n")
     lines.append("## Model\n\n")
     rows = [
