@@ -130,7 +130,10 @@ def load_model(name_or_path: str | Path, device: str = "auto", *, bare_hub_ids: 
     if path.is_dir():
         return load_export(path, device) if is_export(path) else from_run_dir(path, device)
     if bare_hub_ids and not path.exists() and REPO_ID.match(spec):
-        return _from_hub(spec, device, **hub_kwargs)
+        try:
+            return _from_hub(spec, device, **hub_kwargs)
+        except FlowmatchError as exc:  # it may as well have been a mistyped local path: say both
+            raise FlowmatchError(f"no run directory or exported folder {spec}, and as a Hub id: {exc}") from None
     return from_run_dir(path, device)  # its one-line error: no such run directory
 
 
