@@ -36,6 +36,8 @@ _EXPORTS = {
     "load_run": "flowmatch.runs",
     "sample_run": "flowmatch.runs",
     "train": "flowmatch.runs",
+    "Pretrained": "flowmatch.hub",
+    "from_pretrained": "flowmatch.hub",
 }
 
 __all__ = sorted(_EXPORTS)

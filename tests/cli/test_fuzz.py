@@ -279,6 +279,37 @@ def command_cases(w) -> list[list[str]]:
         ["reflow", runs / "trapped-ckpt", "--out", w / "rf"],
         [*r],
     ]
+    # export, pretrained models, models by name
+    x = ["--out", w / "exported", "--no-eval"]
+    cases += [
+        ["export", runs / "nowhere", *x],
+        ["export", moons, "--out", moons],  # a folder that is not empty
+        ["export", moons, "--out", files / "a_file"],
+        ["export", moons],
+        ["export", runs / "trapped-ckpt", *x],
+        ["export", runs / "trapped-pickle", *x],
+        ["export", runs / "garbage-config", *x],
+        ["export", runs / "no-config", *x],
+        ["export", runs / "no-ckpt", *x],
+        ["export", moons, *x, "--weights", "bogus"],
+        ["export", moons, *x, "--eval-steps", "0,1"],
+        ["export", moons, *x, "--eval-steps", "a"],
+        ["export", moons, *x, "--n-eval", "1"],
+        ["export", moons, *x, "--eval-draws", "0"],
+        ["export", moons, *x, "--steps", "0"],
+        ["export", moons, *x, "--guidance", "nan"],
+        ["export", moons, *x, "--notes", files / "missing.md"],
+        ["export", moons, *x, "--push-to-hub", "not an id"],
+        ["export", moons, *x, "--push-to-hub", "a/b@main"],
+        ["pretrained", "nope"],
+        ["pretrained", "pretrained:nope"],
+        ["pretrained", "--card"],
+        ["pretrained", "nope", "--card"],
+        ["sample", "pretrained:nope", *s],
+        ["sample", "hf:not an id", *s],
+        ["eval", "pretrained:"],
+        ["likelihood", "hf:"],
+    ]
     # demo
     cases += [["demo", "--out", two], ["demo", "--out", moons], ["demo", "--steps", "-1", "--out", w / "d"], ["demo", "--steps", "x", "--out", w / "d"], ["demo", "--out", files / "a_file"]]
     return cases

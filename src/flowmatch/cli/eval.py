@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.evaluation import METRICS
     from flowmatch.solvers import SOLVERS
 
-    p.add_argument("run", help="run directory written by 'flowmatch train'")
+    p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--ref", default=None, help="reference DATA (built-in name or file); default: fresh draws from the run's data set (image runs: its test split)")
     p.add_argument("--metrics", default="w2,sliced_w2,mmd,energy", help=f"comma-separated, from {','.join(METRICS)}")
     p.add_argument("--n", type=number(int, min=2, max=MAX_SAMPLES), default=1000, help="samples (and reference points) per metric")
@@ -34,8 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
     from flowmatch.evaluation import METRICS, evaluate_run, nfe_sweep, parse_list, reference_samples, write_sweep
+    from flowmatch.hub import load_model
     from flowmatch.parsing import parse_int_list
-    from flowmatch.runs import load_run
 
     metrics = parse_list(args.metrics, METRICS, "metric")
     nfes = parse_int_list(args.sweep_nfe, "--sweep-nfe", min_value=1) if args.sweep_nfe is not None else None
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
         classifier = load_classifier(args.classifier)
         feature_fn = lambda x: classifier_features(x, classifier)  # noqa: E731
-    run = load_run(args.run, device=args.device)
+    run = load_model(args.run, device=args.device)
     ref = reference_samples(run, args.ref, args.n, seed=args.seed + 1)
     if nfes is None:
         print(json.dumps(evaluate_run(run, ref, metrics, n=args.n, method=args.solver, steps=args.steps, seed=args.seed, nll_probes=args.probes, feature_fn=feature_fn)))

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.likelihood import PROBE_KINDS
     from flowmatch.solvers import SOLVERS
 
-    p.add_argument("run", help="run directory written by 'flowmatch train'")
+    p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--data", default=None, help="DATA to score (built-in name or file); default: the run's data set")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--exact", action="store_true", help="exact divergence (default up to 32 dimensions)")
@@ -40,11 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
     from flowmatch.evaluation import reference_samples
     from flowmatch.fileio import atomic_write
-    from flowmatch.runs import load_run, run_log_likelihood
+    from flowmatch.hub import load_model
+    from flowmatch.runs import run_log_likelihood
 
     if args.per_sample is not None and not args.per_sample.endswith(".npy"):
         raise FlowmatchError(f"--per-sample must end in .npy, got {args.per_sample!r}")
-    run = load_run(args.run, device=args.device)
+    run = load_model(args.run, device=args.device)
     x = reference_samples(run, args.data, args.n, seed=args.seed + 1)
     exact = True if args.exact else (False if args.probes is not None else None)
     start = time.perf_counter()

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import MAX_SAMPLES, number
     from flowmatch.solvers import GRIDS, SOLVERS
 
-    p.add_argument("run", help="run directory written by 'flowmatch train'")
+    p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=2000, help="number of samples")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
     p.add_argument("--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run)")
@@ -38,13 +38,14 @@ def run(args: argparse.Namespace) -> int:
 
     from flowmatch.errors import FlowmatchError
     from flowmatch.fileio import atomic_write
-    from flowmatch.runs import class_labels, load_run, sample_run, save_image_grid
+    from flowmatch.hub import load_model
+    from flowmatch.runs import class_labels, sample_run, save_image_grid
     from flowmatch.solvers import ADAPTIVE
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
         raise FlowmatchError(f"--out must end in .npy or .png, got {out.name!r}")
-    run = load_run(args.run, device=args.device)
+    run = load_model(args.run, device=args.device)
     images = len(run.data.shape) == 3
     if not images and (args.class_ is not None or args.guidance != 1.0):
         raise FlowmatchError("--class and --guidance apply to class-conditional image runs")

@@ -2,6 +2,7 @@
 
 from flowmatch.evaluation.classifier import load_classifier, load_or_train_classifier, save_classifier
 from flowmatch.evaluation.fid import INCEPTION_WEIGHTS, inception_fid, inception_weights
+from flowmatch.evaluation.floor import W2Figures, can_measure_w2, w2_figures
 from flowmatch.evaluation.metrics import METRICS, SAMPLE_METRICS, evaluate_run, parse_list, reference_samples, sample_metrics
 from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, sweep_table_markdown, write_sweep
 
@@ -10,6 +11,8 @@ __all__ = [
     "METRICS",
     "SAMPLE_METRICS",
     "SweepRow",
+    "W2Figures",
+    "can_measure_w2",
     "evaluate_run",
     "inception_fid",
     "inception_weights",
@@ -21,5 +24,6 @@ __all__ = [
     "sample_metrics",
     "save_classifier",
     "sweep_table_markdown",
+    "w2_figures",
     "write_sweep",
 ]

@@ -6,6 +6,7 @@ each stage in a subdirectory of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -119,7 +120,10 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     final = load_config(d / CONFIG_FILE)
     save_config(final.replace(out=str(out)), out / CONFIG_FILE)
     summary = {"run": str(out), "stages": stages, "seconds": round(time.perf_counter() - start, 2)}
-    atomic_write_text(out / "recipe.json", json.dumps(summary, indent=2) + "\n")
+    # the file also keeps the options the chain was started with (what `flowmatch export` needs to
+    # write the command that reproduces it)
+    record = {**summary, "config": dataclasses.asdict(config), "recipe": dataclasses.asdict(recipe)}
+    atomic_write_text(out / "recipe.json", json.dumps(record, indent=2) + "\n")
     return summary
 
 

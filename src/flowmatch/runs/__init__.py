@@ -5,7 +5,7 @@ from flowmatch.runs.checkpoint import load_checkpoint, save_checkpoint
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, load_config, read_config_file, save_config
 from flowmatch.runs.images import save_image_grid
 from flowmatch.runs.likelihood import run_log_likelihood
-from flowmatch.runs.run import Run, load_run
+from flowmatch.runs.run import Run, build_run, load_run
 from flowmatch.runs.sampling import class_labels, sample_run, sample_source
 from flowmatch.runs.train import train
 
@@ -15,6 +15,7 @@ __all__ = [
     "LOG_FILE",
     "PAIRS_FILE",
     "Run",
+    "build_run",
     "class_labels",
     "load_checkpoint",
     "load_config",

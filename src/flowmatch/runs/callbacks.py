@@ -1,4 +1,5 @@
-"""Training callbacks that write a run directory: the JSON-lines log, checkpoints, sample grids.
+"""Training callbacks that write a run directory: the JSON-lines log, checkpoints, sample grids
+(the TensorBoard and wandb loggers are in `flowmatch.runs.loggers`).
 
 Only the main process (rank 0 under DDP) gets these callbacks.
 """
@@ -10,30 +11,41 @@ import time
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import torch
 
 from flowmatch.errors import NonFiniteError
 from flowmatch.guidance import GuidedVelocity
 from flowmatch.runs.checkpoint import save_checkpoint
 from flowmatch.runs.files import CHECKPOINT, LOG_FILE, SAMPLE_DIR
-from flowmatch.runs.images import save_image_grid
+from flowmatch.runs.images import grid_array, points_picture, save_image_grid
 from flowmatch.solvers import solve
 from flowmatch.training import BaseCallback, Trainer, TrainResult
 
 GRID_COLS, GRID_GUIDANCE, GRID_STEPS = 8, 2.0, 5  # training-time grids: 8 per class, w=2, NFE 10
+POINTS = 2000  # 2D runs: points in a training-time picture
 
 
-class JsonLog(BaseCallback):
-    """One line {step, loss, lr, steps_per_s} per `every` steps (mean loss of the window) to log.jsonl."""
+class WindowLog(BaseCallback):
+    """Every `every` steps (and at the last), one record {step, loss, lr, steps_per_s} (the mean
+    loss of the window) handed to `write`; the loggers (log.jsonl, TensorBoard, wandb) say where."""
 
-    def __init__(self, run_dir: Path, every: int):
-        self.path, self.every = run_dir / LOG_FILE, every
-        self.fh: IO[str] | None = None
+    def __init__(self, every: int):
+        self.every = every
         self.window: list[float] = []
         self.window_start = 0.0
 
+    def open(self, trainer: Trainer) -> None:
+        pass
+
+    def write(self, trainer: Trainer, record: dict) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
     def on_fit_start(self, trainer: Trainer) -> None:
-        self.fh = open(self.path, "a")
+        self.open(trainer)
         self.window, self.window_start = [], time.perf_counter()
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:
@@ -42,11 +54,29 @@ class JsonLog(BaseCallback):
             now = time.perf_counter()
             rate = len(self.window) / max(now - self.window_start, 1e-9)
             record = {"step": trainer.step, "loss": sum(self.window) / len(self.window), "lr": trainer.optimizer.param_groups[0]["lr"], "steps_per_s": round(rate, 2)}
-            self.fh.write(json.dumps(record) + "\n")
-            self.fh.flush()
+            self.write(trainer, record)
             self.window, self.window_start = [], now
 
     def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
+        self.close()
+
+
+class JsonLog(WindowLog):
+    """One line {step, loss, lr, steps_per_s} per `every` steps (mean loss of the window) to log.jsonl."""
+
+    def __init__(self, run_dir: Path, every: int):
+        super().__init__(every)
+        self.path = run_dir / LOG_FILE
+        self.fh: IO[str] | None = None
+
+    def open(self, trainer: Trainer) -> None:
+        self.fh = open(self.path, "a")
+
+    def write(self, trainer: Trainer, record: dict) -> None:
+        self.fh.write(json.dumps(record) + "\n")
+        self.fh.flush()
+
+    def close(self) -> None:
         self.fh.close()
 
 
@@ -82,6 +112,32 @@ class Checkpoints(BaseCallback):
         return f"the checkpoint of step {self.saved_at} is kept" if self.saved_at >= 0 and self.path.exists() else "no checkpoint was written"
 
 
+@torch.no_grad()
+def draw_samples(trainer: Trainer, seed: int) -> torch.Tensor:
+    """Samples from the sampling (EMA) model for a picture, from a generator of their own (the
+    training RNG is untouched): images, 8 per class (guidance 2) or 64; 2D points, 2,000."""
+    model = trainer.sampling_model()
+    was_training = model.training
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    k = trainer.data.num_classes
+    if k and trainer.images:
+        y = torch.arange(min(k, GRID_COLS)).repeat_interleave(GRID_COLS)
+        velocity = GuidedVelocity(model, y, GRID_GUIDANCE, k)
+    else:
+        y, velocity = torch.zeros(GRID_COLS * GRID_COLS if trainer.images else POINTS), model
+    x0 = trainer.source.sample(len(y), g).x.to(trainer.device)
+    x = solve(velocity, x0, method="midpoint", steps=GRID_STEPS).x
+    model.train(was_training)
+    return x
+
+
+def sample_picture(trainer: Trainer, seed: int) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8: a grid of sampled images, or a 2D histogram of sampled points."""
+    x = draw_samples(trainer, seed)
+    return grid_array(x, GRID_COLS) if trainer.images else points_picture(x)
+
+
 class SampleGrids(BaseCallback):
     """Image runs: a grid from the sampling model (one row per class, guidance 2) every `every` steps and at the end."""
 
@@ -89,21 +145,8 @@ class SampleGrids(BaseCallback):
         self.dir, self.every, self.seed = run_dir / SAMPLE_DIR, every, seed
         self.written_at = -1
 
-    @torch.no_grad()
     def write(self, trainer: Trainer) -> Path:
-        model = trainer.sampling_model()
-        was_training = model.training
-        model.eval()
-        g = torch.Generator().manual_seed(self.seed)  # its own generator: the training RNG is untouched
-        k = trainer.data.num_classes
-        if k:
-            y = torch.arange(min(k, GRID_COLS)).repeat_interleave(GRID_COLS)
-            velocity = GuidedVelocity(model, y, GRID_GUIDANCE, k)
-        else:
-            y, velocity = torch.zeros(GRID_COLS * GRID_COLS), model
-        x0 = trainer.source.sample(len(y), g).x.to(trainer.device)
-        x = solve(velocity, x0, method="midpoint", steps=GRID_STEPS).x
-        model.train(was_training)
+        x = draw_samples(trainer, self.seed)
         self.written_at = trainer.step
         return save_image_grid(x, self.dir / f"step_{trainer.step:07d}.png", ncol=GRID_COLS)
 
@@ -116,4 +159,4 @@ class SampleGrids(BaseCallback):
             self.write(trainer)
 
 
-__all__ = ["Checkpoints", "JsonLog", "SampleGrids"]
+__all__ = ["Checkpoints", "JsonLog", "SampleGrids", "WindowLog", "draw_samples", "sample_picture"]

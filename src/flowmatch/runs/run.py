@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, load_data
 from flowmatch.data.points import load_points
@@ -47,17 +48,45 @@ def _data(spec: str, shape: tuple[int, ...], num_classes: int) -> DataSource:
     return DataShape(shape, num_classes, spec)
 
 
-def _source(config: TrainConfig, run_dir: Path, data: DataSource, path: AffinePath) -> DataSource:
-    """The source p0: the path's Gaussian, a built-in set, or the source points kept in the run."""
+def _source(config: TrainConfig, data: DataSource, path: AffinePath, points: Tensor | None, where: Path) -> DataSource:
+    """The source p0: the path's Gaussian, a built-in set, or the source points kept with the run."""
     if config.source == "gaussian" or config.source in TOY_SETS:
         return config.build_source(data, path)
-    kept = run_dir / SOURCE_FILE
-    if kept.is_file():
-        source = ArrayData(load_points(kept), name=config.source)
+    if points is not None:
+        source = ArrayData(points, name=config.source)
         if source.shape != data.shape:
-            raise FlowmatchError(f"{kept} holds points of shape {source.shape}, but the run's data have shape {data.shape}")
+            raise FlowmatchError(f"{where} holds source points of shape {source.shape}, but the run's data have shape {data.shape}")
         return source
     return config.build_source(data, path)  # a run written before the source was kept: read the file
+
+
+def build_run(
+    config: TrainConfig,
+    weights: dict[str, Tensor],
+    data_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    step: int = 0,
+    device: str = "auto",
+    source_points: Tensor | None = None,
+    where: str | Path = "run",
+    cls: type[Run] = Run,
+    **extra: Any,
+) -> Run:
+    """A `Run` (or subclass `cls`, given its `extra` fields) from a config, sampling weights, the
+    data's shape and class count and, for a two-sided run from a file, its source points:
+    what a run directory and an exported folder both hold."""
+    dev = resolve_device(device)
+    data = _data(config.data, tuple(data_shape), int(num_classes))
+    path = config.build_path()
+    source = _source(config, data, path, source_points, Path(where))
+    model = build_model(config.model, data.shape, num_classes=data.num_classes, mean_flow=config.objective == "meanflow", **config.model_options())
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise FlowmatchError(f"the weights in {where} do not match its config: {str(exc).splitlines()[0]}") from None
+    model.to(dev).eval().requires_grad_(False)
+    return cls(config, model, path, source, data, int(step), dev, **extra)
 
 
 def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) -> Run:
@@ -67,18 +96,10 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
         raise FlowmatchError(f"run directory not found: {run_dir}")
     state = load_checkpoint(run_dir / CHECKPOINT)
     config = load_config(run_dir / CONFIG_FILE)
-    dev = resolve_device(device)
+    kept = run_dir / SOURCE_FILE
+    points = torch.from_numpy(load_points(kept)) if kept.is_file() and config.source not in TOY_SETS and config.source != "gaussian" else None
     shape, num_classes = tuple(state["data_shape"]), int(state["num_classes"])
-    data = _data(config.data, shape, num_classes)
-    path = config.build_path()
-    source = _source(config, run_dir, data, path)
-    model = build_model(config.model, data.shape, num_classes=data.num_classes, mean_flow=config.objective == "meanflow", **config.model_options())
-    try:
-        model.load_state_dict(sampling_weights(state, use_ema))
-    except RuntimeError as exc:
-        raise FlowmatchError(f"checkpoint in {run_dir} does not match its config: {str(exc).splitlines()[0]}") from None
-    model.to(dev).eval().requires_grad_(False)
-    return Run(config, model, path, source, data, int(state["step"]), dev)
+    return build_run(config, sampling_weights(state, use_ema), shape, num_classes, step=int(state["step"]), device=device, source_points=points, where=run_dir)
 
 
-__all__ = ["Run", "load_run"]
+__all__ = ["Run", "build_run", "load_run"]

@@ -22,13 +22,14 @@ from flowmatch.runs.callbacks import Checkpoints, JsonLog, SampleGrids
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, SOURCE_FILE, load_config, save_config, truncate_log
 from flowmatch.runs.lock import run_lock
+from flowmatch.runs.loggers import check_logger, make_logger
 from flowmatch.runs.pairs import load_pairs
 from flowmatch.runs.signals import RunInterrupted, StopOnSignal, catching_signals
 from flowmatch.training import TrainConfig, Trainer, TrainResult, default_callbacks, distributed, resolve_device
 
 # What a resume may change: how long and how often, and where it runs. Anything else (data,
 # source, path, coupling, model and its sizes, optimiser, seed, ...) would make it another run.
-MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "device", "progress", "prefetch", "out")
+MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "device", "progress", "prefetch", "out", "logger")
 
 
 def changed_fields(saved: TrainConfig, new: TrainConfig) -> list[str]:
@@ -59,6 +60,7 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
     Raises RunInterrupted (after saving a checkpoint) when SIGTERM, SIGHUP or SIGINT arrives.
     """
     run_dir = Path(config.out)
+    check_logger(config.logger)  # a logger that is not installed: refused before anything is written
     with distributed.session(resolve_device(config.device)):  # DDP: a no-op in one process
         pairs = load_pairs(config.pairs) if config.pairs else None
         init = sampling_weights(load_checkpoint(Path(config.init_from) / CHECKPOINT)) if config.init_from else None
@@ -83,7 +85,7 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
             checkpoints = Checkpoints(run_dir, config.save_every)
             callbacks = [*default_callbacks(config, main), stop_on_signal]
             if main:
-                callbacks += [JsonLog(run_dir, config.log_every), checkpoints]
+                callbacks += [JsonLog(run_dir, config.log_every), *make_logger(config, run_dir), checkpoints]
                 if config.sample_every and trainer.images:
                     callbacks.append(SampleGrids(run_dir, config.sample_every, config.seed))
             try:

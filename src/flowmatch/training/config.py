@@ -25,6 +25,7 @@ from flowmatch.solvers import SOLVERS
 from flowmatch.training.optim import OptimConfig, auto_lr
 
 PRECISIONS = ("fp32", "bf16")  # bf16 autocast for the forward pass; fp16 would need loss scaling
+LOGGERS = ("jsonl", "tensorboard", "wandb")  # log.jsonl is always written; the others add to it
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,10 @@ class LoopConfig:
     device: str = option("auto", "auto (cuda if present), cpu or cuda")
     progress: bool = option(True, "a progress bar on a terminal", flag="--no-progress")
     prefetch: int = option(2, "--coupling ot: batches whose OT is solved ahead in worker threads (0: synchronous)", min=0, max=64)
-    sample_every: int = option(0, "images: write a sample grid to RUN/samples/ every K steps (0: off)", min=0)
+    sample_every: int = option(0, "images: write a sample grid to RUN/samples/ every K steps (0: off); with --logger, a sample picture to the logger too", min=0)
+    logger: str = option(
+        "jsonl", "also log to: tensorboard (event files in RUN/tensorboard) or wandb (offline unless WANDB_API_KEY or WANDB_MODE says otherwise); log.jsonl is always written", choices=LOGGERS
+    )
     sampler: str = option("midpoint", "the run's default sampler for 'flowmatch sample' (distilled runs: euler)", choices=SOLVERS)
     precision: str = option("fp32", "bf16: autocast the forward pass", choices=PRECISIONS)
     channels_last: bool = option(False, "images: NHWC memory format")
@@ -128,4 +132,4 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-__all__ = ["LoopConfig", "PRECISIONS", "SECTIONS", "TrainConfig", "resolve_device"]
+__all__ = ["LOGGERS", "LoopConfig", "PRECISIONS", "SECTIONS", "TrainConfig", "resolve_device"]

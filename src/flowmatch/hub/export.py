@@ -1,0 +1,156 @@
+"""`export_run`: a run directory to a Hub-style folder (see flowmatch.hub.files for its files).
+
+The folder is built beside --out under a temporary name and renamed into place at the end, so
+a failure leaves nothing half-written; an --out that exists and is not empty is refused before
+anything is read or written (no command replaces what it did not create).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import torch
+
+from flowmatch.errors import FlowmatchError
+from flowmatch.evaluation import can_measure_w2, w2_figures
+from flowmatch.fileio import _UMASK, atomic_write_text
+from flowmatch.hub.card import model_card, train_command
+from flowmatch.hub.files import CARD_FILE, PICTURE, write_export_files
+from flowmatch.hub.load import from_run_dir
+from flowmatch.runs import CHECKPOINT, load_checkpoint, load_config, sample_run, save_image_grid
+from flowmatch.training import TrainConfig
+
+WEIGHTS = ("ema", "model")
+
+
+def check_new_folder(out: Path) -> None:
+    """--out must not exist, or be an empty directory."""
+    if out.exists() and not out.is_dir():
+        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        raise FlowmatchError(f"--out {out} is not empty; an export is written to a new folder (choose another --out)")
+
+
+@contextlib.contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out`, renamed to `out` when the block ends without error."""
+    check_new_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        check_new_folder(out)  # still free: nothing else wrote there meanwhile
+        tmp.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; the folder gets what mkdir would give it
+        tmp.replace(out)  # an empty directory is replaced atomically; none is created otherwise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _recipe_record(run_dir: Path) -> tuple[dict | None, list | None, TrainConfig | None]:
+    """(recipe options, stages, the recipe's own training config) of a few-step recipe run."""
+    f = run_dir / "recipe.json"
+    if not f.is_file():
+        return None, None, None
+    try:
+        rec = json.loads(f.read_text())
+    except ValueError:
+        return None, None, None
+    config = None
+    if isinstance(rec.get("config"), dict):
+        from flowmatch.options import build
+
+        try:
+            config = build(TrainConfig, rec["config"])
+        except FlowmatchError:
+            config = None
+    return rec.get("recipe"), rec.get("stages"), config
+
+
+def default_steps(config: TrainConfig) -> int:
+    """Steps to recommend: 1 for a distilled (one-step) model, else the sample command's 4."""
+    return 1 if config.distill_fraction > 0 else 4
+
+
+def export_run(
+    run_dir: str | Path,
+    out: str | Path,
+    *,
+    weights: str = "ema",
+    steps: int | None = None,
+    eval_steps: Sequence[int] = (1, 2, 8),
+    n_eval: int = 2000,
+    eval_draws: int = 5,
+    measure: bool = True,
+    name: str | None = None,
+    description: str = "",
+    command: str | None = None,
+    notes: str = "",
+    guidance: float = 1.0,
+    device: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Export a run directory's model (EMA weights unless weights='model') to the new folder `out`
+    with its card; returns a summary (files, figures). See flowmatch.hub.files for the layout."""
+    run_dir, out = Path(run_dir), Path(out)
+    if weights not in WEIGHTS:
+        raise FlowmatchError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
+    check_new_folder(out)
+    if not (run_dir / CHECKPOINT).is_file():
+        raise FlowmatchError(f"{run_dir} holds no run to export (no {CHECKPOINT}; 'flowmatch export' takes a directory written by 'flowmatch train')")
+    state = load_checkpoint(run_dir)
+    load_config(run_dir / "config.json")  # a one-line error for a missing or corrupt config, before anything else
+    used = "ema" if weights == "ema" and state.get("ema") is not None else "model"
+    del state
+    run = from_run_dir(run_dir, device=device, use_ema=used == "ema")
+    config = run.config
+    steps = steps if steps is not None else default_steps(config)
+    recipe, stages, recipe_config = _recipe_record(run_dir)
+    name = name or out.name
+    ref = name if name.startswith(("pretrained:", "hf:")) else str(out)
+    figures = w2_figures(run, eval_steps, n=n_eval, draws=eval_draws, seed=seed) if measure and can_measure_w2(run) else None
+    if command is None:
+        base = recipe_config if recipe is not None and recipe_config is not None else config
+        command = train_command(base.replace(out=str(run_dir)), recipe) + "\n" + f"flowmatch export {run_dir} --out {out}"
+    extra = {"name": name, "description": description, "recommended": {"solver": config.sampler, "steps": steps}}
+    if figures is not None:
+        extra["figures"] = {"metric": "w2", "n": figures.n, "draws": figures.draws, "noise_floor": figures.floor, "rows": figures.rows}
+    with new_folder(out) as tmp:
+        meta = write_export_files(run, tmp, used, extra)
+        picture = _picture(run, tmp / PICTURE, steps, guidance, seed)
+        n_params = sum(p.numel() for p in run.model.parameters())
+        card = model_card(meta, name=name, ref=ref, n_params=n_params, steps=steps, figures=figures, command=command, picture=picture, notes=notes, stages=stages)
+        atomic_write_text(tmp / CARD_FILE, card)
+        files = sorted(p.name for p in tmp.iterdir())
+    summary: dict[str, Any] = {"out": str(out), "files": files, "weights": used, "step": run.step, "parameters": n_params}
+    if figures is not None:
+        summary.update({"w2": figures.rows, "noise_floor": figures.floor})
+    return summary
+
+
+def _picture(run, path: Path, steps: int, guidance: float, seed: int) -> str:
+    images = len(run.data.shape) == 3
+    if images:
+        k = run.data.num_classes
+        if k:
+            per = 8  # one row of 8 per class (the first 10 classes)
+            y = torch.arange(min(k, 10)).repeat_interleave(per)
+            x = sample_run(run, len(y), method=run.config.sampler, steps=steps, seed=seed, y=y, guidance=guidance).x
+            save_image_grid(x, path, ncol=per)
+        else:
+            x = sample_run(run, 64, method=run.config.sampler, steps=steps, seed=seed).x
+            save_image_grid(x, path, ncol=8)
+    else:
+        from flowmatch.viz import plot_points
+
+        res = sample_run(run, 2000, method=run.config.sampler, steps=steps, seed=seed)
+        plot_points(res.x, path, title=f"{run.config.data}: {run.config.sampler}, NFE {res.nfe}")
+    return path.name
+
+
+__all__ = ["WEIGHTS", "check_new_folder", "default_steps", "export_run", "new_folder"]

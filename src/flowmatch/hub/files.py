@@ -1,0 +1,162 @@
+"""The exported folder, Hub-style: weights in safetensors, `config.json`, a model card.
+
+    model.safetensors    the sampling weights (EMA by default), tensors only
+    config.json          everything sampling needs: data shape and class count, the model and
+                         its options, the path and its parameters, the source, the sampler, and
+                         the run's full training config (how it was made)
+    source.safetensors   a two-sided run from a file: its source points
+    README.md            the model card (flowmatch.hub.card)
+    samples.png          a picture of samples
+
+No file of an export is a pickle: safetensors holds tensors and a JSON header only, and
+nothing in the folder can run code when it is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from flowmatch.data import TOY_SETS
+from flowmatch.errors import FlowmatchError
+from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object
+from flowmatch.options import build
+from flowmatch.paths import PathConfig
+from flowmatch.runs import Run
+from flowmatch.training import TrainConfig
+
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+SOURCE_POINTS = "source.safetensors"
+CARD_FILE = "README.md"
+PICTURE = "samples.png"
+FORMAT_VERSION = 1
+LIBRARY = "flowmatch"
+
+
+def _safetensors():
+    try:
+        import safetensors.torch as st
+    except ImportError:  # pragma: no cover - a core dependency
+        raise FlowmatchError("exported models need the safetensors package: pip install safetensors") from None
+    return st
+
+
+def save_tensors(tensors: dict[str, Tensor], path: Path) -> Path:
+    """Tensors (contiguous CPU copies, no shared storage) to a safetensors file, atomically. The
+    header's metadata is the one key transformers and diffusers expect, so that the same weights
+    give the same bytes (safetensors writes several metadata keys in no fixed order)."""
+    st = _safetensors()
+    plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    blob = st.save(plain, metadata={"format": "pt"})
+    return atomic_write(path, lambda fh: fh.write(blob))
+
+
+def load_tensors(path: Path) -> dict[str, Tensor]:
+    """The tensors of a safetensors file; a missing or corrupt file is a one-line error."""
+    st = _safetensors()
+    if not path.is_file():
+        raise FlowmatchError(f"no {path.name} in {path.parent}")
+    try:
+        return st.load(path.read_bytes())
+    except Exception as exc:  # safetensors raises its own error types for a damaged header or body
+        raise FlowmatchError(f"corrupt weights file {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def source_is_data_file(config: TrainConfig) -> bool:
+    """A two-sided run whose source is a file: the points travel with the model."""
+    return config.source != "gaussian" and config.source not in TOY_SETS
+
+
+def export_config(run: Run, weights: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """config.json of an export: the sampling essentials as plain keys, then the training config."""
+    c = run.config
+    path_options = {k: v for k, v in dataclasses.asdict(c.part(PathConfig)).items() if k != "path"}
+    return {
+        "library_name": LIBRARY,
+        "format_version": FORMAT_VERSION,
+        "data": c.data,
+        "data_shape": list(run.data.shape),
+        "num_classes": int(run.data.num_classes),
+        "model": c.model,
+        "model_options": c.model_options(),
+        "path": c.path,
+        "path_options": path_options,
+        "source": c.source,
+        "source_scale": float(run.path.schedule.source_scale),
+        "sampler": c.sampler,
+        "weights": weights,
+        "step": int(run.step),
+        **(extra or {}),
+        "training": dataclasses.asdict(c),
+    }
+
+
+def write_export_files(run: Run, folder: Path, weights: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """model.safetensors, config.json (and source.safetensors) of `run` into `folder`."""
+    meta = export_config(run, weights, extra)
+    save_tensors(run.model.state_dict(), folder / MODEL_FILE)
+    if source_is_data_file(run.config) and hasattr(run.source, "points"):
+        save_tensors({"points": run.source.points}, folder / SOURCE_POINTS)
+    atomic_write_text(folder / CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=False) + "\n")
+    return meta
+
+
+def _dims(value: Any, key: str, where: Path) -> None:
+    if not (isinstance(value, list) and value and all(type(d) is int and d > 0 for d in value)):
+        raise FlowmatchError(f"{where}: {key} must be a list of positive integers")
+
+
+def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
+    """(raw config.json, the TrainConfig it describes); the plain keys win over `training`."""
+    path = folder / CONFIG_FILE
+    raw = read_json_object(path, missing=f"no {CONFIG_FILE} in {folder}", what="config file")
+    if raw.get("library_name") != LIBRARY:
+        raise FlowmatchError(f"{path} is not a flowmatch export (library_name {raw.get('library_name')!r})")
+    if type(raw.get("format_version")) is not int or raw["format_version"] > FORMAT_VERSION:
+        raise FlowmatchError(f"{path} has format_version {raw.get('format_version')!r}; this flowmatch reads up to {FORMAT_VERSION} (upgrade flowmatch)")
+    _dims(raw.get("data_shape"), "data_shape", path)
+    if type(raw.get("num_classes")) is not int or raw["num_classes"] < 0:
+        raise FlowmatchError(f"{path}: num_classes must be a non-negative integer")
+    training = raw.get("training", {})
+    model_options, path_options = raw.get("model_options", {}), raw.get("path_options", {})
+    if not all(isinstance(x, dict) for x in (training, model_options, path_options)):
+        raise FlowmatchError(f"{path}: training, model_options and path_options must be JSON objects")
+    plain = {k: raw[k] for k in ("data", "model", "path", "source", "sampler") if k in raw}
+    try:
+        config = build(TrainConfig, training, plain, model_options, path_options)
+    except FlowmatchError as exc:
+        raise FlowmatchError(f"config file {path}: {exc}") from None
+    return raw, config
+
+
+def read_source_points(folder: Path, config: TrainConfig) -> Tensor | None:
+    if not source_is_data_file(config):
+        return None
+    f = folder / SOURCE_POINTS
+    if not f.is_file():
+        return None  # the source file itself is read, if it is where it was
+    points = load_tensors(f).get("points")
+    if points is None or points.ndim != 2 or not bool(torch.isfinite(points).all()):
+        raise FlowmatchError(f"{f} must hold finite source points of shape (N, D) under the key 'points'")
+    return points
+
+
+__all__ = [
+    "CARD_FILE",
+    "CONFIG_FILE",
+    "MODEL_FILE",
+    "PICTURE",
+    "SOURCE_POINTS",
+    "export_config",
+    "load_tensors",
+    "read_export_config",
+    "read_source_points",
+    "save_tensors",
+    "write_export_files",
+]
