@@ -12,7 +12,7 @@ import sys
 
 from flowmatch.cli.common import Parser
 
-COMMANDS = ("train", "sample", "reflow", "plot", "eval", "likelihood", "demo")
+COMMANDS = ("train", "sample", "reflow", "plot", "eval", "likelihood", "demo", "explore")
 
 
 def _module(name: str):
