@@ -131,8 +131,8 @@ async def _tab(ws: WebSocket, tabs: Tabs) -> None:
         pass
     finally:
         sender.cancel()
-        tabs.sessions.discard(session)
         await loop.run_in_executor(None, session.close)  # joins the worker without blocking other tabs
+        tabs.sessions.discard(session)
 
 
 def create_app(limits: Limits | None = None, *, max_tabs: int = 16, host: str = "127.0.0.1") -> Starlette:

@@ -156,6 +156,7 @@ class Session:
             except queue.Empty:
                 break
         queries = [m for m in messages if m.get("type") == "query"]
+        acted = False  # a setting or a reset: what keeps a tab from being idle (acks do not)
         for m in messages:
             kind = m.get("type")
             if kind == "close":
@@ -164,14 +165,16 @@ class Session:
             if kind == "ack":
                 self.in_flight = max(0, self.in_flight - int(m.get("n", 1)))
             elif kind == "reset":
-                self.last_action = time.monotonic()
+                acted = True
                 if self._new_flow(self.settings):
                     self.message = "reset: a new flow from step 0"
             elif kind == "query" and m is queries[-1]:
-                self.last_action = time.monotonic()
+                acted = True
                 self._apply(str(m.get("query", "")))
             elif kind not in ("query", "ping"):
                 self._error(f"unknown message type {kind!r}")
+        if acted:  # counted from when the action is done: making a new flow can take a while
+            self.last_action = time.monotonic()
 
     def _apply(self, query: str) -> None:
         """Take the tab's new query string: check it, make a new flow if a training setting
