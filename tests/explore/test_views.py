@@ -84,7 +84,7 @@ def test_guided_sampling_and_w2():
 
 
 def test_extent_covers_the_points():
-    assert views.extent_of(torch.zeros(10, 2)) == 4.5
+    assert views.extent_of(torch.zeros(10, 2)) == 2.5
     assert views.extent_of(torch.full((10, 2), 20.0)) >= 20.0
 
 

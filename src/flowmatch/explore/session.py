@@ -31,7 +31,7 @@ from flowmatch.explore.settings import DEFAULTS, DRAWN, Settings, decode_points,
 FRAME_INTERVAL = 0.12  # seconds from one frame to the next while training: about 8 per second
 # ... but training gets at least this share of a frame's own cost between two frames, so that
 # on a loaded CPU the flow still learns (frames slow down before training stops)
-MIN_TRAIN_SHARE = 0.5
+MIN_TRAIN_SHARE = 0.4
 MAX_IN_FLIGHT = 2  # frames sent and not yet drawn by the page
 STEP_SLICE = 0.25  # longest stretch of training steps between looks at the inbox (seconds)
 

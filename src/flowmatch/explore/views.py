@@ -26,11 +26,11 @@ from flowmatch.solvers import SampleResult, solve
 Velocity = Callable[..., Tensor]
 
 
-def extent_of(*clouds: Tensor, floor: float = 4.5) -> float:
-    """Half-width of the square the page draws: the 99th percentile of |coordinate| over the
-    clouds (N, 2) plus a margin, and at least `floor` (the built-in sets lie inside [-4, 4]^2)."""
+def extent_of(*clouds: Tensor, floor: float = 2.5) -> float:
+    """Half-width of the square the page draws: the 99.5th percentile of |coordinate| over the
+    clouds (N, 2) plus a 10% margin, and at least `floor`."""
     coords = torch.cat([c.abs().flatten() for c in clouds])
-    return max(floor, 1.15 * float(torch.quantile(coords[:100_000], 0.99)))
+    return max(floor, 1.1 * float(torch.quantile(coords[:100_000], 0.995)))
 
 
 def guided(velocity: Velocity, scale: float) -> Velocity:

@@ -71,19 +71,23 @@ export class World {
     c.stroke();
   }
 
-  // velocities v: (G*G, 2) at the grid of views.grid_points(extent, G), as arrows; the longest
-  // arrow is one grid cell long, so the field's shape shows at any speed
+  // velocities v: (G*G, 2) at the grid of views.grid_points(extent, G), as arrows. A typical
+  // arrow (the 80th percentile of the speeds) is most of a grid cell long and none is longer than
+  // one: far from the data the field is fast, and scaling by the fastest would hide the rest
   arrows(v, G, color) {
     const c = this.ctx, cell = (2 * this.extent) / (G - 1);
-    let vmax = 1e-9;
-    for (let i = 0; i < v.length / 2; i++) vmax = Math.max(vmax, Math.hypot(v[2 * i], v[2 * i + 1]));
-    const k = (0.9 * cell) / vmax;
+    const speeds = [];
+    for (let i = 0; i < v.length / 2; i++) speeds.push(Math.hypot(v[2 * i], v[2 * i + 1]));
+    speeds.sort((a, b) => a - b);
+    const typical = Math.max(1e-9, speeds[Math.floor(0.8 * (speeds.length - 1))] || 0);
+    const k = (0.8 * cell) / typical;
     c.strokeStyle = color;
     c.lineWidth = 1;
     c.beginPath();
     for (let r = 0; r < G; r++) for (let q = 0; q < G; q++) {
       const i = r * G + q, x = -this.extent + q * cell, y = this.extent - r * cell;
-      const dx = v[2 * i] * k, dy = v[2 * i + 1] * k, len = Math.hypot(dx, dy) * this.scale;
+      const f = Math.min(k, cell / Math.max(1e-9, Math.hypot(v[2 * i], v[2 * i + 1]))); // at most one cell
+      const dx = v[2 * i] * f, dy = v[2 * i + 1] * f, len = Math.hypot(dx, dy) * this.scale;
       if (len < 1.5) continue;
       const x0 = this.px(x), y0 = this.py(y), x1 = this.px(x + dx), y1 = this.py(y + dy);
       c.moveTo(x0, y0); c.lineTo(x1, y1);
@@ -103,10 +107,10 @@ export class World {
     const img = off.getContext("2d").createImageData(G, G);
     for (let i = 0; i < G * G; i++) {
       const u = Number.isFinite(values[i]) ? Math.max(0, 1 - (hi - values[i]) / span) : 0;
-      // white -> amber -> deep red
-      img.data[4 * i] = 255 - 60 * u * u;
-      img.data[4 * i + 1] = 255 - 200 * u;
-      img.data[4 * i + 2] = 255 - 235 * Math.sqrt(u);
+      // white -> lavender -> deep violet: the orange particles stay visible on top
+      img.data[4 * i] = 255 - 190 * u;
+      img.data[4 * i + 1] = 255 - 225 * Math.sqrt(u);
+      img.data[4 * i + 2] = 255 - 120 * u * u;
       img.data[4 * i + 3] = 255;
     }
     off.getContext("2d").putImageData(img, 0, 0);
