@@ -10,7 +10,7 @@ driven by Selenium against a `flowmatch explore` process.
 - The sliders, the solver comparison and the teaching views, as a person would use them.
 
 Set EXPLORE_ARTIFACTS=DIR to keep the screenshots and the measured figures (measurements.json)
-there; docs/benchmarks.md and docs/explore.png come from such a run. Without Chromium, chromedriver
+there; docs/benchmarks.md ("The flow explorer") and docs/explore.png come from such a run. Without Chromium, chromedriver
 or Selenium these tests are skipped with the reason (`.ci/run` installs them).
 """
 
@@ -149,9 +149,15 @@ def test_the_issue_url_trains_w2_halves_within_90_s_at_5_frames_a_second(server,
     if ARTIFACTS:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "measurements.json").write_text(json.dumps(figures, indent=1))
-    save(d, "explore-moons-ot.png", tmp_path)
     assert state == "training" and fps >= 5.0, figures
     assert not text(d, "message").startswith("disconnected")
+    # the README's picture: the same tab, still training, with the coupling lines beside it
+    if ARTIFACTS:  # making the docs' picture: let the flow train a while longer first
+        wait_for(lambda: int(text(d, "step")) >= 3000, timeout=150, every=1, what="step 3000")
+    Select(d.find_element(By.NAME, "view")).select_by_value("coupling")
+    wait_for(lambda: text(d, "crossings-sinkhorn"), what="the coupling view")
+    time.sleep(1)
+    save(d, "explore.png", tmp_path)
     assert console_errors(d) == []
 
 

@@ -105,6 +105,17 @@ def test_nothing_comes_from_a_cdn():
         assert "import(" not in text and "@import" not in text, f.name
 
 
+def test_the_page_ships_in_the_wheel():
+    """pyproject's package-data covers every file of the page (a wheel without them serves 404s)."""
+    import fnmatch
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11+")
+    repo = STATIC.parents[3]
+    globs = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["flowmatch.explore"]
+    for f in STATIC.iterdir():
+        assert any(fnmatch.fnmatch(f"static/{f.name}", g) for g in globs), f.name
+
+
 def test_a_request_for_another_host_is_refused(server):
     """DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example."""
     assert get(server.url, "/", host="evil.example")[0] == 400

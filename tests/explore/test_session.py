@@ -27,6 +27,7 @@ class Tab:
         self.session = Session(self.items.put, limits, slots or Slots(limits.max_training))
         self.errors: list[str] = []
         self.statuses: list[dict] = []
+        self.flow, self.arrays = None, {}  # as the page: every array of the current flow
 
     def send(self, **message):
         self.session.submit(message)
@@ -41,7 +42,12 @@ class Tab:
             item = self.items.get(timeout=max(0.01, deadline - time.monotonic()))
             if isinstance(item, bytes):
                 self.send(type="ack", n=1)
-                return decode_frame(item)
+                header, arrays = decode_frame(item)
+                if header["flow"] != self.flow:
+                    self.flow, self.arrays = header["flow"], {}
+                self.arrays.update(arrays)
+                self.last_sent = set(arrays)
+                return header, dict(self.arrays)
             (self.errors if item["type"] == "error" else self.statuses).append(item.get("message", ""))
 
     def frame_where(self, pred, timeout: float = 60.0):
@@ -82,6 +88,7 @@ def test_trains_with_the_toolkits_trainer_and_streams_frames(tab):
     assert h["nfe"] == 16 and h["w2"] > 0 and h["loss"][1] > 0
     h2, _ = tab.frame_where(lambda x: x["step"] > h["step"])
     assert h2["flow"] == h["flow"] and h2["seq"] > h["seq"]
+    assert "ref" not in tab.last_sent and "field" in tab.last_sent  # the target points were sent once
 
 
 def test_bad_settings_get_a_message_and_change_nothing(tab):

@@ -2,19 +2,24 @@
 
 A frame holds the particles' trajectories on the solver's grid (the page interpolates them at the
 time slider's t), the target points, the velocity field at t, the current W2, the loss since the
-last frame, the side-by-side solver comparison, and the arrays of the chosen teaching view.
+last frame, the side-by-side solver comparison, and the arrays of the chosen teaching view. An
+array the page already has (the same tensor, kept) is not sent again: the page keeps every
+array of a flow (header "flow") until a newer one of the same name comes.
 
-Some pictures cost more than a frame may (all four solvers at 64 steps, a log-density grid), so
-`Frames` keeps them between frames: while training it refreshes one solver of the comparison
-every `COMPARE_EVERY` seconds and the density every `DENSITY_EVERY` seconds; when training is
-stopped, a frame brings everything up to date.
+A frame should take a small part of the ~0.12 s between frames, but some pictures cost more
+than that (64 RK4 steps, a log-density grid, density guidance's double backward pass), so each
+picture is `Kept` between frames: when training is stopped, a frame brings every picture up to
+date; while training, a picture is remade once it is older than its own interval and than
+its cost divided by its share of the time. At the default settings the particles are new in
+every frame; at costly ones the frames keep coming (step, loss, field) and the costly pictures
+follow as fast as their share allows.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -27,12 +32,17 @@ from flowmatch.solvers import FIXED_STEP
 
 FIELD_GRID = 21  # arrows per side
 DENSITY_GRID = 32  # log-density cells per side (1,024 points: ~60-120 ms with the exact divergence)
-DENSITY_EVERY = 1.5  # seconds between log-density refreshes while training
-COMPARE_EVERY = 0.5  # seconds between refreshes of one solver of the comparison while training
-# Exact W2 costs as much as the rest of a frame (~20-30 ms for 400 x 400 points on a loaded
-# core), so while training it is measured at most every W2_EVERY seconds, about every third frame.
-W2_EVERY = 0.3
 PATH_TIMES = 17  # points along each path of the paths view
+# While training, each picture is remade at most every so many seconds, and takes at most its
+# share of the time. Exact W2 costs as much as the rest of a frame (~20-30 ms for 400 x 400
+# points on a loaded core), so it is remeasured about every third frame; one solver of the
+# comparison is remade every COMPARE_EVERY, so all four every 2 s. The shares add up to about
+# half the time: training and the cheap part of each frame keep the rest.
+W2_EVERY = 0.3
+COMPARE_EVERY, COMPARE_SHARE = 0.5, 0.1
+DENSITY_EVERY = 1.5
+VIEW_EVERY, VIEW_SHARE = 0.5, 0.15
+SAMPLES_SHARE = 0.3
 
 
 def finite(x: float | None) -> float | None:
@@ -40,26 +50,54 @@ def finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+class Kept:
+    """One picture kept between frames: its value, the key it was made for, when, at what cost.
+
+    A key is (the flow's step, the settings the picture depends on). `get` remakes the picture
+    when nothing is kept or the settings changed; when only the step changed, at once if training
+    is stopped, and while training once the picture is `interval` seconds old and older than its
+    cost / `share`, so that a costly picture takes at most `share` of the time.
+    """
+
+    def __init__(self, interval: float, share: float = 0.25):
+        self.interval, self.share = interval, share
+        self.key: tuple | None = None
+        self.value: Any = None
+        self.made, self.cost = 0.0, 0.0
+
+    def get(self, key: tuple, running: bool, make: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        if self.key is not None and (self.key == key or (running and self.key[1:] == key[1:] and now - self.made < max(self.interval, self.cost / self.share))):
+            return self.value
+        self.value = make()
+        self.key, self.made, self.cost = key, now, time.monotonic() - now
+        return self.value
+
+
 class Frames:
     """Makes the frames of one flow; keeps the pictures that are refreshed less often."""
 
     def __init__(self, flow: Flow, flow_id: int):
         self.flow, self.flow_id = flow, flow_id
-        self.compare: dict[str, dict[str, Any]] = {}  # solver -> {"x", "w2", "nfe", "steps", "step"}
-        self.next_solver = 0
-        self.compared_at = 0.0
-        self.last_w2: tuple[tuple, float, float | None] | None = None  # (what was sampled, when, W2)
+        self.samples = Kept(0.0, SAMPLES_SHARE)  # the particles: every frame, unless they cost too much
+        self.w2 = Kept(W2_EVERY)
+        self.compare: dict[str, dict[str, Any]] = {}  # solver -> {"x", "w2", "nfe", "steps", "step", "guidance"}
+        self.turns, self.turn_at, self.turn_cost = 0, 0.0, 0.0  # the comparison's solver in turn
+        self.density = Kept(DENSITY_EVERY, VIEW_SHARE)
+        self.guidance = Kept(VIEW_EVERY, VIEW_SHARE)
+        self.marginal = Kept(VIEW_EVERY, VIEW_SHARE)
         self.lines: dict[str, tuple[torch.Tensor, int]] | None = None  # the coupling view's batch, paired
-        self.density: tuple[float, int, float, torch.Tensor] | None = None  # (t, step, when, grid)
+        self.cond: torch.Tensor | None = None  # the paths view's conditional paths
         self.seq = 0
+        self.sent: dict[str, torch.Tensor] = {}  # the arrays the page has, by name
 
     def frame(self, settings: Settings, *, running: bool, loss: tuple[int, float] | None, status: dict[str, Any]) -> bytes:
         """The next frame for `settings`; `loss` is (step, mean loss since the last frame) or None."""
         flow = self.flow
         v = flow.velocity()
         n, t = settings.n, settings.t
-        x0 = flow.x0[:n]
-        res = views.sample(v, x0, settings.solver, settings.steps, settings.guidance)
+        key = (flow.step, settings.solver, settings.steps, settings.guidance, n)
+        res = self.samples.get(key, running, lambda: views.sample(v, flow.x0[:n], settings.solver, settings.steps, settings.guidance))
         arrays: dict[str, torch.Tensor] = {
             "traj": res.trajectory,
             "times": res.times,
@@ -71,9 +109,10 @@ class Frames:
             "seq": self.seq,
             "flow": self.flow_id,
             "step": flow.step,
+            "sample_step": self.samples.key[0],  # the step the particles are from
             "running": running,
             "loss": [loss[0], finite(loss[1])] if loss else None,
-            "w2": self._w2(settings, res.x, running),
+            "w2": self.w2.get(self.samples.key, running, lambda: finite(views.w2(res.x[: len(flow.ref)], flow.ref))),
             "nfe": res.nfe,
             "solver": settings.solver,
             "steps": settings.steps,
@@ -90,38 +129,36 @@ class Frames:
             header["compare"][name] = {k: entry[k] for k in ("w2", "nfe", "steps", "step")}
         header["view_info"] = self._view(settings, running, arrays)
         self.seq += 1
-        return encode_frame(header, arrays)
-
-    def _w2(self, settings: Settings, x: torch.Tensor, running: bool) -> float | None:
-        """W2 of the samples x (the first REF_POINTS) to the target points, remeasured when what
-        was sampled changed, or while training every W2_EVERY seconds."""
-        now = time.monotonic()
-        what = (self.flow.step, settings.solver, settings.steps, settings.guidance, settings.n)
-        last = self.last_w2
-        if last is None or (last[0] != what and not (running and last[0][1:] == what[1:] and now - last[1] < W2_EVERY)):
-            self.last_w2 = last = (what, now, finite(views.w2(x[: len(self.flow.ref)], self.flow.ref)))
-        return last[2]
+        # A kept picture is the same tensor as last time: the page still has it, so it is sent
+        # once (a 64-step trajectory is 300 KB; the field, new in every frame, 3 KB).
+        fresh = {name: a for name, a in arrays.items() if self.sent.get(name) is not a}
+        self.sent.update(fresh)
+        return encode_frame(header, fresh)
 
     def _refresh_compare(self, settings: Settings, all_solvers: bool) -> None:
-        """Samples and W2 of every fixed-step solver at `settings.steps`: one solver per call while
-        training (round robin), all of them when stopped or when the step count has changed."""
-        stale = [s for s in FIXED_STEP if self.compare.get(s, {}).get("steps") != settings.steps]
-        todo = list(FIXED_STEP) if all_solvers or stale else []
-        if not todo:
-            if time.monotonic() - self.compared_at < COMPARE_EVERY:
-                return
-            names = list(FIXED_STEP)
-            todo = [names[self.next_solver % len(names)]]
-            self.next_solver += 1
-        self.compared_at = time.monotonic()
+        """Samples and W2 of every fixed-step solver at `settings.steps`: all of them when stopped
+        or when the settings changed; while training one solver at a time, in turn, every
+        COMPARE_EVERY seconds, or less often when one costs more than COMPARE_SHARE of that."""
+        names = list(FIXED_STEP)
+        changed = [s for s in names if (self.compare.get(s, {}).get("steps"), self.compare.get(s, {}).get("guidance")) != (settings.steps, settings.guidance)]
+        start = time.monotonic()
+        if all_solvers or changed:
+            todo = names
+        elif start - self.turn_at >= max(COMPARE_EVERY, self.turn_cost / COMPARE_SHARE):
+            self.turns += 1
+            todo = [names[self.turns % len(names)]]
+        else:
+            return
         v, flow = self.flow.velocity(), self.flow
         ref = flow.ref[:COMPARE_POINTS]
         for name in todo:
             entry = self.compare.get(name)
-            if entry and entry["steps"] == settings.steps and entry["step"] == flow.step and entry["guidance"] == settings.guidance:
+            if entry and (entry["steps"], entry["step"], entry["guidance"]) == (settings.steps, flow.step, settings.guidance):
                 continue  # nothing has changed since it was made
             res = views.sample(v, flow.x0[:COMPARE_POINTS], name, settings.steps, settings.guidance)
             self.compare[name] = {"x": res.x, "w2": finite(views.w2(res.x, ref)), "nfe": res.nfe, "steps": settings.steps, "step": flow.step, "guidance": settings.guidance}
+        if len(todo) == 1:
+            self.turn_at, self.turn_cost = start, time.monotonic() - start
 
     def _view(self, settings: Settings, running: bool, arrays: dict[str, torch.Tensor]) -> dict[str, Any]:
         """Adds the arrays of the chosen teaching view; returns its numbers for the header."""
@@ -129,7 +166,8 @@ class Frames:
         if settings.view == "density":
             if not flow.gaussian:
                 return {"error": "the log-density needs the Gaussian source (source=gaussian): a drawn or built-in source has no density formula"}
-            arrays["density"] = self._density(settings.t, running)
+            source_scale = flow.trainer.path.schedule.source_scale
+            arrays["density"] = self.density.get((flow.step, settings.t), running, lambda: views.log_density(v, settings.t, flow.extent, DENSITY_GRID, source_scale))
             return {"grid": DENSITY_GRID}
         if settings.view == "coupling":
             info = {}
@@ -143,30 +181,24 @@ class Frames:
         if settings.view == "paths":
             # the same batch, paired by the tab's coupling: its conditional paths, and where the
             # learned (marginal) flow takes the same source points
-            idx = Coupling(settings.coupling).pair(flow.view_x0, flow.view_x1, torch.Generator().manual_seed(settings.seed))
-            times = torch.linspace(0, 1, PATH_TIMES)
-            arrays["cond"] = views.conditional_paths(flow.trainer.path, flow.view_x0, flow.view_x1[idx], times)
-            arrays["marg"] = views.sample(v, flow.view_x0, "rk4", PATH_TIMES - 1).trajectory
+            if self.cond is None:  # the coupling and the path are the flow's: made once
+                idx = Coupling(settings.coupling).pair(flow.view_x0, flow.view_x1, torch.Generator().manual_seed(settings.seed))
+                self.cond = views.conditional_paths(flow.trainer.path, flow.view_x0, flow.view_x1[idx], torch.linspace(0, 1, PATH_TIMES))
+            arrays["cond"] = self.cond
+            arrays["marg"] = self.marginal.get((flow.step,), running, lambda: views.sample(v, flow.view_x0, "rk4", PATH_TIMES - 1).trajectory)
             return {"times": PATH_TIMES}
         if settings.view == "guidance":
             scale = settings.guidance if settings.guidance > 0 else 1.0
             x0, ref = flow.x0[:COMPARE_POINTS], flow.ref[:COMPARE_POINTS]
-            plain = views.sample(v, x0, settings.solver, settings.steps).x
-            pushed = views.sample(v, x0, settings.solver, settings.steps, scale).x
-            arrays["plain"], arrays["guided"] = plain, pushed
-            return {"scale": scale, "w2_plain": finite(views.w2(plain, ref)), "w2_guided": finite(views.w2(pushed, ref))}
+
+            def both():
+                plain = views.sample(v, x0, settings.solver, settings.steps).x
+                pushed = views.sample(v, x0, settings.solver, settings.steps, scale).x
+                return plain, pushed, {"scale": scale, "w2_plain": finite(views.w2(plain, ref)), "w2_guided": finite(views.w2(pushed, ref))}
+
+            arrays["plain"], arrays["guided"], info = self.guidance.get((flow.step, settings.solver, settings.steps, scale), running, both)
+            return info
         return {}
 
-    def _density(self, t: float, running: bool) -> torch.Tensor:
-        """log p_t on the grid, recomputed when t or the flow changed (while training, at most
-        every DENSITY_EVERY seconds)."""
-        now, step = time.monotonic(), self.flow.step
-        cached = self.density
-        fresh = cached is not None and cached[0] == t and (cached[1] == step or (running and now - cached[2] < DENSITY_EVERY))
-        if not fresh:
-            grid = views.log_density(self.flow.velocity(), t, self.flow.extent, DENSITY_GRID, self.flow.trainer.path.schedule.source_scale)
-            self.density = cached = (t, step, now, grid)
-        return cached[3]
 
-
-__all__ = ["DENSITY_GRID", "FIELD_GRID", "Frames", "finite"]
+__all__ = ["DENSITY_GRID", "FIELD_GRID", "Frames", "Kept", "finite"]

@@ -16,10 +16,12 @@ const KINDS = ["independent", "ot", "sinkhorn"];
 const POINT_STEP = 0.04; // as flowmatch/explore/settings.py: drawn points are int8 multiples of it
 let spec = null; // every setting's kind, choices or range, and default (GET /api/settings)
 let ws = null;
-let latest = null; // the newest frame not yet drawn (ArrayBuffer)
+let latest = null; // the header of the newest frame not yet drawn
 let unacked = 0; // frames received since the last acknowledgement
 let errorShown = false;
-const state = { frame: null, losses: [], flow: -1, drawSide: null, strokes: { data: [], source: [] }, stroke: null };
+// frame: the newest drawn { header, arrays }; arrays holds every array of the current flow, as the
+// server sends an array only when it has changed
+const state = { frame: null, arrays: {}, losses: [], flow: -1, drawSide: null, strokes: { data: [], source: [] }, stroke: null };
 window.explore = { frames: 0, frameTimes: [], w2: [], lastHeader: null, errors: [], connected: false };
 
 // -- the query string --------------------------------------------------------------------
@@ -206,17 +208,27 @@ function decodeFrame(buf) {
   return { header, arrays };
 }
 
+// every frame is read as it comes (its arrays and its loss must not be missed), and the newest
+// is drawn at the next animation frame, then acknowledged: a hidden tab draws nothing, so the
+// server stops sending it frames
+function receive(buf) {
+  const f = decodeFrame(buf);
+  const h = f.header;
+  if (h.flow !== state.flow) { state.flow = h.flow; state.losses = []; state.arrays = {}; }
+  Object.assign(state.arrays, f.arrays);
+  if (h.loss) state.losses.push(h.loss);
+  if (state.losses.length > 4000) state.losses = state.losses.filter((_, i) => i % 2 === 0);
+  latest = h;
+  unacked += 1;
+  requestAnimationFrame(onFrame);
+}
+
 function onFrame() {
   if (!latest) return;
-  const buf = latest;
+  const h = latest;
   latest = null;
   try {
-    const f = decodeFrame(buf);
-    const h = f.header;
-    if (h.flow !== state.flow) { state.flow = h.flow; state.losses = []; }
-    if (h.loss) state.losses.push(h.loss);
-    if (state.losses.length > 4000) state.losses = state.losses.filter((_, i) => i % 2 === 0);
-    state.frame = f;
+    state.frame = { header: h, arrays: state.arrays };
     const now = performance.now(), ex = window.explore;
     ex.frames += 1;
     ex.frameTimes.push(now);
@@ -257,7 +269,7 @@ function drawMain() {
   w.clear();
   if (f) {
     const A = f.arrays, h = f.header;
-    if (A.density) w.heat(A.density, h.view_info.grid);
+    if (h.view === "density" && A.density && !h.view_info.error) w.heat(A.density, h.view_info.grid);
     w.points(A.ref, COLORS.data, 2.5);
     w.arrows(A.field, h.field_grid, COLORS.arrow);
     const [T, N] = A.traj.shape;
@@ -364,9 +376,7 @@ function connect() {
   };
   ws.onmessage = (ev) => {
     if (typeof ev.data !== "string") {
-      latest = ev.data;
-      unacked += 1;
-      requestAnimationFrame(onFrame);
+      receive(ev.data);
       return;
     }
     const m = JSON.parse(ev.data);

@@ -2,7 +2,7 @@
 // and the few marks the page draws in it (points, paths, arrows, a heat map). Written for this
 // page, no library: it has to draw a few thousand marks several times a second, nothing more.
 
-export const COLORS = { data: "#8a939d", particle: "rgba(228,87,46,0.85)", traj: "rgba(74,144,217,0.35)", arrow: "rgba(60,60,60,0.6)", source: "#2a9d8f", drawn: "#3a5ba0", grid: "#eef0f3" };
+export const COLORS = { data: "#8a939d", particle: "rgba(228,87,46,0.85)", traj: "rgba(74,144,217,0.35)", arrow: "rgba(60,60,60,0.4)", source: "#2a9d8f", drawn: "#3a5ba0", grid: "#eef0f3" };
 
 // A view of the world square in a canvas, with a small margin.
 export class World {
