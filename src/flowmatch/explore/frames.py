@@ -6,7 +6,7 @@ last frame, the side-by-side solver comparison, and the arrays of the chosen tea
 array the page already has (the same tensor, kept) is not sent again: the page keeps every
 array of a flow (header "flow") until a newer one of the same name comes.
 
-A frame should take a small part of the ~0.12 s between frames, but some pictures cost more
+A frame should take a small part of the ~0.1 s between frames, but some pictures cost more
 than that (64 RK4 steps, a log-density grid, density guidance's double backward pass), so each
 picture is `Kept` between frames: when training is stopped, a frame brings every picture up to
 date; while training, a picture is remade once it is older than its own interval and than

@@ -28,7 +28,7 @@ from flowmatch.explore.flow import Flow, build_flow
 from flowmatch.explore.frames import Frames
 from flowmatch.explore.settings import DEFAULTS, DRAWN, Settings, decode_points, parse_query, to_query, training_key
 
-FRAME_INTERVAL = 0.12  # seconds from one frame to the next while training: about 8 per second
+FRAME_INTERVAL = 0.1  # seconds from one frame to the next while training: up to 10 per second
 # ... but training gets at least this share of a frame's own cost between two frames, so that
 # on a loaded CPU the flow still learns (frames slow down before training stops)
 MIN_TRAIN_SHARE = 0.4
