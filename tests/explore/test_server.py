@@ -141,6 +141,8 @@ def test_bad_messages_get_a_message_and_every_tab_carries_on(server):
             ("not json", "JSON objects"),
             ("[1, 2]", "JSON objects"),
             (json.dumps({"type": "launch"}), "unknown message type"),
+            (json.dumps({"type": "ack", "n": "many"}), "count of frames"),
+            (json.dumps({"type": ["query"]}), "unknown message type"),
             ("x" * 400_000, "too long"),
             (b"\x00\x01", "JSON text"),
             (json.dumps({"type": "query", "query": "data=nosuch&run=1"}), "unknown data 'nosuch'"),

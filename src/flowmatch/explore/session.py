@@ -163,7 +163,11 @@ class Session:
                 self.closed.set()
                 return
             if kind == "ack":
-                self.in_flight = max(0, self.in_flight - int(m.get("n", 1)))
+                n = m.get("n", 1)
+                if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+                    self.in_flight = max(0, self.in_flight - n)
+                else:
+                    self._error(f"ack: n must be a count of frames, got {n!r}")
             elif kind == "reset":
                 acted = True
                 if self._new_flow(self.settings):
