@@ -220,3 +220,18 @@ def test_without_the_extra_it_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "starlette", None)
     monkeypatch.setitem(sys.modules, "starlette.applications", None)
     fails_cleanly(cli("explore", "--port", "0"), "pip install 'flowmatch[explore]'", "starlette")
+
+
+def test_loopback_is_the_default_and_other_hosts_are_opt_in():
+    from flowmatch.cli import build_parser
+    from flowmatch.explore.server import create_app, is_loopback
+
+    assert build_parser().parse_args(["explore"]).host == "127.0.0.1"
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20") and not is_loopback("example.org")
+
+    def allowed(app):
+        (mw,) = [m for m in app.user_middleware if m.cls.__name__ == "TrustedHostMiddleware"]
+        return mw.kwargs["allowed_hosts"]
+
+    assert "*" not in allowed(create_app()) and allowed(create_app(host="0.0.0.0")) == ["*"]
