@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a virtual environment in .venv with flowmatch installed (editable) and its test tools.
+# Set up a virtual environment in .venv with flowmatch installed (editable), its test tools and
+# the explorer's web server packages (the `explore` extra, which the tests of `flowmatch explore` need).
 # torch is installed first and pinned: on this kind of machine `torch==2.13.0` is the CPU build
 # kept on disk, while a bare `torch` would pull a multi-GB CUDA build. Override with
 # TORCH_SPEC (e.g. TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu").
