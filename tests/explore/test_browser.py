@@ -108,7 +108,7 @@ def save(d, name: str, tmp_path: Path) -> Path:
     return path
 
 
-def test_the_issue_url_trains_w2_halves_within_90_s_at_5_frames_a_second(server, browser, tmp_path):
+def test_the_issue_url_trains_w2_halves_within_90_s_at_5_frames_a_second(browser, server, tmp_path):
     d = browser
     start = time.monotonic()
     open_page(d, server, "data=moons&coupling=ot&run=1")
@@ -181,7 +181,7 @@ def server_tab(server) -> dict:
     return tab
 
 
-def test_a_shape_drawn_with_the_mouse_reaches_the_server_and_trains(server, browser, tmp_path):
+def test_a_shape_drawn_with_the_mouse_reaches_the_server_and_trains(browser, server, tmp_path):
     d = browser
     open_page(d, server, SMALL)
     d.find_element(By.ID, "draw-data").click()
@@ -213,7 +213,7 @@ def test_a_shape_drawn_with_the_mouse_reaches_the_server_and_trains(server, brow
     "query, words",
     [("data=nosuch&run=1", "unknown data 'nosuch'"), ("coupling=ot&steps=100000&run=1", "between 1 and 64"), ("lr=abc&run=1", "expected a number"), ("data=drawn&run=1", "needs a drawing")],
 )
-def test_a_bad_url_gets_a_message_and_the_server_keeps_serving(server, browser, query, words):
+def test_a_bad_url_gets_a_message_and_the_server_keeps_serving(browser, server, query, words):
     d = browser
     open_page(d, server, query)
     wait_for(lambda: words in text(d, "message"), timeout=30, what=f"the message {words!r}")
@@ -223,7 +223,7 @@ def test_a_bad_url_gets_a_message_and_the_server_keeps_serving(server, browser, 
     assert text(d, "message") == ""
 
 
-def test_each_tab_trains_its_own_flow_and_a_closed_tab_is_freed(server, browser):
+def test_each_tab_trains_its_own_flow_and_a_closed_tab_is_freed(browser, server):
     d = browser
     open_page(d, server, f"data=moons&{SMALL}&run=1")
     first = d.current_window_handle
@@ -244,7 +244,7 @@ def test_each_tab_trains_its_own_flow_and_a_closed_tab_is_freed(server, browser)
     assert status()["sessions"][0]["data"] == "moons"
 
 
-def test_sliders_solvers_and_teaching_views(server, browser, tmp_path):
+def test_sliders_solvers_and_teaching_views(browser, server, tmp_path):
     d = browser
     open_page(d, server, f"data=8gaussians&coupling=ot&{SMALL}&run=1")
     wait_for(lambda: int(text(d, "step")) > 30, what="training")
