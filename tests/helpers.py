@@ -17,6 +17,7 @@ import gzip
 import io
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -87,6 +88,48 @@ def run_cli(*args: object, check: bool = False, timeout: float = 300) -> subproc
 def popen_cli(*args: object, **kwargs) -> subprocess.Popen:
     """`python -m flowmatch ARGS` started in the background (for a process to kill)."""
     return subprocess.Popen([sys.executable, "-m", "flowmatch", *map(str, args)], env=subprocess_env(), **kwargs)
+
+
+@dataclass
+class Server:
+    """A `flowmatch explore` process: its URL (http://127.0.0.1:PORT/) and the process."""
+
+    url: str
+    proc: subprocess.Popen
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> tuple[int, str, str]:
+        """Send `sig` (Ctrl-C by default), wait, and return (exit code, stdout, stderr)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise AssertionError(f"flowmatch explore did not stop within {timeout} s of signal {sig}:\n{err[-3000:]}") from None
+        return self.proc.returncode, out, err
+
+
+@contextlib.contextmanager
+def explore_server(*args: object, timeout: float = 60):
+    """Start `flowmatch explore --port 0 ARGS` (a free port on 127.0.0.1), yield its `Server`, stop it."""
+    import selectors
+
+    proc = popen_cli("explore", "--port", "0", *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = None
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout):
+            raise AssertionError(f"flowmatch explore printed nothing in {timeout} s")
+        line = proc.stdout.readline()
+        if "serving on " not in line:
+            raise AssertionError(f"flowmatch explore: {line!r} {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}")
+        server = Server(line.split("serving on ")[1].split()[0], proc)
+        yield server
+    finally:
+        if proc.poll() is None:
+            (server or Server("", proc)).stop()
 
 
 def script(path: Path, *args: object, timeout: float = 300) -> subprocess.CompletedProcess:

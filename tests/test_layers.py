@@ -29,7 +29,7 @@ LIBRARY = (
     "flowmatch.closed_form",
     "flowmatch.schedulers",
 )
-APPLICATION = ("flowmatch.training", "flowmatch.runs", "flowmatch.recipes", "flowmatch.evaluation", "flowmatch.viz", "flowmatch.hub", "flowmatch.cli")
+APPLICATION = ("flowmatch.training", "flowmatch.runs", "flowmatch.recipes", "flowmatch.evaluation", "flowmatch.viz", "flowmatch.hub", "flowmatch.explore", "flowmatch.cli")
 FORBIDDEN = (*APPLICATION, "matplotlib")
 
 # One fresh interpreter imports each package in turn, with every flowmatch and matplotlib module

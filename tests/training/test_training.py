@@ -69,3 +69,15 @@ def test_fit_trains_in_memory_and_returns_the_sampling_model(tmp_path):
     again = tr.fit([])
     for a, b in zip(res.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_a_trainer_takes_its_source_as_a_data_source():
+    """`Trainer(config, data, source=...)`: the explorer's drawn source; batches' x0 come from it."""
+    from flowmatch.data import ArrayData
+
+    blob = ArrayData(torch.full((20, 2), 7.0), name="blob")
+    trainer = Trainer(TrainConfig(data="moons", steps=2, batch_size=8, hidden=8, depth=1, progress=False, prefetch=0), source=blob)
+    assert trainer.source is blob and torch.equal(trainer.draw_batch().x0, torch.full((8, 2), 7.0))
+    trainer.train_step()
+    with pytest.raises(FlowmatchError, match="source samples have shape"):
+        Trainer(TrainConfig(data="moons", steps=2, hidden=8, depth=1, progress=False), source=ArrayData(torch.zeros(20, 3)))

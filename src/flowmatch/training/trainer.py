@@ -59,18 +59,30 @@ class TrainResult:
 class Trainer:
     """Owns the model, optimiser, EMA and random state of one training run.
 
+    data: the data p1 (default: loaded from config.data); source: the source p0 (default: the
+    path's Gaussian or config.source), e.g. a point cloud drawn in `flowmatch explore`;
     pairs: fixed couplings (x0, x1), each (N, *D), trained on instead of drawn batches (reflow);
     init_weights: a state dict the model (and EMA) start from.
     """
 
-    def __init__(self, config: TrainConfig, data: DataSource | None = None, *, pairs: tuple[Tensor, Tensor] | None = None, init_weights: dict[str, Tensor] | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: DataSource | None = None,
+        *,
+        source: DataSource | None = None,
+        pairs: tuple[Tensor, Tensor] | None = None,
+        init_weights: dict[str, Tensor] | None = None,
+    ):
         self.config = config
         self.dist = distributed.context()  # DDP: one process unless torchrun started several
         self.dist.check_batch(config.batch_size)
         self.device = self.dist.device(resolve_device(config.device))
         self.data = data if data is not None else load_data(config.data, **config.part(DataConfig).load_options())
         self.path = config.build_path()
-        self.source = config.build_source(self.data, self.path)
+        self.source = config.build_source(self.data, self.path) if source is None else source
+        if tuple(self.source.shape) != tuple(self.data.shape):
+            raise FlowmatchError(f"source samples have shape {self.source.shape} but data samples have shape {self.data.shape}")
         self.coupling: Coupling = config.part(CouplingConfig).build()
         torch.manual_seed(config.seed)  # initial weights
         self.mean_flow = config.objective == "meanflow"
