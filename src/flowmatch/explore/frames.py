@@ -28,7 +28,7 @@ from flowmatch.explore import views
 from flowmatch.explore.flow import COMPARE_POINTS, Flow
 from flowmatch.explore.protocol import encode_frame
 from flowmatch.explore.settings import Settings
-from flowmatch.solvers import FIXED_STEP
+from flowmatch.solvers import VELOCITY_STEPPERS
 
 FIELD_GRID = 21  # arrows per side
 DENSITY_GRID = 32  # log-density cells per side (1,024 points: ~60-120 ms with the exact divergence)
@@ -139,7 +139,7 @@ class Frames:
         """Samples and W2 of every fixed-step solver at `settings.steps`: all of them when stopped
         or when the settings changed; while training one solver at a time, in turn, every
         COMPARE_EVERY seconds, or less often when one costs more than COMPARE_SHARE of that."""
-        names = list(FIXED_STEP)
+        names = list(VELOCITY_STEPPERS)
         changed = [s for s in names if (self.compare.get(s, {}).get("steps"), self.compare.get(s, {}).get("guidance")) != (settings.steps, settings.guidance)]
         start = time.monotonic()
         if all_solvers or changed:

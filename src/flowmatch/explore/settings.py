@@ -26,7 +26,7 @@ from flowmatch.couplings import COUPLINGS
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
 from flowmatch.paths.schedules import SCHEDULES
-from flowmatch.solvers import FIXED_STEP
+from flowmatch.solvers import VELOCITY_STEPPERS
 
 DRAWN = "drawn"  # data=drawn / source=drawn: the points in data_pts / source_pts
 MIN_POINTS = 10  # fewer drawn points than this are not a distribution worth training on
@@ -79,7 +79,7 @@ _SPEC: dict[str, tuple[str, object]] = {
     "lr": ("float", (0.0, 0.1)),
     "batch": ("int", (16, 1024)),  # Sinkhorn solves the whole batch: 1,024 is ~0.1 s a step
     "seed": ("int", (0, 2**31 - 1)),
-    "solver": ("choice", tuple(FIXED_STEP)),
+    "solver": ("choice", VELOCITY_STEPPERS),
     "steps": ("int", (1, MAX_STEPS)),
     "t": ("float", (0.0, 1.0)),
     "n": ("int", (50, 4000)),

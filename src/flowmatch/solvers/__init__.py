@@ -7,7 +7,7 @@ adaptive hand-off). Import the public names from here.
 
 from flowmatch.solvers.grids import GRIDS, time_grid
 from flowmatch.solvers.ode import ADAPTIVE, SOLVERS, SampleResult, Velocity, solve
-from flowmatch.solvers.steppers import FIXED_STEP, RK4, Euler, Heun, MeanFlowStep, Midpoint, Stepper
+from flowmatch.solvers.steppers import FIXED_STEP, RK4, VELOCITY_STEPPERS, Euler, Heun, MeanFlowStep, Midpoint, Stepper
 
 __all__ = [
     "ADAPTIVE",
@@ -21,6 +21,7 @@ __all__ = [
     "Midpoint",
     "SampleResult",
     "Stepper",
+    "VELOCITY_STEPPERS",
     "Velocity",
     "solve",
     "time_grid",

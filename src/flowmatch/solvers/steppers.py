@@ -107,3 +107,5 @@ class MeanFlowStep:
 
 
 FIXED_STEP: dict[str, Stepper] = {"euler": Euler(), "midpoint": Midpoint(), "heun": Heun(), "rk4": RK4(), "meanflow": MeanFlowStep()}
+# the fixed-step methods for a plain velocity field (meanflow needs an average-velocity model)
+VELOCITY_STEPPERS = ("euler", "midpoint", "heun", "rk4")
