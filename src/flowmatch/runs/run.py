@@ -12,7 +12,7 @@ from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
 from flowmatch.models import build_model
-from flowmatch.paths import AffinePath
+from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, SOURCE_FILE, load_config
 from flowmatch.training import TrainConfig, resolve_device
@@ -20,19 +20,23 @@ from flowmatch.training import TrainConfig, resolve_device
 
 @dataclass
 class Run:
-    """A trained run: its config, EMA (or raw) model in eval mode, path, source and data."""
+    """A trained run: its config, EMA (or raw) model in eval mode, path, source and data.
+
+    model is the run's velocity v(x, t, **cond): a network trained for another target is wrapped
+    in `PredictionVelocity`; a bridge run's is a `VelocityAndScore` (its forward is the velocity).
+    """
 
     config: TrainConfig
     model: nn.Module
-    path: AffinePath
+    path: AffinePath | BridgePath
     source: DataSource
     data: DataSource
     step: int
     device: torch.device
 
 
-def _data(spec: str, shape: tuple[int, ...], num_classes: int) -> DataSource:
-    """What sampling needs of the data: its shape and classes (stored in the checkpoint). The data
+def _data(spec: str, shape: tuple[int, ...], num_classes: int, cond_dim: int) -> DataSource:
+    """What sampling needs of the data: its shape, classes and condition size (stored in the checkpoint). The data
     themselves only where they are at hand: a built-in set, or the training file if it is still
     where it was (for `eval`'s default reference); never needed to sample."""
     if spec in TOY_SETS and shape == (2,):
@@ -40,14 +44,14 @@ def _data(spec: str, shape: tuple[int, ...], num_classes: int) -> DataSource:
     if len(shape) == 1 and Path(spec).is_file():
         try:
             data = load_data(spec)
-            if data.shape == shape:
+            if data.shape == shape and data.num_classes == num_classes and data.cond_dim == cond_dim:
                 return data
         except FlowmatchError:
             pass
-    return DataShape(shape, num_classes, spec)
+    return DataShape(shape, num_classes, spec, cond_dim)
 
 
-def _source(config: TrainConfig, run_dir: Path, data: DataSource, path: AffinePath) -> DataSource:
+def _source(config: TrainConfig, run_dir: Path, data: DataSource, path: AffinePath | BridgePath) -> DataSource:
     """The source p0: the path's Gaussian, a built-in set, or the source points kept in the run."""
     if config.source == "gaussian" or config.source in TOY_SETS:
         return config.build_source(data, path)
@@ -69,14 +73,19 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     config = load_config(run_dir / CONFIG_FILE)
     dev = resolve_device(device)
     shape, num_classes = tuple(state["data_shape"]), int(state["num_classes"])
-    data = _data(config.data, shape, num_classes)
+    cond_dim = state.get("cond_dim", 0)  # runs written before conditions existed have none
+    if type(cond_dim) is not int or cond_dim < 0:
+        raise FlowmatchError(f"checkpoint in {run_dir} is damaged: cond_dim is {cond_dim!r}")
+    data = _data(config.data, shape, num_classes, cond_dim)
     path = config.build_path()
     source = _source(config, run_dir, data, path)
-    model = build_model(config.model, data.shape, num_classes=data.num_classes, **config.model_options())
+    model = build_model(config.model, data.shape, num_classes=data.num_classes, cond_dim=cond_dim, score=isinstance(path, BridgePath), **config.model_options())
     try:
         model.load_state_dict(sampling_weights(state, use_ema))
     except RuntimeError as exc:
         raise FlowmatchError(f"checkpoint in {run_dir} does not match its config: {str(exc).splitlines()[0]}") from None
+    if config.target != "velocity":
+        model = PredictionVelocity(model, path, config.target)
     model.to(dev).eval().requires_grad_(False)
     return Run(config, model, path, source, data, int(state["step"]), dev)
 
