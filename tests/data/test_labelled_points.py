@@ -66,3 +66,21 @@ def test_array_data_in_memory():
     d = ArrayData(torch.zeros(4, 2), labels=torch.tensor([0, 0, 3, 1]), conditions=torch.ones(4))
     assert d.num_classes == 4 and d.cond_dim == 1
     assert d.sample(3, torch.Generator().manual_seed(0)).c.shape == (3, 1)
+
+
+@pytest.mark.parametrize("name", ["moons", "circles", "8gaussians", "spirals", "pinwheel"])
+def test_toy_labels_name_the_component_of_the_same_points(name):
+    from flowmatch.data import TOY_CLASSES, toy_labelled
+    from flowmatch.data.toy import toy_sample
+
+    x, y = toy_labelled(name, 4000, np.random.default_rng(0))
+    assert np.array_equal(x, toy_sample(name, 4000, np.random.default_rng(0)))
+    assert set(np.unique(y)) == set(range(TOY_CLASSES[name]))
+    # the components are where their definitions put them
+    if name == "moons":  # upper arc centred at (-1, -0.5) after the shift, lower at (1, 0.5)
+        assert x[y == 0, 1].mean() > x[y == 1, 1].mean() + 1
+    if name == "8gaussians":
+        centres = 3.0 * np.stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)], 1)
+        assert (np.linalg.norm(x[:, None] - centres[None], axis=2).argmin(1) == y).mean() > 0.999
+    if name == "circles":
+        assert np.linalg.norm(x[y == 0], axis=1).mean() > 2 * np.linalg.norm(x[y == 1], axis=1).mean() - 0.5

@@ -14,7 +14,7 @@ from flowmatch.data.config import DataConfig
 from flowmatch.data.images import ImageData, is_image_spec, load_images
 from flowmatch.data.points import POINT_SUFFIXES, PointSet, load_point_set
 from flowmatch.data.sources import ArrayData, Batch, DataShape, DataSource, GaussianSource, ToyData
-from flowmatch.data.toy import TOY_SETS
+from flowmatch.data.toy import TOY_CLASSES, TOY_SETS, toy_labelled
 from flowmatch.errors import FlowmatchError
 
 ImageShape = DataShape  # its first name, when only image runs were loaded without their data
@@ -37,4 +37,20 @@ def load_data(spec: str, *, data_dir: str = "data", image_size: int = 0, downloa
     raise FlowmatchError(f"unknown data {spec!r}: use one of {', '.join(TOY_SETS)}, an image set (mnist, fashion-mnist, cifar10, digits), an image folder, or a .npy/.npz/.csv file of shape (N, D)")
 
 
-__all__ = ["Batch", "DataConfig", "DataSource", "GaussianSource", "ToyData", "ArrayData", "DataShape", "ImageData", "ImageShape", "PointSet", "load_data", "load_point_set", "TOY_SETS"]
+__all__ = [
+    "Batch",
+    "DataConfig",
+    "DataSource",
+    "GaussianSource",
+    "ToyData",
+    "ArrayData",
+    "DataShape",
+    "ImageData",
+    "ImageShape",
+    "PointSet",
+    "load_data",
+    "load_point_set",
+    "TOY_CLASSES",
+    "TOY_SETS",
+    "toy_labelled",
+]
