@@ -79,3 +79,14 @@ def test_continuous_conditions_train_and_sample(tmp_path):
         assert np.allclose(out.mean(0).numpy(), [value, -value], atol=0.2), (value, out.mean(0))
     with pytest.raises(FlowmatchError, match="conditioned on 1"):
         res.model(x0, torch.zeros(1000))
+
+
+@pytest.mark.parametrize("coupling,options", [("partial", {"partial_mass": 0.75}), ("unbalanced", {"unbalanced_reg_m": 0.05})])
+def test_weighted_couplings_put_their_weights_in_the_loss(coupling, options):
+    cfg = TrainConfig(data="moons", coupling=coupling, batch_size=64, steps=3, hidden=8, depth=1, progress=False, **options)
+    trainer = Trainer(cfg)
+    batch = trainer.pipeline.next()
+    assert batch.weight.shape == (64,) and batch.weight.mean().item() == pytest.approx(1.0, rel=1e-5)
+    if coupling == "partial":  # a quarter of the source points are left out of the loss
+        assert int((batch.weight < 1e-6).sum()) == 16
+    assert np.isfinite(trainer.train_step())
