@@ -67,11 +67,12 @@ def main() -> None:
             for _, method, steps in ODE:
                 res = sample_run(run, args.n, method=method, steps=steps, seed=1)
                 cells.append(w2(res.x) + (f" ({res.nfe})" if method == "dopri5" else ""))
-            etas = (1.0,) if options.get("path") == "bridge" else (0.5, 1.0, 2.0) if "source" not in options else ()
+            # eta 0 is the ODE by Euler on the same grid: the deterministic figure at the same NFE
+            etas = (0.0, 1.0) if options.get("path") == "bridge" else (0.0, 0.5, 1.0, 2.0) if "source" not in options else ()
             sde = {k: [] for k in SDE_STEPS}
             for eta in etas:
                 for k in SDE_STEPS:
-                    sde[k].append(("" if len(etas) == 1 else f"eta {eta:g}: ") + w2(sample_run(run, args.n, steps=k, seed=1, sde=True, noise_scale=eta).x))
+                    sde[k].append(f"eta {eta:g}: " + w2(sample_run(run, args.n, steps=k, seed=1, sde=True, noise_scale=eta).x))
             cells += ["<br>".join(v) if v else "-" for v in sde.values()]
             print(f"| {name} | {seconds:.0f} | " + " | ".join(cells) + " |", flush=True)
     print(f"\nnoise floor (two fresh draws): {floor:.3f}")

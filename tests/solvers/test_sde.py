@@ -74,3 +74,30 @@ def test_bad_arguments_are_one_line_errors():
         solve_sde(lambda x, t: x, 1.0, torch.zeros(2, 1), generator=torch.Generator(), t0=1.0, t1=0.0)
     with pytest.raises(FlowmatchError, match="noise scale"):
         gaussian_path_sde(make_path("condot"), lambda x, t: x, noise_scale=-1.0)
+
+
+def affine_gaussian_field(path, m, s, scale):
+    """The marginal velocity of an affine path from N(0, scale^2 I) to N(m, diag(s^2)), per coordinate:
+    x_t = a x1 + sig scale z has mean a m and variance a^2 s^2 + (sig scale)^2, and
+    E[a' x1 + sig' scale z | x_t] = a' m + (a a' s^2 + sig sig' scale^2) / var (x_t - a m)."""
+
+    def v(x, t):
+        sv = path.values(t, x)
+        var = sv.alpha**2 * s**2 + (sv.sigma * scale) ** 2
+        return sv.d_alpha * m + (sv.alpha * sv.d_alpha * s**2 + sv.sigma * sv.d_sigma * scale**2) / var * (x - sv.alpha * m)
+
+    return v
+
+
+@pytest.mark.parametrize("name,scale", [("vp", 1.0), ("cosine", 2.0)])
+def test_sde_marginals_on_other_paths_and_source_scales(name, scale):
+    path = make_path(name)
+    sde = gaussian_path_sde(path, affine_gaussian_field(path, MU, SD, scale), noise_scale=1.0, source_scale=scale)
+    x0 = scale * torch.randn(20_000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    res = solve_sde(sde.drift, sde.diffusion, x0, generator=torch.Generator().manual_seed(5), steps=200, trajectory=True)
+    for k in (100, 200):
+        t = res.times[k].reshape(1)
+        sv = path.schedule(t)
+        mean, var = sv.alpha * MU, sv.alpha**2 * SD**2 + (sv.sigma * scale) ** 2
+        assert torch.allclose(res.trajectory[k].mean(0), mean, atol=0.04), (name, k)
+        assert torch.allclose(res.trajectory[k].var(0), var, rtol=0.05), (name, k, res.trajectory[k].var(0), var)
