@@ -1,7 +1,14 @@
 """The training objectives: conditional flow matching and MeanFlow, training times, options.
 
-Flow matching regresses v_theta(x_t, t) on the path's target alpha_t' x1 + sigma_t' x0, which
-has the same gradient as regressing on the (unknown) marginal field.
+The loss regresses the network on the path's target for each pair (x0, x1): by default the
+velocity alpha_t' x1 + sigma_t' x0, which has the same gradient as regressing on the (unknown)
+marginal field; with `target` x1 or epsilon, the network predicts the data x1 or the source
+sample x0 and the loss is the squared error of that prediction (`flowmatch.paths.targets`
+converts it to a velocity for sampling). On the Brownian bridge the network is a velocity and a
+score (`VelocityAndScore`); the score's loss is |s_t score + eps|^2 with s_t the bridge's
+standard deviation (the score of N(mu_t, s_t^2) is -eps / s_t, weighted by s_t^2 so that it stays
+finite at the ends). Pairs may carry weights (unbalanced and partial OT): the loss is then the
+mean of weight x squared error.
 
 MeanFlow learns the average velocity over an interval, u(x_t, t, h) = (1/h) int_t^{t+h} v dtau
 along the ODE path, so that one step x_{t+h} = x_t + h u(x_t, t, h) is exact for any h. With
@@ -12,7 +19,8 @@ t + h held fixed, d/dt [h u] = -v gives the identity it is trained on,
 with the conditional velocity in place of v and the total derivative from one forward-mode
 Jacobian-vector product (torch.func.jvp), held out of the gradient.
 
-References: Lipman et al., "Flow Matching for Generative Modeling" (2023); Geng et al., "Mean
+References: Lipman et al., "Flow Matching for Generative Modeling" (2023); Tong et al.,
+"Simulation-free Schrödinger bridges via score and flow matching" (2024); Geng et al., "Mean
 Flows for One-step Generative Modeling" (2025).
 """
 
@@ -25,7 +33,8 @@ import torch
 from torch import Tensor
 
 from flowmatch.options import check_options, option
-from flowmatch.paths import AffinePath
+from flowmatch.paths import TARGETS, AffinePath, BridgePath, regression_target
+from flowmatch.paths.affine import _expand
 
 TIME_SAMPLING = ("uniform", "logit-normal")
 OBJECTIVES = ("fm", "meanflow")
@@ -38,10 +47,33 @@ def sample_time(n: int, kind: str, generator: torch.Generator) -> Tensor:
     return torch.sigmoid(torch.randn(n, generator=generator))
 
 
-def flow_matching_loss(model: Callable[..., Tensor], path: AffinePath, x0: Tensor, x1: Tensor, t: Tensor, **cond: Tensor) -> Tensor:
-    """Mean over the batch of |v_theta(x_t, t) - (alpha_t' x1 + sigma_t' x0)|^2; x0, x1: (B, *D), t: (B,)."""
-    ps = path.sample(x0, x1, t)
-    return (model(ps.x_t, t, **cond) - ps.velocity).pow(2).flatten(1).sum(1).mean()
+def flow_matching_loss(
+    model: Callable[..., Tensor],
+    path: AffinePath | BridgePath,
+    x0: Tensor,
+    x1: Tensor,
+    t: Tensor,
+    *,
+    target: str = "velocity",
+    noise: Tensor | None = None,
+    weight: Tensor | None = None,
+    **cond: Tensor,
+) -> Tensor:
+    """Mean over the batch of the squared error of the network's prediction; x0, x1: (B, *D), t: (B,).
+
+    Affine paths: |model(x_t, t) - target|^2 with the target named by `target`. The bridge: the
+    velocity's and the score's errors, with `noise` (B, *D) the bridge's eps. weight: (B,) pair
+    weights (mean 1) or None.
+    """
+    if isinstance(path, BridgePath):
+        ps = path.sample(x0, x1, t, noise)
+        out = model(ps.x_t, t, joint=True, **cond)
+        std = _expand(path.std(t), x1)
+        per = (out[:, 0] - ps.velocity).pow(2).flatten(1).sum(1) + (std * out[:, 1] + noise).pow(2).flatten(1).sum(1)
+    else:
+        ps = path.sample(x0, x1, t)
+        per = (model(ps.x_t, t, **cond) - regression_target(ps, target)).pow(2).flatten(1).sum(1)
+    return per.mean() if weight is None else (weight * per).mean()
 
 
 def sample_interval(t: Tensor, kind: str, fraction: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -96,13 +128,14 @@ def mean_flow_loss(
 
 @dataclass(frozen=True)
 class LossConfig:
-    """How training times and labels are drawn for the loss."""
+    """How training times and labels are drawn for the loss, and what the network predicts."""
 
     time_sampling: str = option("logit-normal", "distribution of training times (logit-normal: measured better at NFE 1-8, docs/benchmarks.md)", choices=TIME_SAMPLING)
     cond_drop: float = option(0.1, "label dropout to the null class, for classifier-free guidance", min=0.0, max=1.0, max_open=True)
     # one-step distillation (recipes.reflow): this fraction of each batch sits at t = 0, where
     # the target x1 - x0 = v(x0, 0) is what one Euler step needs
     distill_fraction: float = option(0.0, "fraction of each batch trained at t = 0 (one-step distillation)", min=0.0, max=1.0)
+    target: str = option("velocity", "what the network predicts (the loss compares): velocity, x1 (the data) or epsilon (the source sample)", choices=TARGETS)
     objective: str = option("fm", "fm: flow matching; meanflow: average velocities over intervals, for 1 to N steps (sample with --solver meanflow)", choices=OBJECTIVES)
     mean_flow_fraction: float = option(0.25, "meanflow: fraction of each batch trained on intervals (the rest is flow matching)", min=0.0, max=1.0)
     # 0: on moons the adaptive weight of the MeanFlow paper (p = 1) pulled even the h = 0 part off

@@ -214,8 +214,17 @@ def command_cases(w) -> list[list[str]]:
         "--seed": ["-1", "x"],
         "--guidance": ["nan", "inf", "x"],
         "--density-guidance": ["nan", "-inf", "x"],
+        "--noise-scale": ["-1", "nan", "inf", "x"],
+        "--condition": [files / "missing.npy", files / "objects.npy", files / "nan.npy", files / "flat.npy", files / "text.csv"],
     }.items():
         cases += [["sample", moons, *s, flag, v] for v in values]
+    cases += [
+        ["sample", moons, *s, "--sde", "--solver", "rk4"],
+        ["sample", moons, *s, "--noise-scale", "2"],
+        ["sample", moons, *s, "--sde", "--density-guidance", "1"],
+        ["sample", two, *s, "--sde"],  # no Gaussian source: no score from the velocity
+        ["sample", moons, *s, "--condition", files / "one.npy"],  # a run trained without conditions
+    ]
     # plot
     cases += [["plot", moons, "--out", w / "plots", "--n", v] for v in ("0", "1", "-5", "x", str(10**12))]
     cases += [["plot", runs / "nowhere", "--out", w / "plots"], ["plot", moons], ["plot", moons, "--out", files / "a_file"], ["plot", runs / "trapped-ckpt", "--out", w / "plots"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 NAME = "sample"
 HELP = "draw samples from a trained run"
-DESCRIPTION = "Solve the ODE from the source to t=1 and save the samples."
+DESCRIPTION = "Solve the ODE (or, with --sde, an SDE with the same marginals) from the source to t=1 and save the samples."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.solvers import GRIDS, SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
-    p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=2000, help="number of samples")
+    p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=None, help="number of samples (default 2000, or one per row of --condition)")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
     p.add_argument("--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run)")
     p.add_argument("--steps", type=number(int, min=1), default=4, help="solver steps (fixed-step solvers)")
@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--density-guidance", type=number(float), default=0.0, metavar="LAMBDA", help="mode-seeking guidance: follow v + LAMBDA grad(-div v) (default 0: off)")
     p.add_argument("--class", dest="class_", default=None, help="class id, or 'all' (one row per class); default: unconditional")
+    p.add_argument("--condition", default=None, metavar="FILE.npy", help="continuous conditions of a run trained with them: (K,) for every sample, or (M, K), one sample per row")
+    p.add_argument("--sde", action="store_true", help="integrate the SDE with the ODE's marginals (Euler-Maruyama, --steps steps): Gaussian-source runs and bridge runs")
+    p.add_argument("--noise-scale", type=number(float, min=0), default=1.0, help="--sde: scale of the diffusion (0: the ODE by Euler; default 1)")
     p.add_argument("--guidance", type=number(float), default=1.0, help="classifier-free guidance weight W: v_null + W (v_class - v_null) (default 1)")
 
 
@@ -45,15 +48,30 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
         raise FlowmatchError(f"--out must end in .npy or .png, got {out.name!r}")
+    if args.sde and args.solver:
+        raise FlowmatchError(f"--sde integrates by Euler-Maruyama; --solver {args.solver} applies to the ODE")
+    if args.noise_scale != 1.0 and not args.sde:
+        raise FlowmatchError("--noise-scale applies to --sde sampling")
+    conditions = _read_conditions(args.condition) if args.condition else None
     run = load_model(args.run, device=args.device)
     images = len(run.data.shape) == 3
-    if not images and (args.class_ is not None or args.guidance != 1.0):
-        raise FlowmatchError("--class and --guidance apply to class-conditional image runs")
+    if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0):
+        raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")
     if images and args.trajectory:
         raise FlowmatchError("--trajectory draws 2D runs only; save image samples with --out FILE.png or FILE.npy")
-    labels = class_labels(args.class_, args.n, run.data.num_classes) if images else None
-    n = len(labels) if labels is not None else args.n
-    method = args.solver or run.config.sampler
+    n = args.n or 2000
+    rows = 0 if conditions is None else len(conditions)
+    if rows > 1:  # one sample per row
+        if args.n is not None and args.n != rows:
+            raise FlowmatchError(f"--condition holds {rows} rows (one sample each) but --n is {args.n}")
+        n = rows
+    labels = class_labels(args.class_, n, run.data.num_classes)
+    n = len(labels) if labels is not None else n
+    if rows == 1:
+        conditions = conditions.expand(n, -1)
+    elif rows and rows != n:
+        raise FlowmatchError(f"--class all draws {n} samples; give one condition for all of them, or {n} rows")
+    method = "euler-maruyama" if args.sde else args.solver or run.config.sampler
     start = time.perf_counter()
     res = sample_run(
         run,
@@ -66,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
         atol=args.atol,
         rtol=args.rtol,
         y=labels,
+        c=conditions,
         guidance=args.guidance,
         density_guidance=args.density_guidance,
+        sde=args.sde,
+        noise_scale=args.noise_scale,
     )
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -86,9 +107,33 @@ def run(args: argparse.Namespace) -> int:
 
         plot_trajectories(res.trajectory, args.trajectory)
     record = {"out": str(out), "n": n, "solver": method, "steps": None if method in ADAPTIVE else args.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
-    if images:  # nfe counts solver calls; a guided call is one batched pass
+    if run.data.num_classes:  # nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
+    if args.condition:
+        record["condition"] = args.condition
+    if args.sde:
+        record["noise_scale"] = args.noise_scale
     if args.density_guidance:
         record["density_guidance"] = args.density_guidance
     print(json.dumps(record))
     return 0
+
+
+def _read_conditions(path: str):
+    """--condition FILE.npy -> float32 tensor (M, K): a (K,) array is one row."""
+    import numpy as np
+    import torch
+
+    from flowmatch.errors import FlowmatchError
+
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FlowmatchError(f"--condition file not found: {path}") from None
+    except Exception as exc:  # not an .npy, or one that needs pickle
+        raise FlowmatchError(f"cannot read --condition {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
+        raise FlowmatchError(f"--condition {path} must hold numbers of shape (K,) or (M, K), got {arr.dtype} {tuple(arr.shape)}")
+    if not np.isfinite(arr).all():
+        raise FlowmatchError(f"--condition {path} holds NaN or inf")
+    return torch.from_numpy(np.atleast_2d(arr).astype(np.float32))

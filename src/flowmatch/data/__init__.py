@@ -1,7 +1,8 @@
 """Data: 2D toy sets, user point clouds and image sets, drawn as batches from a torch.Generator.
 
 `load_data(spec)` accepts a built-in toy name (see `TOY_SETS`), a path to a point cloud
-(.npy, .npz, .csv of shape (N, D)) or an image set / folder. `GaussianSource` is the default
+(.npy, .npz, .csv of shape (N, D); an .npz may add labels `y` and conditions `c`, a CSV a
+`label` column) or an image set / folder. `GaussianSource` is the default
 source distribution.
 """
 
@@ -11,9 +12,9 @@ from pathlib import Path
 
 from flowmatch.data.config import DataConfig
 from flowmatch.data.images import ImageData, is_image_spec, load_images
-from flowmatch.data.points import POINT_SUFFIXES, load_points
+from flowmatch.data.points import POINT_SUFFIXES, PointSet, load_point_set
 from flowmatch.data.sources import ArrayData, Batch, DataShape, DataSource, GaussianSource, ToyData
-from flowmatch.data.toy import TOY_SETS
+from flowmatch.data.toy import TOY_CLASSES, TOY_SETS, toy_labelled
 from flowmatch.errors import FlowmatchError
 
 ImageShape = DataShape  # its first name, when only image runs were loaded without their data
@@ -31,8 +32,25 @@ def load_data(spec: str, *, data_dir: str = "data", image_size: int = 0, downloa
     if spec in TOY_SETS:
         return ToyData(spec)
     if Path(spec).suffix in POINT_SUFFIXES or Path(spec).exists():
-        return ArrayData(load_points(spec), name=spec)
+        points = load_point_set(spec)
+        return ArrayData(points.x, name=spec, labels=points.y, conditions=points.c)
     raise FlowmatchError(f"unknown data {spec!r}: use one of {', '.join(TOY_SETS)}, an image set (mnist, fashion-mnist, cifar10, digits), an image folder, or a .npy/.npz/.csv file of shape (N, D)")
 
 
-__all__ = ["Batch", "DataConfig", "DataSource", "GaussianSource", "ToyData", "ArrayData", "DataShape", "ImageData", "ImageShape", "load_data", "TOY_SETS"]
+__all__ = [
+    "Batch",
+    "DataConfig",
+    "DataSource",
+    "GaussianSource",
+    "ToyData",
+    "ArrayData",
+    "DataShape",
+    "ImageData",
+    "ImageShape",
+    "PointSet",
+    "load_data",
+    "load_point_set",
+    "TOY_CLASSES",
+    "TOY_SETS",
+    "toy_labelled",
+]

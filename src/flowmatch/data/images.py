@@ -19,7 +19,7 @@ from torch import Tensor
 
 from flowmatch.data.download import REMOTES, download
 from flowmatch.data.image_files import load_cifar10, load_digits_set, load_idx_set, load_image_folder, read_idx
-from flowmatch.data.sources import Batch
+from flowmatch.data.sources import Batch, DataSource
 from flowmatch.errors import FlowmatchError
 
 IMAGE_SETS = ("mnist", "fashion-mnist", "cifar10", "digits")
@@ -28,7 +28,7 @@ MIN_SIZE, MAX_SIZE = 4, 512
 FOLDER_DEFAULT_SIZE = 32
 
 
-class ImageData:
+class ImageData(DataSource):
     """A finite labelled image set; `sample(n, g)` draws with replacement -> Batch(x, y).
 
     images: (N, C, H, W) uint8; labels: (N,) int64 in [0, num_classes); x in [-1, 1].

@@ -1,7 +1,15 @@
-"""User point clouds from .npy, .npz or .csv files of shape (N, D)."""
+"""User point clouds from .npy, .npz or .csv files of shape (N, D), with optional labels and conditions.
+
+- `.npy`: the points (N, D).
+- `.npz`: the points as `x` (or the only array), optional integer class labels `y` (N,) and
+  optional continuous conditions `c` (N, K) (or (N,)); other arrays are not read.
+- `.csv`: one row per point; a header line is optional, and a header column named `label`
+  holds integer class labels (the other columns are the point).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,15 +17,26 @@ import numpy as np
 from flowmatch.errors import FlowmatchError
 
 POINT_SUFFIXES = (".npy", ".npz", ".csv")
+LABEL_COLUMN = "label"
 
 
-def load_points(path: str | Path) -> np.ndarray:
-    """(N, D) float32 array from a file; every malformed case is a one-line FlowmatchError."""
+@dataclass(frozen=True)
+class PointSet:
+    """x: (N, D) float32 points; y: (N,) int64 labels in 0..K-1 or None; c: (N, K) float32 conditions or None."""
+
+    x: np.ndarray
+    y: np.ndarray | None = None
+    c: np.ndarray | None = None
+
+
+def load_point_set(path: str | Path) -> PointSet:
+    """Points, labels and conditions from a file; every malformed case is a one-line FlowmatchError."""
     p = Path(path)
     if not p.exists():
         raise FlowmatchError(f"data file not found: {p}")
     if p.suffix not in POINT_SUFFIXES:
         raise FlowmatchError(f"unsupported data file {p.name!r}: expected one of {', '.join(POINT_SUFFIXES)}")
+    y = c = None
     try:
         if p.suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
@@ -31,29 +50,47 @@ def load_points(path: str | Path) -> np.ndarray:
                     arr = z[z.files[0]]
                 else:  # which of several arrays is the data would be a guess
                     raise FlowmatchError(f"data file {p} holds arrays {', '.join(z.files)} and none named 'x'; name the data array x")
+                y = z["y"] if "y" in z.files and "x" in z.files else None
+                c = z["c"] if "c" in z.files and "x" in z.files else None
         else:
-            arr = _read_csv(p)
+            arr, y = _read_csv(p)
     except FlowmatchError:
         raise
     except Exception as exc:  # numpy's own messages are long; name the file and the cause
         raise FlowmatchError(f"cannot read data file {p}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-    return validate_points(arr, str(p))
+    x = validate_points(arr, str(p))
+    return PointSet(x, None if y is None else validate_labels(y, len(x), str(p)), None if c is None else validate_conditions(c, len(x), str(p)))
 
 
-def _read_csv(p: Path) -> np.ndarray:
+def load_points(path: str | Path) -> np.ndarray:
+    """(N, D) float32 points of a file (its labels and conditions, if any, are not read)."""
+    return load_point_set(path).x
+
+
+def _read_csv(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(points, labels or None) of a CSV file; a header column named `label` holds the labels."""
     text = p.read_text(encoding="utf-8-sig").strip()  # utf-8-sig: a spreadsheet's byte-order mark is not data
     if not text:
         raise FlowmatchError(f"data file {p} is empty")
     lines = text.splitlines()
+    header = lines[0].split(",")
     try:
-        float(lines[0].split(",")[0])
-        skip = 0
+        float(header[0])
+        skip, names = 0, []
     except ValueError:  # a header line
-        skip = 1
+        skip, names = 1, [h.strip().strip('"').lower() for h in header]
     try:
-        return np.loadtxt(lines[skip:], delimiter=",", ndmin=2, dtype=np.float64)
+        arr = np.loadtxt(lines[skip:], delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError:
         raise FlowmatchError(f"data file {p} holds values that are not numbers") from None
+    if LABEL_COLUMN not in names:
+        return arr, None
+    if names.count(LABEL_COLUMN) > 1:
+        raise FlowmatchError(f"data file {p} has {names.count(LABEL_COLUMN)} columns named {LABEL_COLUMN!r}")
+    col = names.index(LABEL_COLUMN)
+    if arr.shape[1] != len(names):
+        raise FlowmatchError(f"data file {p} has {len(names)} header columns but rows of {arr.shape[1]} values")
+    return np.delete(arr, col, axis=1), arr[:, col]
 
 
 def validate_points(arr: np.ndarray, what: str = "data") -> np.ndarray:
@@ -68,3 +105,31 @@ def validate_points(arr: np.ndarray, what: str = "data") -> np.ndarray:
         bad = int((~np.isfinite(arr)).any(axis=1).sum())
         raise FlowmatchError(f"{what} holds NaN or inf in {bad} row(s)")
     return arr.astype(np.float32)
+
+
+def validate_labels(y: np.ndarray, n: int, what: str = "data") -> np.ndarray:
+    """Check (n,) class labels: whole numbers >= 0 (classes 0..max); return them as int64."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise FlowmatchError(f"{what}: labels are not numbers (dtype {y.dtype})")
+    if y.shape != (n,):
+        raise FlowmatchError(f"{what}: labels must have shape ({n},), one per point, got {tuple(y.shape)}")
+    if not np.isfinite(y).all() or (y != np.round(y)).any() or (y < 0).any():
+        raise FlowmatchError(f"{what}: labels must be whole numbers >= 0 (class ids 0..K-1)")
+    if y.max() >= 2**31:
+        raise FlowmatchError(f"{what}: label {int(y.max())} is too large; number the classes 0..K-1")
+    return y.astype(np.int64)
+
+
+def validate_conditions(c: np.ndarray, n: int, what: str = "data") -> np.ndarray:
+    """Check continuous conditions, (n,) or (n, K) finite numbers; return them as (n, K) float32."""
+    c = np.asarray(c)
+    if c.ndim == 1:
+        c = c[:, None]
+    if c.dtype.kind not in "biuf":
+        raise FlowmatchError(f"{what}: conditions c are not numbers (dtype {c.dtype})")
+    if c.ndim != 2 or c.shape[0] != n or c.shape[1] == 0:
+        raise FlowmatchError(f"{what}: conditions c must have shape ({n}, K), one row per point, got {tuple(c.shape)}")
+    if not np.isfinite(c).all():
+        raise FlowmatchError(f"{what}: conditions c hold NaN or inf")
+    return c.astype(np.float32)

@@ -8,16 +8,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from flowmatch.data.points import validate_points
+from flowmatch.data.points import validate_conditions, validate_labels, validate_points
 from flowmatch.data.toy import toy_sample
 
 
 @dataclass(frozen=True)
 class Batch:
-    """x: (B, *D) samples; y: (B,) integer class labels or None."""
+    """x: (B, *D) samples; y: (B,) integer class labels or None; c: (B, K) continuous conditions or None."""
 
     x: Tensor
     y: Tensor | None = None
+    c: Tensor | None = None
 
 
 def _numpy_rng(generator: torch.Generator) -> np.random.Generator:
@@ -26,10 +27,12 @@ def _numpy_rng(generator: torch.Generator) -> np.random.Generator:
 
 
 class DataSource:
-    """Interface: `shape` (per-sample shape), `num_classes` (0 if unlabelled), `sample`."""
+    """Interface: `shape` (per-sample shape), `num_classes` (0 if unlabelled), `cond_dim` (K, the
+    number of continuous conditions per sample; 0 if none), `sample`."""
 
     shape: tuple[int, ...]
     num_classes: int = 0
+    cond_dim: int = 0
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:  # pragma: no cover - interface
         raise NotImplementedError
@@ -55,23 +58,33 @@ class ToyData(DataSource):
         return Batch(torch.from_numpy(toy_sample(self.name, n, _numpy_rng(generator))))
 
 
-class ArrayData(DataSource):
-    """A finite point cloud (N, D), sampled uniformly with replacement."""
+def _numpy(a: np.ndarray | Tensor) -> np.ndarray:
+    return a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a)
 
-    def __init__(self, points: np.ndarray | Tensor, name: str = "array"):
-        arr = points.detach().cpu().numpy() if isinstance(points, Tensor) else np.asarray(points)
-        self.points = torch.from_numpy(validate_points(arr, name))
+
+class ArrayData(DataSource):
+    """A finite point cloud (N, D), sampled uniformly with replacement, with its class labels
+    (N,) in 0..K-1 and its continuous conditions (N, K) when given (drawn with their points)."""
+
+    def __init__(self, points: np.ndarray | Tensor, name: str = "array", labels: np.ndarray | Tensor | None = None, conditions: np.ndarray | Tensor | None = None):
+        self.points = torch.from_numpy(validate_points(_numpy(points), name))
         self.name, self.shape = name, (self.points.shape[1],)
+        n = len(self.points)
+        self.labels = None if labels is None else torch.from_numpy(validate_labels(_numpy(labels), n, name))
+        self.conditions = None if conditions is None else torch.from_numpy(validate_conditions(_numpy(conditions), n, name))
+        self.num_classes = 0 if self.labels is None else int(self.labels.max()) + 1
+        self.cond_dim = 0 if self.conditions is None else int(self.conditions.shape[1])
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
-        return Batch(self.points[torch.randint(len(self.points), (n,), generator=generator)])
+        idx = torch.randint(len(self.points), (n,), generator=generator)
+        return Batch(self.points[idx], None if self.labels is None else self.labels[idx], None if self.conditions is None else self.conditions[idx])
 
 
 class DataShape(DataSource):
-    """The shape and class count of a trained run's data, where the data themselves are not at hand."""
+    """The shape, class count and condition size of a trained run's data, where the data themselves are not at hand."""
 
-    def __init__(self, shape: tuple[int, ...], num_classes: int, name: str = "data"):
-        self.shape, self.num_classes, self.name = tuple(shape), int(num_classes), name
+    def __init__(self, shape: tuple[int, ...], num_classes: int, name: str = "data", cond_dim: int = 0):
+        self.shape, self.num_classes, self.name, self.cond_dim = tuple(shape), int(num_classes), name, int(cond_dim)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         from flowmatch.errors import FlowmatchError

@@ -13,8 +13,20 @@ import numpy as np
 TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel", "rings")
 
 
+# the sets whose points come from discrete components, and their number (`toy_labelled`)
+TOY_CLASSES = {"moons": 2, "circles": 2, "8gaussians": 8, "spirals": 2, "pinwheel": 5}
+
+
 def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, 2) float32 points of the toy set `name`, drawn with rng."""
+    return toy_labelled(name, n, rng)[0]
+
+
+def toy_labelled(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """(n, 2) float32 points of the toy set `name` and, for the sets in TOY_CLASSES, the (n,) int64
+    component each point was drawn from (moons: 0 upper, 1 lower; circles: 0 outer, 1 inner;
+    8gaussians: the centre at angle k pi / 4; spirals: the arm; pinwheel: the blade); else None.
+    The points are those `toy_sample` draws with the same rng."""
     from sklearn import datasets  # scikit-learn only where toy data is drawn
 
     seed = int(rng.integers(2**31 - 1))
@@ -26,16 +38,18 @@ def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
         circle = np.stack([np.cos(theta), np.sin(theta)], axis=1)
         x = np.where(upper, circle, np.array([1.0, 0.5]) - circle) + 0.1 * rng.standard_normal((n, 2))
         x = (x - np.array([0.5, 0.25])) * 2.0
+        labels = (~upper[:, 0]).astype(np.int64)
     elif name == "circles":
-        x, _ = datasets.make_circles(n, factor=0.5, noise=0.05, random_state=seed)
-        x = x * 3.0
+        x, inner = datasets.make_circles(n, factor=0.5, noise=0.05, random_state=seed)
+        x, labels = x * 3.0, inner.astype(np.int64)
     elif name == "swissroll":
         x, _ = datasets.make_swiss_roll(n, noise=1.0, random_state=seed)
         x = x[:, [0, 2]] / 4.0
     elif name == "8gaussians":
         angles = np.arange(8) * np.pi / 4
         centers = 3.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-        x = centers[rng.integers(8, size=n)] + 0.3 * rng.standard_normal((n, 2))
+        labels = rng.integers(8, size=n)
+        x = centers[labels] + 0.3 * rng.standard_normal((n, 2))
     elif name == "checkerboard":
         x1 = rng.random(n) * 4 - 2
         x2 = rng.random(n) - rng.integers(0, 2, n) * 2 + np.floor(x1) % 2
@@ -45,6 +59,7 @@ def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
         arm = np.stack([-np.cos(r) * r, np.sin(r) * r], axis=1) + rng.random((n, 2)) * 0.5
         sign = rng.choice([-1.0, 1.0], size=(n, 1))  # which of the two arms
         x = sign * arm / 3.0 + 0.1 * rng.standard_normal((n, 2))
+        labels = (sign[:, 0] > 0).astype(np.int64)
     elif name == "pinwheel":
         arms, rate = 5, 0.25
         labels = rng.integers(arms, size=n)
@@ -60,4 +75,4 @@ def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
         x = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1) + 0.08 * rng.standard_normal((n, 2))
     else:  # pragma: no cover - guarded by the caller
         raise KeyError(name)
-    return x.astype(np.float32)
+    return x.astype(np.float32), (labels.astype(np.int64) if name in TOY_CLASSES else None)

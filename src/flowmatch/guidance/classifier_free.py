@@ -58,7 +58,7 @@ class GuidedVelocity:
             return self.model(x, t, y=y, **cond)
         if w == 0.0:
             return self.model(x, t, y=null, **cond)
-        both = {k: torch.cat([v, v]) for k, v in cond.items()}
+        both = {k: torch.cat([v, v]) if isinstance(v, Tensor) else v for k, v in cond.items()}  # (joint=True passes as is)
         out = self.model(torch.cat([x, x]), torch.cat([t, t]), y=torch.cat([y, null]), **both)
         v_cond, v_uncond = out.chunk(2)
         return v_uncond + w * (v_cond - v_uncond)
@@ -66,10 +66,20 @@ class GuidedVelocity:
 
 def drop_labels(y: Tensor, p: float, num_classes: int, generator: torch.Generator) -> Tensor:
     """Training-time label dropout: each label becomes the null class with probability p."""
-    if p <= 0:
-        return y
-    drop = torch.rand(y.shape[0], generator=generator) < p
-    return torch.where(drop.to(y.device), torch.full_like(y, num_classes), y)
+    return apply_label_drop(y, label_drop_mask(y.shape[0], p, generator), num_classes)
 
 
-__all__ = ["GuidedVelocity", "drop_labels", "null_labels", "check_labels"]
+def label_drop_mask(n: int, p: float, generator: torch.Generator) -> Tensor | None:
+    """(n,) bool: which of n labels drop to the null class (probability p each); None when p <= 0.
+
+    Drawn apart from `apply_label_drop` so that a coupling can pair by the true labels first.
+    """
+    return torch.rand(n, generator=generator) < p if p > 0 else None
+
+
+def apply_label_drop(y: Tensor, mask: Tensor | None, num_classes: int) -> Tensor:
+    """y with the labels where mask is true set to the null class `num_classes`."""
+    return y if mask is None else torch.where(mask.to(y.device), torch.full_like(y, num_classes), y)
+
+
+__all__ = ["GuidedVelocity", "apply_label_drop", "drop_labels", "label_drop_mask", "null_labels", "check_labels"]

@@ -45,7 +45,7 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write_text, read_json_object
-from flowmatch.paths import AffinePath, PathConfig
+from flowmatch.paths import SCHEDULES, AffinePath, PathConfig
 
 SCHEDULER_CONFIG = "scheduler_config.json"  # the file name diffusers uses
 SPACINGS = ("uniform", "diffusers")
@@ -80,6 +80,8 @@ class SchedulerConfig:
             raise FlowmatchError(f"num_train_timesteps must be >= 1, got {self.num_train_timesteps}")
         if not self.shift > 0:
             raise FlowmatchError(f"scheduler shift must be > 0, got {self.shift}")
+        if self.path == "bridge":  # stochastic: no deterministic scale_noise
+            raise FlowmatchError(f"the scheduler takes an affine path ({', '.join(SCHEDULES)}), not the bridge")
         self.path_config()  # a parameter the path does not take is an error here
 
     def path_config(self) -> PathConfig:

@@ -2,11 +2,13 @@
 (diffusers' UNet2DModel through `flowmatch.interop`), each with its options class.
 
 Class labels: every network takes y: (B,) with the extra index `num_classes` as the null class
-of classifier-free guidance, and y=None meaning that null class.
+of classifier-free guidance, and y=None meaning that null class. The MLP also takes continuous
+conditions c: (B, K). `VelocityAndScore` pairs a velocity and a score network (bridge runs).
 """
 
 from flowmatch.models.config import (
     ARCHITECTURES,
+    CONDITIONED,
     MODELS,
     DiffusersUNetConfig,
     MLPConfig,
@@ -17,5 +19,19 @@ from flowmatch.models.config import (
     build_model,
 )
 from flowmatch.models.mlp import MLPVelocity
+from flowmatch.models.velocity_score import VelocityAndScore
 
-__all__ = ["ARCHITECTURES", "MODELS", "DiffusersUNetConfig", "MLPConfig", "MLPVelocity", "ModelConfig", "SimpleCNNConfig", "UNetConfig", "architecture_config", "build_model"]
+__all__ = [
+    "ARCHITECTURES",
+    "CONDITIONED",
+    "MODELS",
+    "DiffusersUNetConfig",
+    "MLPConfig",
+    "MLPVelocity",
+    "ModelConfig",
+    "SimpleCNNConfig",
+    "UNetConfig",
+    "VelocityAndScore",
+    "architecture_config",
+    "build_model",
+]

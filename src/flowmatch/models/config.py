@@ -98,12 +98,12 @@ def _no_mean_flow(name: str, mean_flow: bool) -> None:
         raise FlowmatchError(f"model {name!r} has no interval input for --objective meanflow; use mlp or unet")
 
 
-def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
+def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, cond_dim: int = 0) -> nn.Module:
     from flowmatch.models.mlp import MLPVelocity
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
-    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, mean_flow=mean_flow)
+    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow)
 
 
 def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -163,11 +163,17 @@ ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int, bool],
 MODELS = tuple(ARCHITECTURES)
 
 
-def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, *, mean_flow: bool = False, **options: Any) -> nn.Module:
+# architectures that take continuous conditions c: (B, K) beside x (the others take class labels only)
+CONDITIONED = ("mlp",)
+
+
+def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, *, cond_dim: int = 0, score: bool = False, mean_flow: bool = False, **options: Any) -> nn.Module:
     """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
 
     mean_flow=True adds the interval input h of an average-velocity model u(x, t, y, h).
     `options` are the architecture's own (see its config class); any other is an error naming it.
+    cond_dim > 0 adds an input c: (B, cond_dim) of continuous conditions (architectures in
+    CONDITIONED). score=True builds two networks, a velocity and a score (`VelocityAndScore`).
     """
     if name not in ARCHITECTURES:
         raise FlowmatchError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -176,7 +182,18 @@ def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, *,
         config = build(config_cls, options)
     except FlowmatchError as exc:
         raise FlowmatchError(f"model {name!r}: {exc}") from None
-    return make(config, tuple(data_shape), int(num_classes), bool(mean_flow))
+    if cond_dim and name not in CONDITIONED:
+        raise FlowmatchError(f"model {name!r} takes no continuous conditions; data with conditions c need --model {' or '.join(CONDITIONED)}")
+    extra = {"cond_dim": int(cond_dim)} if cond_dim else {}
+
+    def one() -> nn.Module:
+        return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)
+
+    if score:
+        from flowmatch.models.velocity_score import VelocityAndScore
+
+        return VelocityAndScore(one(), one())
+    return one()
 
 
 def architecture_config(name: str) -> type:

@@ -15,13 +15,16 @@ from flowmatch.paths.schedules import Schedule, ScheduleValues, make_schedule
 
 @dataclass(frozen=True)
 class PathSample:
-    """A point on the path. x0, x1, x_t, velocity: (B, *D); t: (B,)."""
+    """A point on the path. x0, x1, x_t, velocity: (B, *D); t: (B,). A stochastic path (the
+    bridge) also gives the noise it drew and the conditional score, (B, *D); affine paths: None."""
 
     t: Tensor
     x0: Tensor
     x1: Tensor
     x_t: Tensor
     velocity: Tensor
+    noise: Tensor | None = None
+    score: Tensor | None = None
 
 
 def _expand(t: Tensor, like: Tensor) -> Tensor:
@@ -34,6 +37,11 @@ class AffinePath:
     """x_t = alpha_t x1 + sigma_t x0 for a `Schedule`."""
 
     schedule: Schedule
+
+    @property
+    def source_scale(self) -> float:
+        """sigma_0 of the schedule: the standard deviation of the Gaussian source the path starts from."""
+        return self.schedule.source_scale
 
     def values(self, t: Tensor, like: Tensor) -> ScheduleValues:
         """Schedule values at t: (B,), shaped to broadcast against like: (B, *D)."""
@@ -71,6 +79,15 @@ class AffinePath:
         """u = a' (x_t - s x0) / a + s' x0."""
         v = self.values(t, x_t)
         return v.d_alpha * (x_t - v.sigma * x0) / v.alpha + v.d_sigma * x0
+
+    def velocity_to_score(self, velocity: Tensor, x_t: Tensor, t: Tensor, source_scale: float = 1.0) -> Tensor:
+        """grad_x log p_t(x_t) from the marginal velocity, for a Gaussian source N(0, source_scale^2 I).
+
+        p_t(x | x1) = N(alpha_t x1, (sigma_t s)^2 I), so the score is -E[x0 | x_t] / (sigma_t s^2),
+        with E[x0 | x_t] = `velocity_to_x0` of the marginal velocity (x0 in the path's units).
+        """
+        v = self.values(t, x_t)
+        return -self.velocity_to_x0(velocity, x_t, t) / (v.sigma * source_scale**2)
 
     def x1_to_x0(self, x1: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
         """x0 = (x_t - a x1) / s."""

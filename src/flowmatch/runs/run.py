@@ -13,7 +13,7 @@ from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
 from flowmatch.models import build_model
-from flowmatch.paths import AffinePath
+from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, SOURCE_FILE, load_config
 from flowmatch.training import TrainConfig, resolve_device
@@ -21,19 +21,23 @@ from flowmatch.training import TrainConfig, resolve_device
 
 @dataclass
 class Run:
-    """A trained run: its config, EMA (or raw) model in eval mode, path, source and data."""
+    """A trained run: its config, EMA (or raw) model in eval mode, path, source and data.
+
+    model is the run's velocity v(x, t, **cond): a network trained for another target is wrapped
+    in `PredictionVelocity`; a bridge run's is a `VelocityAndScore` (its forward is the velocity).
+    """
 
     config: TrainConfig
     model: nn.Module
-    path: AffinePath
+    path: AffinePath | BridgePath
     source: DataSource
     data: DataSource
     step: int
     device: torch.device
 
 
-def _data(spec: str, shape: tuple[int, ...], num_classes: int) -> DataSource:
-    """What sampling needs of the data: its shape and classes (stored in the checkpoint). The data
+def _data(spec: str, shape: tuple[int, ...], num_classes: int, cond_dim: int) -> DataSource:
+    """What sampling needs of the data: its shape, classes and condition size (stored in the checkpoint). The data
     themselves only where they are at hand: a built-in set, or the training file if it is still
     where it was (for `eval`'s default reference); never needed to sample."""
     if spec in TOY_SETS and shape == (2,):
@@ -41,14 +45,14 @@ def _data(spec: str, shape: tuple[int, ...], num_classes: int) -> DataSource:
     if len(shape) == 1 and Path(spec).is_file():
         try:
             data = load_data(spec)
-            if data.shape == shape:
+            if data.shape == shape and data.num_classes == num_classes and data.cond_dim == cond_dim:
                 return data
         except FlowmatchError:
             pass
-    return DataShape(shape, num_classes, spec)
+    return DataShape(shape, num_classes, spec, cond_dim)
 
 
-def _source(config: TrainConfig, data: DataSource, path: AffinePath, points: Tensor | None, where: Path) -> DataSource:
+def _source(config: TrainConfig, data: DataSource, path: AffinePath | BridgePath, points: Tensor | None, where: Path) -> DataSource:
     """The source p0: the path's Gaussian, a built-in set, or the source points kept with the run."""
     if config.source == "gaussian" or config.source in TOY_SETS:
         return config.build_source(data, path)
@@ -66,6 +70,7 @@ def build_run(
     data_shape: tuple[int, ...],
     num_classes: int,
     *,
+    cond_dim: int = 0,
     step: int = 0,
     device: str = "auto",
     source_points: Tensor | None = None,
@@ -74,17 +79,19 @@ def build_run(
     **extra: Any,
 ) -> Run:
     """A `Run` (or subclass `cls`, given its `extra` fields) from a config, sampling weights, the
-    data's shape and class count and, for a two-sided run from a file, its source points:
+    data's shape, class count and condition size and, for a two-sided run from a file, its source points:
     what a run directory and an exported folder both hold."""
     dev = resolve_device(device)
-    data = _data(config.data, tuple(data_shape), int(num_classes))
+    data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim))
     path = config.build_path()
     source = _source(config, data, path, source_points, Path(where))
-    model = build_model(config.model, data.shape, num_classes=data.num_classes, mean_flow=config.objective == "meanflow", **config.model_options())
+    model = build_model(config.model, data.shape, num_classes=data.num_classes, cond_dim=int(cond_dim), score=isinstance(path, BridgePath), mean_flow=config.objective == "meanflow", **config.model_options())
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
         raise FlowmatchError(f"the weights in {where} do not match its config: {str(exc).splitlines()[0]}") from None
+    if config.target != "velocity":
+        model = PredictionVelocity(model, path, config.target)
     model.to(dev).eval().requires_grad_(False)
     return cls(config, model, path, source, data, int(step), dev, **extra)
 
@@ -99,7 +106,10 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     kept = run_dir / SOURCE_FILE
     points = torch.from_numpy(load_points(kept)) if kept.is_file() and config.source not in TOY_SETS and config.source != "gaussian" else None
     shape, num_classes = tuple(state["data_shape"]), int(state["num_classes"])
-    return build_run(config, sampling_weights(state, use_ema), shape, num_classes, step=int(state["step"]), device=device, source_points=points, where=run_dir)
+    cond_dim = state.get("cond_dim", 0)  # runs written before conditions existed have none
+    if type(cond_dim) is not int or cond_dim < 0:
+        raise FlowmatchError(f"checkpoint in {run_dir} is damaged: cond_dim is {cond_dim!r}")
+    return build_run(config, sampling_weights(state, use_ema), shape, num_classes, cond_dim=cond_dim, step=int(state["step"]), device=device, source_points=points, where=run_dir)
 
 
 __all__ = ["Run", "build_run", "load_run"]

@@ -1,19 +1,46 @@
-"""Drawing samples from a trained run: source draws, the ODE solve, and the output record."""
+"""Drawing samples from a trained run: source draws, the ODE or SDE solve, and the output record."""
 
 from __future__ import annotations
 
 import torch
 
+from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labels
+from flowmatch.paths import BridgePath, SDEFields, bridge_sde, gaussian_path_sde
 from flowmatch.runs.run import Run
-from flowmatch.solvers import SampleResult, solve
+from flowmatch.solvers import SampleResult, Velocity, solve, solve_sde
 
 
 def sample_source(run: Run, n: int, seed: int) -> torch.Tensor:
     """(n, *D) source samples x0 for a run, reproducible from `seed`."""
     g = torch.Generator().manual_seed(seed)
     return run.source.sample(n, g).x.to(run.device)
+
+
+def run_sde(run: Run, velocity: Velocity, noise_scale: float) -> SDEFields:
+    """The SDE with the marginals of a run's ODE: its bridge's, or a Gaussian path's (score from v)."""
+    if isinstance(run.path, BridgePath):
+        return bridge_sde(run.path, velocity, noise_scale)
+    if not isinstance(run.source, GaussianSource):
+        raise FlowmatchError(f"SDE sampling needs a Gaussian source (the score follows from the velocity only then) or a bridge run; this run's source is {run.config.source!r}")
+    return gaussian_path_sde(run.path, velocity, noise_scale, source_scale=run.source.scale)
+
+
+def check_conditions(c: torch.Tensor | None, n: int, cond_dim: int) -> torch.Tensor | None:
+    """c as float32 (n, cond_dim) for a run conditioned on cond_dim values, else a one-line error."""
+    if c is None:
+        if cond_dim:
+            raise FlowmatchError(f"this run is conditioned on {cond_dim} continuous value(s) per sample: give them (--condition FILE.npy)")
+        return None
+    if not cond_dim:
+        raise FlowmatchError("this run was trained without continuous conditions; sample it without --condition")
+    c = torch.as_tensor(c, dtype=torch.float32)
+    if c.shape != (n, cond_dim):
+        raise FlowmatchError(f"conditions must have shape ({n}, {cond_dim}), one row per sample, got {tuple(c.shape)}")
+    if not bool(torch.isfinite(c).all()):
+        raise FlowmatchError("conditions hold NaN or inf")
+    return c
 
 
 @torch.no_grad()
@@ -29,25 +56,41 @@ def sample_run(
     atol: float = 1e-5,
     rtol: float = 1e-5,
     y: torch.Tensor | None = None,
+    c: torch.Tensor | None = None,
     guidance: float = 1.0,
     density_guidance: float = 0.0,
+    sde: bool = False,
+    noise_scale: float = 1.0,
 ) -> SampleResult:
     """Integrate n source samples to t = 1 through the run's (EMA) velocity network.
 
     y: (n,) class labels for a class-conditional run, sampled with classifier-free guidance
     weight `guidance` (see flowmatch.guidance); y=None samples unconditionally (the null class).
+    c: (n, K) continuous conditions, required by (and only for) a run trained with them.
     density_guidance = lambda != 0 follows v + lambda ∇x(-div v) instead (see flowmatch.guidance;
     it enables gradients inside the velocity despite this function's no_grad).
+    sde=True integrates the SDE with the ODE's marginals by Euler–Maruyama on the `steps` grid
+    (`method` is not used), with diffusion scaled by `noise_scale` (see flowmatch.paths.stochastic);
+    its noise comes from the same seeded generator, after the source draw.
     """
-    x0 = sample_source(run, n, seed)
+    g = torch.Generator().manual_seed(seed)
+    x0 = run.source.sample(n, g).x.to(run.device)
+    conditions = check_conditions(c, n, run.data.cond_dim)
+    cond = {} if conditions is None else {"c": conditions.to(run.device)}
     velocity = run.model
-    if y is not None:  # images (issue 3)
+    if y is not None:
         if len(y) != n:
             raise FlowmatchError(f"got {len(y)} class labels for {n} samples")
         velocity = GuidedVelocity(run.model, y, guidance, run.data.num_classes)
-    if density_guidance:
-        velocity = DensityGuidedVelocity(velocity, density_guidance, seed=seed)
-    res = solve(velocity, x0, method=method, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol)
+    if sde:
+        if density_guidance:
+            raise FlowmatchError("density guidance follows the ODE: use it without SDE sampling")
+        fields = run_sde(run, velocity, noise_scale)
+        res = solve_sde(fields.drift, fields.diffusion, x0, generator=g, steps=steps, grid=grid, trajectory=trajectory, cond=cond)
+    else:
+        if density_guidance:
+            velocity = DensityGuidedVelocity(velocity, density_guidance, seed=seed)
+        res = solve(velocity, x0, method=method, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol, cond=cond)
     if not bool(torch.isfinite(res.x).all()):
         raise FlowmatchError(f"sampling {run.config.out!r} gave NaN or infinite values: its weights do not give a usable flow (was it trained with too high a learning rate?)")
     return res

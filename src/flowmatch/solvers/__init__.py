@@ -1,16 +1,20 @@
 """ODE solvers for dx/dt = v(x, t, **cond) over any velocity callable, x: (B, *D), t: (B,).
 
 A package so that each piece has one home: `steppers` (the `Stepper` protocol and the fixed-step
-methods), `grids` (where the steps fall) and `solve` (the counted velocity, the grid walk and the
-adaptive hand-off). Import the public names from here.
+methods), `grids` (where the steps fall), `solve` (the counted velocity, the grid walk and the
+adaptive hand-off) and `sde` (Euler–Maruyama for the stochastic samplers). Import the public
+names from here.
 """
 
 from flowmatch.solvers.grids import GRIDS, time_grid
 from flowmatch.solvers.ode import ADAPTIVE, SOLVERS, SampleResult, Velocity, solve
+from flowmatch.solvers.sde import Diffusion, EulerMaruyama, solve_sde
 from flowmatch.solvers.steppers import FIXED_STEP, RK4, VELOCITY_STEPPERS, Euler, Heun, MeanFlowStep, Midpoint, Stepper
 
 __all__ = [
     "ADAPTIVE",
+    "Diffusion",
+    "EulerMaruyama",
     "FIXED_STEP",
     "GRIDS",
     "RK4",
@@ -24,5 +28,6 @@ __all__ = [
     "VELOCITY_STEPPERS",
     "Velocity",
     "solve",
+    "solve_sde",
     "time_grid",
 ]

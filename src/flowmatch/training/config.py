@@ -14,13 +14,13 @@ from typing import Any
 
 import torch
 
-from flowmatch.couplings import CouplingConfig
+from flowmatch.couplings import Coupling, CouplingConfig
 from flowmatch.data import DataConfig, DataSource, GaussianSource, load_data
 from flowmatch.errors import FlowmatchError
 from flowmatch.loss import LossConfig
 from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
 from flowmatch.options import check_options, compose, option, section
-from flowmatch.paths import AffinePath, PathConfig
+from flowmatch.paths import AffinePath, BridgePath, PathConfig
 from flowmatch.solvers import SOLVERS
 from flowmatch.training.optim import OptimConfig, auto_lr
 
@@ -68,6 +68,10 @@ def _post_init(self) -> None:
     self.part(architecture_config(self.model))
     if self.objective == "meanflow" and self.sampler == "midpoint":  # the default sampler of such a run: its own step
         object.__setattr__(self, "sampler", "meanflow")
+    if self.coupling == "sb" and self.path != "bridge":
+        raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")
+    if self.path == "bridge" and self.target != "velocity":
+        raise FlowmatchError(f"--path bridge trains a velocity and a score: --target {self.target} does not apply")
     if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
         object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
 
@@ -77,8 +81,14 @@ def _part(self, cls: type) -> Any:
     return section(self, cls)
 
 
-def _build_path(self) -> AffinePath:
+def _build_path(self) -> AffinePath | BridgePath:
     return self.part(PathConfig).build()
+
+
+def _build_coupling(self) -> Coupling:
+    """The coupling; `sb` takes its regularisation 2 sigma^2 from the bridge path."""
+    path = self.build_path()
+    return self.part(CouplingConfig).build(bridge_sigma=path.sigma if isinstance(path, BridgePath) else None)
 
 
 def _model_options(self) -> dict[str, Any]:
@@ -86,10 +96,10 @@ def _model_options(self) -> dict[str, Any]:
     return dataclasses.asdict(self.part(architecture_config(self.model)))
 
 
-def _build_source(self, data: DataSource, path: AffinePath) -> DataSource:
+def _build_source(self, data: DataSource, path: AffinePath | BridgePath) -> DataSource:
     """The source p0: N(0, sigma_0^2 I) of the path, or a data set (two-sided flows)."""
     if self.source == "gaussian":
-        return GaussianSource(data.shape, path.schedule.source_scale)
+        return GaussianSource(data.shape, path.source_scale)
     source = load_data(self.source)
     if source.shape != data.shape:
         raise FlowmatchError(f"source samples have shape {source.shape} but data samples have shape {data.shape}")
@@ -109,6 +119,7 @@ TrainConfig = compose(
         "__post_init__": _post_init,
         "part": _part,
         "build_path": _build_path,
+        "build_coupling": _build_coupling,
         "build_source": _build_source,
         "model_options": _model_options,
         "replace": _replace,

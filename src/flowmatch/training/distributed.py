@@ -70,9 +70,14 @@ class DistContext:
         """This rank's contiguous slice of a global batch (B rows -> B / world_size rows)."""
         if not self.enabled:
             return x0, x1, t, dict(cond)
-        n = x0.shape[0] // self.world_size
-        s = slice(self.rank * n, (self.rank + 1) * n)
-        return x0[s], x1[s], t[s], {k: v[s] for k, v in cond.items()}
+        return self.rows(x0), self.rows(x1), self.rows(t), {k: self.rows(v) for k, v in cond.items()}
+
+    def rows(self, x: Tensor | None) -> Tensor | None:
+        """This rank's contiguous slice of one global-batch tensor (None stays None)."""
+        if not self.enabled or x is None:
+            return x
+        n = x.shape[0] // self.world_size
+        return x[self.rank * n : (self.rank + 1) * n]
 
     def average(self, value: Tensor) -> Tensor:
         """Mean of a tensor over ranks (the global-batch loss from per-rank slice means)."""

@@ -17,12 +17,13 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
-from flowmatch.couplings import Coupling, CouplingConfig
+from flowmatch.couplings import Coupling
 from flowmatch.data import DataConfig, DataSource, load_data
 from flowmatch.errors import FlowmatchError, NonFiniteError
-from flowmatch.guidance import drop_labels
+from flowmatch.guidance import apply_label_drop, label_drop_mask
 from flowmatch.loss import flow_matching_loss, mean_flow_loss, sample_interval, sample_time
 from flowmatch.models import build_model
+from flowmatch.paths import BridgePath, PredictionVelocity
 from flowmatch.training import distributed
 from flowmatch.training.callbacks import Callback, Deadline, Progress
 from flowmatch.training.config import TrainConfig, resolve_device
@@ -33,14 +34,19 @@ from flowmatch.training.pipeline import BatchPipeline
 
 @dataclass(frozen=True)
 class TrainBatch:
-    """x0: (B, *D) source, x1: (B, *D) coupled data, cond: conditioning tensors, t: (B,) times,
-    h: (B,) intervals of the MeanFlow objective (None for flow matching)."""
+    """x0: (B, *D) source, x1: (B, *D) coupled data, cond: conditioning tensors (labels y, conditions
+    c), t: (B,) times; h: (B,) intervals of the MeanFlow objective (or None); drop: (B,) label
+    dropout still to apply after pairing (or None); noise: (B, *D) the bridge's eps (or None);
+    weight: (B,) pair weights of unbalanced/partial OT (or None)."""
 
     x0: Tensor
     x1: Tensor
     cond: dict[str, Tensor]
     t: Tensor
     h: Tensor | None = None
+    drop: Tensor | None = None
+    noise: Tensor | None = None
+    weight: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -80,13 +86,17 @@ class Trainer:
         self.device = self.dist.device(resolve_device(config.device))
         self.data = data if data is not None else load_data(config.data, **config.part(DataConfig).load_options())
         self.path = config.build_path()
+        self.bridge = isinstance(self.path, BridgePath)  # velocity and score networks, noisy paths
         self.source = config.build_source(self.data, self.path) if source is None else source
         if tuple(self.source.shape) != tuple(self.data.shape):
             raise FlowmatchError(f"source samples have shape {self.source.shape} but data samples have shape {self.data.shape}")
-        self.coupling: Coupling = config.part(CouplingConfig).build()
+        self.cond_dim = int(getattr(self.data, "cond_dim", 0))  # a user's own data source may not say
+        self.coupling: Coupling = config.build_coupling()
         torch.manual_seed(config.seed)  # initial weights
         self.mean_flow = config.objective == "meanflow"
-        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, mean_flow=self.mean_flow, **config.model_options()).to(self.device)
+        if self.mean_flow and (self.bridge or config.target != "velocity"):
+            raise FlowmatchError("--objective meanflow learns average velocities: it takes --target velocity and an affine path, not the bridge")
+        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, cond_dim=self.cond_dim, score=self.bridge, mean_flow=self.mean_flow, **config.model_options()).to(self.device)
         self.images = len(self.data.shape) == 3
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -113,8 +123,10 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------
     def sampling_model(self) -> nn.Module:
-        """The weights samples come from: the EMA when kept, else the trained model."""
-        return self.ema.model if self.ema else self.model
+        """The velocity samples come from: the EMA weights when kept, else the trained model (a
+        network trained for another target than the velocity, converted to one)."""
+        net = self.ema.model if self.ema else self.model
+        return net if self.config.target == "velocity" else PredictionVelocity(net, self.path, self.config.target)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +139,7 @@ class Trainer:
             "config": dataclasses.asdict(self.config),
             "data_shape": list(self.data.shape),
             "num_classes": self.data.num_classes,
+            "cond_dim": self.cond_dim,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -148,40 +161,52 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------------------
     def draw_batch(self) -> TrainBatch:
-        """Draw one batch from the run's generator: data, source, coupling, then times.
+        """Draw one batch from the run's generator: data, source, coupling, times, label dropout, noise.
 
         The pipeline calls it in draw order; the exact-OT pairing uses no random numbers and is
-        left to `couple_batch`, which may run on a worker thread.
+        left to `couple_batch`, which may run on a worker thread. Couplings pair by the true labels
+        and conditions (each travels with its x1); label dropout is applied after pairing.
         """
         g = self.generator
         cfg = self.config
         b = cfg.batch_size
+        weight = None
         if self.pairs is not None:  # fixed couplings: the pairs stay together, never re-paired
             idx = torch.randint(self.pairs[0].shape[0], (b,), generator=g)
             x0, x1, cond = self.pairs[0][idx], self.pairs[1][idx], {}
         else:
             data = self.data.sample(b, g)
             x0 = self.source.sample(b, g).x
-            x1, cond = data.x, ({} if data.y is None else {"y": data.y})
+            x1, cond = data.x, {k: v for k, v in (("y", data.y), ("c", data.c)) if v is not None}
             if self.coupling.kind != "ot":
-                idx = self.coupling.pair(x0, x1, g)
-                x1, cond = x1[idx], {k: v[idx] for k, v in cond.items()}
+                pairing = self.coupling.couple(x0, x1, g, **cond)
+                x1, cond, weight = x1[pairing.index], {k: v[pairing.index] for k, v in cond.items()}, pairing.weight
         t = sample_time(b, cfg.time_sampling, g)
         if cfg.distill_fraction > 0:
             t = torch.where(torch.rand(b, generator=g) < cfg.distill_fraction, torch.zeros_like(t), t)
         h = None
         if self.mean_flow:
             t, h = sample_interval(t, cfg.time_sampling, cfg.mean_flow_fraction, g)
+        drop = None
         if "y" in cond and self.data.num_classes:  # classifier-free guidance: labels -> null class
-            cond["y"] = drop_labels(cond["y"], cfg.cond_drop, self.data.num_classes, g)
-        return TrainBatch(x0, x1, cond, t, h)
+            drop = label_drop_mask(b, cfg.cond_drop, g)
+        noise = torch.randn(x1.shape, generator=g) if self.bridge else None
+        batch = TrainBatch(x0, x1, cond, t, h, drop, noise, weight)
+        return batch if self.pairs is None and self.coupling.kind == "ot" else self._drop_labels(batch)
 
     def couple_batch(self, batch: TrainBatch) -> TrainBatch:
         """Apply the exact-OT permutation to a drawn batch (a pure function; runs in the pipeline's pool)."""
         if self.pairs is not None or self.coupling.kind != "ot":
             return batch
-        idx = self.coupling.pair(batch.x0, batch.x1)
-        return TrainBatch(batch.x0, batch.x1[idx], {k: v[idx] for k, v in batch.cond.items()}, batch.t, batch.h)
+        idx = self.coupling.pair(batch.x0, batch.x1, **batch.cond)
+        paired = dataclasses.replace(batch, x1=batch.x1[idx], cond={k: v[idx] for k, v in batch.cond.items()})
+        return self._drop_labels(paired)
+
+    def _drop_labels(self, batch: TrainBatch) -> TrainBatch:
+        """The batch with its label dropout applied (after pairing)."""
+        if batch.drop is None:
+            return batch
+        return dataclasses.replace(batch, cond={**batch.cond, "y": apply_label_drop(batch.cond["y"], batch.drop, self.data.num_classes)}, drop=None)
 
     def train_step(self) -> float:
         """One optimiser step on the next batch; returns the (global-batch) loss."""
@@ -191,14 +216,16 @@ class Trainer:
         # rank's slice (the intervals ride along with the conditioning tensors to be sliced alike).
         x0, x1, t, cond = self.dist.shard(batch.x0, batch.x1, batch.t, batch.cond if batch.h is None else {**batch.cond, "h": batch.h})
         h = cond.pop("h", None)
+        noise, weight = self.dist.rows(batch.noise), self.dist.rows(batch.weight)
         dev = self.device
         cond = {k: v.to(dev) for k, v in cond.items()}
         x0, x1 = self._to_device(x0), self._to_device(x1)
+        extra = {"noise": None if noise is None else self._to_device(noise), "weight": None if weight is None else weight.to(dev)}
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, cfg.steps, self.step)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
             if h is None:
-                loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), **cond)
+                loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), target=cfg.target, **extra, **cond)
             else:
                 loss = mean_flow_loss(self.forward, self.path, x0, x1, t.to(dev), h.to(dev), weight_power=cfg.mean_flow_weight_power, tangent_model=self.model, **cond)
         global_loss = self.dist.average(loss.detach())  # DDP: the global-batch loss, so every rank stops together on NaN
