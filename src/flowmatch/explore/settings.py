@@ -22,9 +22,9 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
-from flowmatch.couplings import COUPLINGS
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
+from flowmatch.explore.views import PAGE_COUPLINGS
 from flowmatch.paths.schedules import SCHEDULES
 from flowmatch.solvers import VELOCITY_STEPPERS
 
@@ -73,7 +73,7 @@ _SPEC: dict[str, tuple[str, object]] = {
     "data": ("choice", (*TOY_SETS, DRAWN)),
     "source": ("choice", ("gaussian", *TOY_SETS, DRAWN)),
     "path": ("choice", tuple(SCHEDULES)),
-    "coupling": ("choice", COUPLINGS),
+    "coupling": ("choice", PAGE_COUPLINGS),
     "width": ("int", (4, 512)),
     "depth": ("int", (1, 8)),
     "lr": ("float", (0.0, 0.1)),

@@ -85,7 +85,9 @@ def build_run(
     data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim))
     path = config.build_path()
     source = _source(config, data, path, source_points, Path(where))
-    model = build_model(config.model, data.shape, num_classes=data.num_classes, cond_dim=int(cond_dim), score=isinstance(path, BridgePath), mean_flow=config.objective == "meanflow", **config.model_options())
+    model = build_model(
+        config.model, data.shape, num_classes=data.num_classes, cond_dim=int(cond_dim), score=isinstance(path, BridgePath), mean_flow=config.objective == "meanflow", **config.model_options()
+    )
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

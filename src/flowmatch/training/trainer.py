@@ -96,7 +96,9 @@ class Trainer:
         self.mean_flow = config.objective == "meanflow"
         if self.mean_flow and (self.bridge or config.target != "velocity"):
             raise FlowmatchError("--objective meanflow learns average velocities: it takes --target velocity and an affine path, not the bridge")
-        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, cond_dim=self.cond_dim, score=self.bridge, mean_flow=self.mean_flow, **config.model_options()).to(self.device)
+        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, cond_dim=self.cond_dim, score=self.bridge, mean_flow=self.mean_flow, **config.model_options()).to(
+            self.device
+        )
         self.images = len(self.data.shape) == 3
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
