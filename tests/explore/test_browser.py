@@ -124,7 +124,10 @@ def test_the_issue_url_trains_w2_halves_within_90_s_at_5_frames_a_second(browser
     assert w2 <= first / 2, f"W2 went from {first} to {w2} in {seconds:.0f} s"
     assert seconds <= 90
     half_step = int(text(d, "step"))
-    assert len(set(steps)) >= 3 and steps == sorted(steps) and half_step > steps[0]  # #step grows
+    for _ in range(2):  # W2 can halve within two readings: read #step a little longer
+        time.sleep(0.3)
+        steps.append(int(text(d, "step")))
+    assert len(set(steps)) >= 3 and steps == sorted(steps) and steps[-1] > half_step > steps[0]  # #step grows
     # the drawing changes between frames (at least 2 different pictures among the samples taken)
     wait_for(lambda: hashes.add(canvas_hash(d)) or len(hashes) >= 2, timeout=10, what="a changing picture")
     # frames per second while training, from the page's own frame times, over 10 s
