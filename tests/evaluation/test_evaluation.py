@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import csv
 import json
-from types import SimpleNamespace
 
 import pytest
 import torch
 
-from flowmatch.data import ArrayData, GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.evaluation import evaluate_run, inception_fid, nfe_sweep, write_sweep
-from helpers import gaussian_field
+from helpers import closed_form_run
 
 MU = torch.tensor([2.0, -1.0])
 S = torch.tensor([0.5, 1.0])
 
 
 def _closed_form_run():
-    """A stand-in for a trained run whose 'network' is the exact condot field to N(MU, S^2)."""
-    field = gaussian_field(MU, S)
-    data = ArrayData((MU + S * torch.randn(4000, 2, generator=torch.Generator().manual_seed(9))).numpy())
-    return SimpleNamespace(model=field, source=GaussianSource((2,), 1.0), data=data, device=torch.device("cpu"), config=SimpleNamespace(source="gaussian", data="gauss"))
+    return closed_form_run(MU, S)
 
 
 def test_nfe_sweep_rows_files_and_convergence(tmp_path):
