@@ -36,10 +36,10 @@ GUIDANCE = 2.0
 
 
 # -- training (each in its own process, one thread) ----------------------------------------------
-def train_flowmatch(method: str, data_dir: str, minutes: float, out: Path, steps: int) -> None:
+def train_flowmatch(method: str, data_dir: str, minutes: float, out: Path, steps: int, extra: str = "") -> None:
     from flowmatch.cli import main
 
-    args = ["train", "--data", "mnist", "--data-dir", data_dir, "--model", "unet", "--max-minutes", str(minutes), "--out", str(out), "--no-progress"]
+    args = ["train", *extra.split(), "--data", "mnist", "--data-dir", data_dir, "--model", "unet", "--max-minutes", str(minutes), "--out", str(out), "--no-progress"]
     if steps:
         args += ["--steps", str(steps)]
     if method == "flowmatch-fewstep":
@@ -79,7 +79,8 @@ def train_torchcfm(data_dir: str, minutes: float, out: Path, steps: int) -> None
 
 # -- sampling and scoring -------------------------------------------------------------------------
 def sampler(method: str, out: Path):
-    """(sample(x0, y, nfe, guided) -> images, steps trained) for a trained method."""
+    """(sample(x0, y, nfe, scale) -> images or None, steps trained) for a trained method; scale is
+    the guidance weight W (0: unconditional, 1: the class-conditional model alone)."""
     from flowmatch.guidance import GuidedVelocity
     from flowmatch.runs import load_run
     from flowmatch.solvers import solve
@@ -94,17 +95,17 @@ def sampler(method: str, out: Path):
         model.load_state_dict(state["model"])
         model.eval()
 
-        def draw(x0, y, nfe, guided):
-            if not guided:
-                return None  # a class-conditional model without a null class
+        def draw(x0, y, nfe, scale):
+            if scale != 1.0:
+                return None  # a class-conditional model without a null class: no guidance
             return solve(lambda x, t: model(t, x, y), x0, method="euler", steps=nfe).x
 
         return draw, state["step"]
     run = load_run(out, device="cpu")
     method_name = run.config.sampler if run.config.objective == "meanflow" else "euler"
 
-    def draw(x0, y, nfe, guided):
-        velocity = GuidedVelocity(run.model, y, GUIDANCE if guided else 0.0, run.data.num_classes)
+    def draw(x0, y, nfe, scale):
+        velocity = GuidedVelocity(run.model, y, scale, run.data.num_classes)
         return solve(velocity, x0, method=method_name, steps=nfe).x
 
     return draw, run.step
@@ -131,25 +132,28 @@ def evaluate(methods, workdir: Path, data_dir: str, n_eval: int, grids: Path | N
         row = {"method": method, "train_steps": steps, "floor": round(floor, 2)}
         with torch.no_grad():
             for nfe in NFES:
-                x = draw(x0, y, nfe, True).clamp(-1, 1)
+                x = draw(x0, y, nfe, 1.0 if method == "torchcfm" else GUIDANCE).clamp(-1, 1)
                 row[f"acc_nfe{nfe}"] = round(float((classify(x, clf) == y).float().mean()), 4)
                 row[f"fd_nfe{nfe}"] = round(frechet_distance(classifier_features(x, clf), fte), 2)
                 if grids is not None and nfe in (1, 10):
                     keep = torch.cat([torch.arange(c * (n_eval // 10), c * (n_eval // 10) + 10) for c in range(10)])
                     save_image_grid(x[keep], grids / f"images_{method}_nfe{nfe}.png", ncol=10)
-            free = draw(x0, y, 10, False)
-            row["fd_unguided_nfe10"] = None if free is None else round(frechet_distance(classifier_features(free.clamp(-1, 1), clf), fte), 2)
+            # "unguided" read two ways: unconditional (W = 0) and the conditional model without
+            # guidance (W = 1, what DiT-style tables call "without guidance")
+            for key, scale in (("fd_unguided_nfe10", 0.0), ("fd_w1_nfe10", 1.0)):
+                free = draw(x0, y, 10, scale)
+                row[key] = None if free is None or method == "torchcfm" and scale == 1.0 else round(frechet_distance(classifier_features(free.clamp(-1, 1), clf), fte), 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    head = "| method | steps | " + " | ".join(f"NFE {k}: acc / FD" for k in NFES) + " | unguided NFE 10 FD |"
-    lines = [head, "|---" * (len(NFES) + 3) + "|"]
+    head = "| method | steps | " + " | ".join(f"NFE {k}: acc / FD" for k in NFES) + " | unconditional (W = 0) NFE 10 FD | W = 1 NFE 10 FD |"
+    lines = [head, "|---" * (len(NFES) + 4) + "|"]
     for r in rows:
         cells = " | ".join(f"{r[f'acc_nfe{k}']:.3f} / {r[f'fd_nfe{k}']:.1f}" for k in NFES)
-        free = "—" if r["fd_unguided_nfe10"] is None else f"{r['fd_unguided_nfe10']:.1f}"
+        free = " | ".join("—" if r[k] is None else f"{r[k]:.1f}" for k in ("fd_unguided_nfe10", "fd_w1_nfe10"))
         lines.append(f"| {r['method']} | {r['train_steps']} | {cells} | {free} |")
     return "\n".join(lines) + f"\n\nreal-vs-real floor: {rows[0]['floor']:.1f}"
 
@@ -164,6 +168,7 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=0, help="cap on training steps (smoke runs; 0: the budget alone)")
     p.add_argument("--workdir", default=str(ROOT / "runs" / "images-peers"))
     p.add_argument("--grids", default=None, help="folder for 10x10 grids at NFE 1 and 10")
+    p.add_argument("--train-args", default="", help="extra `flowmatch train` flags for the flowmatch methods, e.g. '--precision fp32'")
     p.add_argument("--train", default=None, help=argparse.SUPPRESS)  # internal: one training process
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -174,7 +179,7 @@ def main() -> int:
         if args.train == "torchcfm":
             train_torchcfm(args.data_dir, args.minutes, out, args.steps)
         else:
-            train_flowmatch(args.train, args.data_dir, args.minutes, out, args.steps)
+            train_flowmatch(args.train, args.data_dir, args.minutes, out, args.steps, args.train_args)
         return 0
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
@@ -182,7 +187,7 @@ def main() -> int:
     while pending or running:
         while pending and len(running) < args.parallel:
             m = pending.pop(0)
-            cmd = [sys.executable, __file__, "--train", m, "--data-dir", args.data_dir, "--minutes", str(args.minutes), "--workdir", str(workdir), "--steps", str(args.steps)]
+            cmd = [sys.executable, __file__, "--train", m, "--data-dir", args.data_dir, "--minutes", str(args.minutes), "--workdir", str(workdir), "--steps", str(args.steps), "--train-args=" + args.train_args]
             running.append((m, subprocess.Popen(cmd, env=env)))
         time.sleep(1)
         for m, proc in list(running):

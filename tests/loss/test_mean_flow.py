@@ -102,3 +102,34 @@ def test_meanflow_step_refuses_a_plain_velocity_model():
     model = fit(cfg, callbacks=[]).model
     with pytest.raises(FlowmatchError, match="average velocities"):
         solve(model, torch.randn(4, 2), method="meanflow", steps=1)
+
+
+def test_meanflow_target_on_a_unet_under_bf16_autocast_matches_fp32():
+    # forward-mode AD through a bf16 U-Net failed in torch's autocast (a bf16 dual's tangent kept
+    # fp32 after group_norm); the model's GroupNorm32 casts by ordinary ops, so the JVP runs
+    from flowmatch.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("unet", (1, 8, 8), num_classes=3, channels=8, channel_mults="1,2", mean_flow=True)
+    for p in model.parameters():  # non-trivial weights: the zero-initialised output layer makes every JVP 0
+        if p.dim() > 1:
+            torch.nn.init.normal_(p, std=0.1)
+    g = torch.Generator().manual_seed(4)
+    x, v = torch.randn(6, 1, 8, 8, generator=g), torch.randn(6, 1, 8, 8, generator=g)
+    t, h, y = torch.rand(6, generator=g) * 0.5, torch.rand(6, generator=g) * 0.5, torch.randint(3, (6,), generator=g)
+    ref = mean_flow_target(model, x, t, h, v, y=y)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = mean_flow_target(model, x, t, h, v, y=y)
+    err = ((low.float() - ref).norm() / (ref - v).norm()).item()  # relative error of h du/dt
+    assert err < 0.05, err
+    assert (ref - v).abs().max() > 1e-3  # the derivative term is not trivially zero
+
+
+def test_bf16_meanflow_image_run_trains():
+    from flowmatch.data.images import ImageData
+
+    g = torch.Generator().manual_seed(5)
+    data = ImageData(torch.randint(256, (64, 1, 8, 8), generator=g, dtype=torch.uint8), torch.randint(2, (64,), generator=g), 2)
+    cfg = TrainConfig(data="unused", out="unused", model="unet", channels=8, channel_mults="1,2", objective="meanflow", precision="bf16", mean_flow_fraction=0.5, steps=3, batch_size=8, progress=False)
+    res = fit(cfg, data, callbacks=[])
+    assert res.step == 3 and math.isfinite(res.loss)

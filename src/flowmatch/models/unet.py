@@ -19,9 +19,21 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding, interval_embedding, time_scale
 
 
+class GroupNorm32(nn.GroupNorm):
+    """GroupNorm computed in fp32 and returned in the input's dtype.
+
+    Autocast runs group_norm in fp32 anyway; casting here, by ordinary ops, matters for
+    forward-mode AD (MeanFlow's JVP): autocast's own cast of a bf16 dual tensor leaves its
+    tangent in the wrong dtype and the next bf16 convolution fails (torch 2.13).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.float()).to(x.dtype)
+
+
 def _norm(channels: int) -> nn.GroupNorm:
     # GroupNorm needs a group count that divides the channels: 32 (as usual), else 8, else 1.
-    return nn.GroupNorm(next(g for g in (32, 8, 4, 1) if channels % g == 0), channels)
+    return GroupNorm32(next(g for g in (32, 8, 4, 1) if channels % g == 0), channels)
 
 
 class ResBlock(nn.Module):
