@@ -187,7 +187,8 @@ def main() -> int:
     while pending or running:
         while pending and len(running) < args.parallel:
             m = pending.pop(0)
-            cmd = [sys.executable, __file__, "--train", m, "--data-dir", args.data_dir, "--minutes", str(args.minutes), "--workdir", str(workdir), "--steps", str(args.steps), "--train-args=" + args.train_args]
+            cmd = [sys.executable, __file__, "--train", m, "--data-dir", args.data_dir, "--minutes", str(args.minutes), "--workdir", str(workdir), "--steps", str(args.steps)]
+            cmd.append("--train-args=" + args.train_args)
             running.append((m, subprocess.Popen(cmd, env=env)))
         time.sleep(1)
         for m, proc in list(running):

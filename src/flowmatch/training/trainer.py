@@ -26,7 +26,7 @@ from flowmatch.models import build_model
 from flowmatch.paths import BridgePath, PredictionVelocity
 from flowmatch.training import distributed
 from flowmatch.training.callbacks import Callback, Deadline, Progress
-from flowmatch.training.config import TrainConfig, resolve_device
+from flowmatch.training.config import TrainConfig, resolve_device, uses_bf16
 from flowmatch.training.ema import EMA
 from flowmatch.training.optim import lr_factor, make_optimizer
 from flowmatch.training.pipeline import BatchPipeline
@@ -100,6 +100,7 @@ class Trainer:
             self.device
         )
         self.images = len(self.data.shape) == 3
+        self.bf16 = uses_bf16(config.precision, self.device)
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
         if init_weights is not None:
@@ -225,7 +226,7 @@ class Trainer:
         extra = {"noise": None if noise is None else self._to_device(noise), "weight": None if weight is None else weight.to(dev)}
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, cfg.steps, self.step)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.bf16):
             if h is None:
                 loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), target=cfg.target, **extra, **cond)
             else:
