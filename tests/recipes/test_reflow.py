@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from flowmatch.data import ArrayData, toy_labelled
 from flowmatch.errors import FlowmatchError
-from flowmatch.recipes import reflow, straightness
+from flowmatch.recipes import make_pairs, pair_labels, reflow, straightness
 from flowmatch.runs import load_run, train
+from flowmatch.runs.pairs import load_pairs
 from flowmatch.solvers import solve
 from flowmatch.training import TrainConfig
 from helpers import cli
@@ -106,3 +108,64 @@ def test_reflow_cli_and_bad_input(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error:")
     with pytest.raises(FlowmatchError, match="pairs must be >= 1"):
         reflow(base, tmp_path / "r4", pairs=0)
+
+
+def test_make_pairs_passes_labels_and_stops_at_the_deadline():
+    shift = torch.tensor([[2.0, 0.0], [0.0, -3.0], [1.0, 1.0]])  # v(x, t | y) = shift[y]: x1 = x0 + shift[y]
+    velocity = lambda x, t, y: shift[y]  # noqa: E731
+    x0 = torch.randn(300, 2, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(300) % 3
+    x1 = make_pairs(velocity, x0, steps=4, chunk=100, y=y)
+    assert torch.allclose(x1, x0 + shift[y], atol=1e-5)
+    first = make_pairs(velocity, x0, steps=4, chunk=100, y=y, deadline=0.0)  # already past: one chunk
+    assert first.shape == (100, 2) and torch.allclose(first, x0[:100] + shift[y[:100]], atol=1e-5)
+
+
+def test_pair_labels_are_uniform_with_the_null_class_at_its_rate():
+    y = pair_labels(20000, 4, 0.25, torch.Generator().manual_seed(0))
+    counts = torch.bincount(y, minlength=5).float() / len(y)
+    assert abs(float(counts[4]) - 0.25) < 0.015
+    assert torch.allclose(counts[:4], torch.full((4,), 0.75 / 4), atol=0.015)
+    assert pair_labels(10, 0, 0.25, torch.Generator()) is None
+
+
+def test_distilling_a_labelled_flow_keeps_its_classes_and_its_null_class(tmp_path):
+    """Pairs carry labels (the null class at the run's dropout rate), and the one-step student sent
+    to class k lands by the teacher's class-k mode (8gaussians: centres far apart)."""
+    x, labels = toy_labelled("8gaussians", 8000, np.random.default_rng(0))
+    np.savez(tmp_path / "labelled.npz", x=x, y=labels)
+    base = tmp_path / "base"
+    train(TrainConfig(data=str(tmp_path / "labelled.npz"), out=str(base), steps=400, seed=0, save_every=400, cond_drop=0.2, **TINY))
+    res = reflow(base, tmp_path / "distill", pairs=4096, steps=300, seed=1, distill_fraction=1.0, eval_n=100)
+    pairs = load_pairs(res.run_dir / "pairs.pt")
+    assert pairs.y is not None and pairs.y.shape == (4096,)
+    assert abs(float((pairs.y == 8).float().mean()) - 0.2) < 0.03
+    centres = torch.stack([torch.from_numpy(x[labels == k]).mean(0) for k in range(8)])
+    student = load_run(res.run_dir, device="cpu").model
+    x0 = torch.randn(800, 2, generator=torch.Generator().manual_seed(5))
+    y = torch.arange(800) % 8
+    with torch.no_grad():
+        one = solve(student, x0, method="euler", steps=1, cond={"y": y}).x
+    hit = (torch.cdist(one, centres).argmin(1) == y).float().mean()
+    assert hit > 0.9, float(hit)
+
+
+def test_trainer_refuses_labels_the_data_cannot_have():
+    from flowmatch.training import FixedPairs, Trainer
+
+    x = torch.randn(64, 2)
+    with pytest.raises(FlowmatchError, match="pair labels"):
+        Trainer(TrainConfig(data="blobs", progress=False), ArrayData(x.numpy(), labels=np.arange(64) % 8), pairs=FixedPairs(x, x, torch.full((64,), 9)))
+    with pytest.raises(FlowmatchError, match="carry class labels"):
+        Trainer(TrainConfig(data="checkerboard", progress=False), pairs=FixedPairs(x, x, torch.zeros(64, dtype=torch.long)))
+
+
+def test_the_chain_keeps_within_max_minutes(tmp_path):
+    """--max-minutes caps the whole chain when no --budget-seconds is given (stages would otherwise
+    run their full step counts: 10^6 here)."""
+    from flowmatch.recipes import RecipeConfig, few_step_recipe
+
+    cfg = TrainConfig(data="moons", out=str(tmp_path / "run"), steps=10**6, max_minutes=0.1, **TINY)
+    summary = few_step_recipe(cfg, RecipeConfig(base_steps=10**6, distill_steps=10**6, reflow_pairs=2048))
+    assert summary["seconds"] < 30, summary
+    assert [s["stage"] for s in summary["stages"]] == ["base", "distill"]

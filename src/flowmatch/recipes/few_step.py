@@ -33,8 +33,8 @@ class RecipeConfig:
 
     The measured defaults: a minibatch-OT base (its paths are nearly straight already, so a
     reflow round bought nothing within the same time), then distillation on 32,768 pairs.
-    budget_seconds > 0 caps the whole chain: the base gets 3/4 of it, and each later stage an
-    equal share of what is left.
+    budget_seconds > 0 (else the run's max_minutes, when set) caps the whole chain: the base gets
+    3/4 of it, and each later stage an equal share of what is left.
     """
 
     base_steps: int = option(8000, "--recipe: steps of the base run (--steps sets it)", min=0)
@@ -79,7 +79,7 @@ def _single_run(config: TrainConfig, out: Path) -> dict:
 
 def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     start = time.perf_counter()
-    budget = recipe.budget_seconds
+    budget = recipe.budget_seconds or config.max_minutes * 60  # --max-minutes caps the whole chain
 
     def minutes(share: float) -> float:
         if budget <= 0:

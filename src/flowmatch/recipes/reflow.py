@@ -8,6 +8,10 @@ Straightness (Liu et al., "Flow Straight and Fast", 2023) is
     S(v) = E_{x0} integral_0^1 |v(x_t, t) - (x_1 - x_0)|^2 dt,  x_t on the ODE path from x0,
 
 zero exactly when every path is a straight line travelled at constant speed.
+
+On class-labelled data each pair is made with a label drawn uniformly, or with the null class at
+the run's label-dropout rate, so the new model keeps both the conditional and the unconditional
+flow and classifier-free guidance still applies to it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, load_run, train
 from flowmatch.runs.lock import run_lock
 from flowmatch.runs.pairs import save_pairs
 from flowmatch.solvers import Velocity, solve
+from flowmatch.training import FixedPairs
 
 # the files and folders that make a directory someone's run (recipes add their stage folders)
 RUN_FILES = (CHECKPOINT, CONFIG_FILE, PAIRS_FILE, "log.jsonl", "reflow.json", "recipe.json", "base", "distill")
@@ -43,9 +48,26 @@ def straightness(velocity: Velocity, x0: Tensor, steps: int = 32) -> float:
 
 
 @torch.no_grad()
-def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 64, chunk: int = 8192) -> Tensor:
-    """x1 = ODE_1(x0): (N, *D), solved accurately (rk4 with `steps` steps, or dopri5), in chunks."""
-    return torch.cat([solve(velocity, c, method=method, steps=steps, atol=1e-5, rtol=1e-5).x for c in x0.split(chunk)])
+def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 64, chunk: int = 8192, y: Tensor | None = None, deadline: float | None = None) -> Tensor:
+    """x1 = ODE_1(x0): (n, *D), solved accurately (rk4 with `steps` steps, or dopri5), in chunks;
+    y: (N,) labels passed to the velocity as v(x, t, y=y). n = N, unless time.perf_counter()
+    passes `deadline`: then n stops at the chunk in progress (always at least one chunk)."""
+    out = []
+    for k, c in enumerate(x0.split(chunk)):
+        cond = {} if y is None else {"y": y[k * chunk : k * chunk + len(c)]}
+        out.append(solve(velocity, c, method=method, steps=steps, atol=1e-5, rtol=1e-5, cond=cond).x)
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    return torch.cat(out)
+
+
+def pair_labels(n: int, num_classes: int, null_fraction: float, generator: torch.Generator) -> Tensor | None:
+    """(n,) labels for new pairs: uniform over the classes, the null class with probability
+    null_fraction (None for unlabelled data)."""
+    if num_classes < 1:
+        return None
+    y = torch.randint(num_classes, (n,), generator=generator)
+    return torch.where(torch.rand(n, generator=generator) < null_fraction, torch.full_like(y, num_classes), y)
 
 
 @dataclass(frozen=True)
@@ -106,9 +128,16 @@ def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver
     start = time.perf_counter()
     g = torch.Generator().manual_seed(seed)
     x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
-    x1 = make_pairs(base_run.model, x0, method=method, steps=solver_steps)
-    save_pairs(x0, x1, out / PAIRS_FILE)
+    y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop, g)
+    y = None if y is None else y.to(base_run.device)
+    # under a time cap, at most half of it makes pairs (images: an ODE solve per pair is costly)
+    deadline = start + max_minutes * 30 if max_minutes > 0 else None
+    x1 = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=8192 if len(x0.shape) == 2 else 256)
+    x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
+    save_pairs(FixedPairs(x0, x1, y), out / PAIRS_FILE)
     pair_seconds = time.perf_counter() - start
+    if len(base_run.data.shape) > 1:  # images: each straightness sample costs 2 x 128 network passes
+        eval_n = min(eval_n, 16)
     x_eval = base_run.source.sample(eval_n, torch.Generator().manual_seed(seed + 10_000)).x.to(base_run.device)
     t_straight = time.perf_counter()
     before = straightness(base_run.model, x_eval)
@@ -148,4 +177,4 @@ def reflow_record(r: ReflowResult) -> dict:
     }
 
 
-__all__ = ["RUN_FILES", "ReflowResult", "refuse_existing_run", "make_pairs", "reflow", "reflow_record", "straightness"]
+__all__ = ["RUN_FILES", "ReflowResult", "refuse_existing_run", "make_pairs", "pair_labels", "reflow", "reflow_record", "straightness"]

@@ -9,13 +9,14 @@ from flowmatch.training.callbacks import BaseCallback, Callback, Deadline, Progr
 from flowmatch.training.config import LoopConfig, TrainConfig, resolve_device
 from flowmatch.training.ema import EMA
 from flowmatch.training.optim import OptimConfig, auto_lr
-from flowmatch.training.trainer import TrainBatch, Trainer, TrainResult, default_callbacks, fit
+from flowmatch.training.trainer import FixedPairs, TrainBatch, Trainer, TrainResult, default_callbacks, fit
 
 __all__ = [
     "BaseCallback",
     "Callback",
     "Deadline",
     "EMA",
+    "FixedPairs",
     "LoopConfig",
     "OptimConfig",
     "Progress",

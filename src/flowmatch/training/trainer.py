@@ -50,6 +50,18 @@ class TrainBatch:
 
 
 @dataclass(frozen=True)
+class FixedPairs:
+    """Fixed couplings trained on instead of drawn batches (reflow, distillation): x0, x1: (N, *D);
+    y: (N,) the label each pair was made with (the null class `num_classes` for an unconditional
+    pair), or None for unlabelled pairs. Labels are never dropped again: the null rows are already
+    the unconditional teacher's."""
+
+    x0: Tensor
+    x1: Tensor
+    y: Tensor | None = None
+
+
+@dataclass(frozen=True)
 class TrainResult:
     """The sampling model (EMA weights when kept, in eval mode), the last step and loss, seconds
     spent, why training stopped early ('' if it ran all its steps) and, for a run directory, its path."""
@@ -62,12 +74,24 @@ class TrainResult:
     run_dir: Path | None = None
 
 
+def check_pairs(pairs: FixedPairs, shape: tuple[int, ...], num_classes: int) -> None:
+    """A one-line error unless x0 and x1 are (N, *shape) and y, when given, is (N,) labels 0..num_classes."""
+    x0, x1, y = pairs.x0, pairs.x1, pairs.y
+    if x0.shape != x1.shape or tuple(x0.shape[1:]) != shape or len(x0) == 0:
+        raise FlowmatchError(f"pairs have shapes {tuple(x0.shape)} and {tuple(x1.shape)}; expected (N, {', '.join(map(str, shape))})")
+    if y is not None:
+        if num_classes < 1:
+            raise FlowmatchError("these pairs carry class labels but the data has none")
+        if y.shape != (len(x0),) or y.is_floating_point() or int(y.min()) < 0 or int(y.max()) > num_classes:
+            raise FlowmatchError(f"pair labels must be (N,) = ({len(x0)},) integers in 0..{num_classes} (the last is the null class)")
+
+
 class Trainer:
     """Owns the model, optimiser, EMA and random state of one training run.
 
     data: the data p1 (default: loaded from config.data); source: the source p0 (default: the
     path's Gaussian or config.source), e.g. a point cloud drawn in `flowmatch explore`;
-    pairs: fixed couplings (x0, x1), each (N, *D), trained on instead of drawn batches (reflow);
+    pairs: fixed couplings (`FixedPairs`), trained on instead of drawn batches (reflow);
     init_weights: a state dict the model (and EMA) start from.
     """
 
@@ -77,7 +101,7 @@ class Trainer:
         data: DataSource | None = None,
         *,
         source: DataSource | None = None,
-        pairs: tuple[Tensor, Tensor] | None = None,
+        pairs: FixedPairs | None = None,
         init_weights: dict[str, Tensor] | None = None,
     ):
         self.config = config
@@ -113,8 +137,8 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
         self.stop_reason = ""
-        if pairs is not None and (pairs[0].shape != pairs[1].shape or tuple(pairs[0].shape[1:]) != tuple(self.data.shape)):
-            raise FlowmatchError(f"pairs have shapes {tuple(pairs[0].shape)} and {tuple(pairs[1].shape)}; expected (N, {', '.join(map(str, self.data.shape))})")
+        if pairs is not None:
+            check_pairs(pairs, tuple(self.data.shape), self.data.num_classes)
         self.pairs = pairs
         # DDP wraps the model in several processes; torch.compile wraps the same parameters, and
         # state dicts keep the plain module's names.
@@ -175,8 +199,9 @@ class Trainer:
         b = cfg.batch_size
         weight = None
         if self.pairs is not None:  # fixed couplings: the pairs stay together, never re-paired
-            idx = torch.randint(self.pairs[0].shape[0], (b,), generator=g)
-            x0, x1, cond = self.pairs[0][idx], self.pairs[1][idx], {}
+            idx = torch.randint(self.pairs.x0.shape[0], (b,), generator=g)
+            x0, x1 = self.pairs.x0[idx], self.pairs.x1[idx]
+            cond = {} if self.pairs.y is None else {"y": self.pairs.y[idx]}
         else:
             data = self.data.sample(b, g)
             x0 = self.source.sample(b, g).x
@@ -191,7 +216,7 @@ class Trainer:
         if self.mean_flow:
             t, h = sample_interval(t, cfg.time_sampling, cfg.mean_flow_fraction, g)
         drop = None
-        if "y" in cond and self.data.num_classes:  # classifier-free guidance: labels -> null class
+        if "y" in cond and self.data.num_classes and self.pairs is None:  # classifier-free guidance: labels -> null class
             drop = label_drop_mask(b, cfg.cond_drop, g)
         noise = torch.randn(x1.shape, generator=g) if self.bridge else None
         batch = TrainBatch(x0, x1, cond, t, h, drop, noise, weight)
@@ -279,7 +304,7 @@ def default_callbacks(config: TrainConfig, main: bool = True) -> list[Callback]:
     return callbacks
 
 
-def fit(config: TrainConfig, data: DataSource | None = None, *, callbacks: Sequence[Callback] | None = None, pairs: tuple[Tensor, Tensor] | None = None) -> TrainResult:
+def fit(config: TrainConfig, data: DataSource | None = None, *, callbacks: Sequence[Callback] | None = None, pairs: FixedPairs | None = None) -> TrainResult:
     """Train in memory (no files) and return the result with its sampling model.
 
     The run-directory version, with checkpoints, log and resume, is `flowmatch.runs.train`.
