@@ -32,6 +32,19 @@ def test_moons_moments_match_the_closed_form():
     assert (x[:, 0] * x[:, 1]).mean().item() == pytest.approx(4 * (1 / 8 - 1 / math.pi), rel=0.02)  # cov
 
 
+def test_thinwide_has_its_thin_and_wide_parts():
+    from flowmatch.data.toy import toy_sample
+
+    x = toy_sample("thinwide", 40000, np.random.default_rng(0))
+    on_ring = np.abs(np.linalg.norm(x - [2.0, 1.5], axis=1) - 1.2) < 0.15
+    d = x - [1.0, -3.0]
+    u = d @ [2.5, 2.0] / 10.25  # position along the segment (1, -3) -> (3.5, -1)
+    on_segment = (np.abs(d @ [2.0, -2.5]) / np.sqrt(10.25) < 0.15) & (u > -0.05) & (u < 1.05)
+    assert abs(on_ring.mean() - 0.25) < 0.01 and abs(on_segment.mean() - 0.25) < 0.01
+    wide = x[~on_ring & ~on_segment]
+    assert np.allclose(wide.mean(0), [-2.0, 0.0], atol=0.05) and np.allclose(wide.std(0), 0.7, atol=0.03)
+
+
 def test_gaussian_source_scale():
     x = GaussianSource((3,), 2.0).sample(20000, torch.Generator().manual_seed(0)).x
     assert x.std(0).sub(2.0).abs().max() < 0.05

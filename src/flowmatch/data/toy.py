@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel", "rings")
+TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel", "rings", "thinwide")
 
 
 # the sets whose points come from discrete components, and their number (`toy_labelled`)
@@ -73,6 +73,15 @@ def toy_labelled(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarra
         radius = rng.choice(np.arange(1, 5), size=n, p=np.arange(1, 5) / 10.0)
         angle = 2 * np.pi * rng.random(n)
         x = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1) + 0.08 * rng.standard_normal((n, 2))
+    elif name == "thinwide":
+        # half a wide Gaussian (std 0.7), a quarter a thin ring, a quarter a thin segment (noise
+        # 0.04): one sampler must be good at both scales at once
+        part = rng.choice(3, size=n, p=[0.5, 0.25, 0.25])
+        angle, u = 2 * np.pi * rng.random(n), rng.random(n)
+        wide = np.array([-2.0, 0.0]) + 0.7 * rng.standard_normal((n, 2))
+        ring = np.array([2.0, 1.5]) + 1.2 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        segment = np.array([1.0, -3.0]) + u[:, None] * np.array([2.5, 2.0])
+        x = np.where(part[:, None] == 0, wide, np.where(part[:, None] == 1, ring, segment) + 0.04 * rng.standard_normal((n, 2)))
     else:  # pragma: no cover - guarded by the caller
         raise KeyError(name)
     return x.astype(np.float32), (labels.astype(np.int64) if name in TOY_CLASSES else None)
