@@ -1,13 +1,12 @@
-"""Images side by side: flowmatch's image defaults, flowmatch's few-step recipe (MeanFlow), the
-OT base + distillation chain, and torchcfm's conditional-MNIST recipe, each trained for the same
-wall-time budget on one thread, then scored.
+"""Images side by side: flowmatch's image defaults, flowmatch's few-step recipe (an OT base, then
+one-step distillation), one MeanFlow model, and torchcfm's conditional-MNIST recipe, each trained
+for the same wall-time budget on one thread, then scored.
 
     python benchmarks/images_peers.py --data-dir ../shared/data/mnist-subset --minutes 20
 
-For each method, at NFE 1, 2 and 10 (Euler for the flow-matching models and the distilled chain,
-the MeanFlow step for the few-step recipe): the fraction of 2,000 class-conditional samples (200
-per digit) that the benchmark's classifier assigns to the requested digit, and the Fréchet distance of their
-classifier features to the test split; flowmatch samples are guided at W = 2 (torchcfm's recipe
+For each method, at NFE 1, 2 and 10 (Euler; the MeanFlow model's own step): the fraction of 2,000
+class-conditional samples (200 per digit) that the benchmark's classifier assigns to the requested
+digit, and the Fréchet distance of their classifier features to the test split; flowmatch samples are guided at W = 2 (torchcfm's recipe
 has no guidance). Also the unguided Fréchet distance at NFE 10 and the real-vs-real floor (2,000
 train digits against the test split). Trainings run as separate processes, `--parallel` at a
 time (2 on this 2-core machine: one core each). torchcfm's recipe (its examples/images/
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import torch  # noqa: E402
 
-METHODS = ("flowmatch-default", "flowmatch-fewstep", "flowmatch-chain", "torchcfm")
+METHODS = ("flowmatch-default", "flowmatch-fewstep", "flowmatch-meanflow", "torchcfm")
 NFES = (1, 2, 10)
 GUIDANCE = 2.0
 
@@ -43,11 +42,10 @@ def train_flowmatch(method: str, data_dir: str, minutes: float, out: Path, steps
     args = ["train", *extra.split(), "--data", "mnist", "--data-dir", data_dir, "--model", "unet", "--max-minutes", str(minutes), "--out", str(out), "--no-progress"]
     if steps:
         args += ["--steps", str(steps)]
-    if method == "flowmatch-fewstep":
+    if method == "flowmatch-fewstep":  # the recipe: an OT base, then one-step distillation
         args += ["--recipe", "few-step"]
-    elif method == "flowmatch-chain":  # the points recipe on images: OT base, then one-step distillation
-        # (RK4 with 4 steps for the pairs: with 16, one core makes only ~1,000 pairs in its share)
-        args += ["--recipe", "few-step", "--objective", "fm", "--solver-steps", "4"]
+    elif method == "flowmatch-meanflow":  # the same budget on one MeanFlow model
+        args += ["--recipe", "few-step", "--objective", "meanflow"]
     code = main(args)
     if code:
         raise SystemExit(code)

@@ -1,11 +1,13 @@
 """Presets: every preset is valid options; the CIFAR-10 presets train for a few steps on generated
-data; image data get the image defaults, and the few-step recipe on images is one MeanFlow run."""
+data; image data get the image defaults, and the few-step recipe on images is the labelled chain (one MeanFlow
+run with --objective meanflow)."""
 
 import json
 
 import pytest
 
 from flowmatch.options import build
+from flowmatch.recipes import IMAGE_SOLVER_STEPS
 from flowmatch.recipes.presets import PRESETS, load_preset
 from flowmatch.runs import load_run, sample_run
 from flowmatch.training import TrainConfig
@@ -28,8 +30,8 @@ def test_cifar10_presets_train_a_few_steps_on_generated_data(tmp_path, name):
     assert res.returncode == 0, res.stderr
     saved = json.loads((run / "config.json").read_text())
     assert saved["channel_mults"] == "1,2,2,2" and saved["num_res_blocks"] == 2 and saved["lr"] == 2e-4 and saved["ema_decay"] == 0.9999
-    assert saved["objective"] == ("meanflow" if name.endswith("few-step") else "fm")
-    x = sample_run(load_run(run), 2, method="meanflow" if name.endswith("few-step") else "euler", steps=1).x
+    assert saved["objective"] == ("meanflow" if name == "cifar10-few-step" else "fm")
+    x = sample_run(load_run(run), 2, method="meanflow" if name == "cifar10-few-step" else "euler", steps=1).x
     assert x.shape == (2, 3, 32, 32)
 
 
@@ -42,12 +44,22 @@ def test_image_data_get_the_image_defaults_and_flags_still_win(tmp_path):
     assert json.loads((tmp_path / "b" / "config.json").read_text())["model"] == "mlp"
 
 
-def test_few_step_recipe_on_images_is_one_meanflow_run(tmp_path):
-    res = cli("train", "--data", "digits", "--recipe", "few-step", "--out", tmp_path / "r", "--steps", "4", "--channels", "8", "--no-progress")
+def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request(tmp_path):
+    common = ("--data", "digits", "--recipe", "few-step", "--steps", "4", "--channels", "8", "--no-progress")
+    res = cli("train", *common, "--out", tmp_path / "r", "--distill-steps", "3", "--reflow-pairs", "64")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert [s["stage"] for s in summary["stages"]] == ["meanflow"]
+    assert [s["stage"] for s in summary["stages"]] == ["base", "distill"]
     run = load_run(tmp_path / "r")
-    assert run.config.objective == "meanflow" and run.config.sampler == "meanflow"
+    assert run.config.objective == "fm" and run.config.sampler == "euler" and run.config.cond_drop == 0.3
+    recipe = json.loads((tmp_path / "r" / "recipe.json").read_text())["recipe"]
+    assert recipe["solver_steps"] == IMAGE_SOLVER_STEPS
     out = cli("sample", tmp_path / "r", "--n", "10", "--class", "3", "--guidance", "2", "--steps", "1", "--out", tmp_path / "s.npy")
-    assert out.returncode == 0 and json.loads(out.stdout)["nfe"] == 1, out.stderr
+    assert out.returncode == 0 and json.loads(out.stdout)["nfe"] == 1, out.stderr  # guided: one pass of 2B
+    res = cli("train", *common, "--objective", "meanflow", "--out", tmp_path / "m")
+    assert res.returncode == 0, res.stderr
+    assert [s["stage"] for s in json.loads(res.stdout)["stages"]] == ["meanflow"]
+    run = load_run(tmp_path / "m")
+    assert run.config.objective == "meanflow" and run.config.sampler == "meanflow"
+    out = cli("sample", tmp_path / "m", "--n", "10", "--class", "3", "--guidance", "2", "--steps", "1", "--out", tmp_path / "t.npy")
+    assert out.returncode == 0, out.stderr

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--config", default=None, help="a .toml, .yaml or .json file of options (keys as the long flags); flags override it")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: one model for 1 to N steps (points: an OT base, then one-step distillation; images: MeanFlow)")
+    p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: one model for 1 to N steps (an OT base, then one-step distillation; with --objective meanflow: one MeanFlow run)")
     p.add_argument("--preset", default=None, choices=list(PRESETS), help="a named set of options (recipes/presets/*.toml), below --config and the flags")
     seen: set[str] = set()
     for sec in SECTIONS:
@@ -60,10 +60,11 @@ def run(args: argparse.Namespace) -> int:
     if args.recipe == "few-step":
         if args.resume:
             raise FlowmatchError("--resume does not apply to --recipe: a recipe trains every stage into a new directory")
-        from flowmatch.recipes import RecipeConfig, few_step_recipe
+        from flowmatch.recipes import IMAGE_SOLVER_STEPS, RecipeConfig, few_step_recipe
 
         config = build(TrainConfig, *layers)
-        stages = build(RecipeConfig, {"base_steps": config.steps}, {k: getattr(args, k) for k in RECIPE_FLAGS if hasattr(args, k)})
+        image_stages = {"solver_steps": IMAGE_SOLVER_STEPS} if is_image_spec(str(data)) else {}
+        stages = build(RecipeConfig, {"base_steps": config.steps, **image_stages}, {k: getattr(args, k) for k in RECIPE_FLAGS if hasattr(args, k)})
         print(json.dumps(few_step_recipe(config, stages)))
         return 0
     result = train(build(TrainConfig, *layers), resume=args.resume)
