@@ -143,8 +143,8 @@ def evaluate(methods, workdir: Path, data_dir: str, n_eval: int, grids: Path | N
             # "unguided" read two ways: unconditional (W = 0) and the conditional model without
             # guidance (W = 1, what DiT-style tables call "without guidance")
             for key, scale in (("fd_unguided_nfe10", 0.0), ("fd_w1_nfe10", 1.0)):
-                free = draw(x0, y, 10, scale)
-                row[key] = None if free is None or method == "torchcfm" and scale == 1.0 else round(frechet_distance(classifier_features(free.clamp(-1, 1), clf), fte), 2)
+                free = None if method == "torchcfm" else draw(x0, y, 10, scale)  # torchcfm: no null class; W = 1 is its NFE 10 above
+                row[key] = None if free is None else round(frechet_distance(classifier_features(free.clamp(-1, 1), clf), fte), 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
