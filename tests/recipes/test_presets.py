@@ -51,7 +51,7 @@ def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request
     summary = json.loads(res.stdout)
     assert [s["stage"] for s in summary["stages"]] == ["base", "distill"]
     run = load_run(tmp_path / "r")
-    assert run.config.objective == "fm" and run.config.sampler == "euler" and run.config.cond_drop == 0.3
+    assert run.config.objective == "fm" and run.config.sampler == "euler" and run.config.cond_drop == 0.5
     recipe = json.loads((tmp_path / "r" / "recipe.json").read_text())["recipe"]
     assert recipe["solver_steps"] == IMAGE_SOLVER_STEPS
     out = cli("sample", tmp_path / "r", "--n", "10", "--class", "3", "--guidance", "2", "--steps", "1", "--out", tmp_path / "s.npy")
