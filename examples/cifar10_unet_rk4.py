@@ -43,12 +43,12 @@ def main() -> None:
     train(cfg)
     run = load_run(args.out)
     k = run.data.num_classes
-    y = torch.arange(k).repeat_interleave(args.per_class)
+    y = torch.arange(k).repeat_interleave(args.per_class).to(run.device)  # the run's device: a GPU when present
     v = GuidedVelocity(run.model, y, args.guidance, k)
-    x0 = torch.randn(len(y), *run.data.shape, generator=torch.Generator().manual_seed(0))
+    x0 = torch.randn(len(y), *run.data.shape, generator=torch.Generator().manual_seed(0)).to(run.device)
     # torchdiffeq calls f(t, x) with a scalar t; our networks take t of shape (B,)
     f = lambda t, x: v(x, t.expand(x.shape[0]))  # noqa: E731
-    xs = odeint(f, x0, torch.tensor([0.0, 1.0]), method="rk4", options={"step_size": 1.0 / args.rk4_steps})
+    xs = odeint(f, x0, torch.tensor([0.0, 1.0], device=run.device), method="rk4", options={"step_size": 1.0 / args.rk4_steps})
     out = save_image_grid(xs[-1], Path(args.out) / "samples_rk4.png", ncol=args.per_class)
     print(out, "NFE", v.calls)
 

@@ -36,7 +36,7 @@ def main() -> None:
     )
     train(cfg)
     run = load_run(args.out)
-    x0 = torch.randn(args.n, *run.data.shape, generator=torch.Generator().manual_seed(0))
+    x0 = torch.randn(args.n, *run.data.shape, generator=torch.Generator().manual_seed(0)).to(run.device)  # a GPU when present
     res = solve(run.model, x0, method="euler", steps=10)  # unconditional: labels default to the null class
     out = save_image_grid(res.x, Path(args.out) / "samples_euler10.png", ncol=8)
     print(out, "NFE", res.nfe)

@@ -22,7 +22,7 @@ def main() -> None:
 
     train(TrainConfig(data="moons", out=args.out, steps=args.steps, save_every=max(1, args.steps), progress=False))
     run = load_run(args.out)
-    x0 = torch.randn(args.n, 2, generator=torch.Generator().manual_seed(0))
+    x0 = torch.randn(args.n, 2, generator=torch.Generator().manual_seed(0)).to(run.device)  # a GPU when present
     res = solve(run.model, x0, method="midpoint", steps=args.solver_steps, trajectory=True)
 
     import matplotlib

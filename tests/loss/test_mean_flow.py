@@ -85,7 +85,7 @@ def test_loss_of_the_exact_model_on_straight_deterministic_pairs_is_zero():
 
 def test_meanflow_run_samples_in_one_step():
     # independent pairs: the paths cross, so one Euler step of the instantaneous velocity is poor
-    cfg = TrainConfig(data="moons", out="unused", objective="meanflow", steps=1500, batch_size=128, hidden=64, mean_flow_fraction=0.5, progress=False)
+    cfg = TrainConfig(data="moons", out="unused", objective="meanflow", steps=1500, batch_size=128, hidden=64, mean_flow_fraction=0.5, progress=False, device="cpu")
     model = fit(cfg, callbacks=[]).model.eval()
     g = torch.Generator().manual_seed(3)
     ref = load_data("moons").sample(1000, g).x
@@ -98,7 +98,7 @@ def test_meanflow_run_samples_in_one_step():
 
 
 def test_meanflow_step_refuses_a_plain_velocity_model():
-    cfg = TrainConfig(data="moons", out="unused", steps=2, hidden=8, progress=False)
+    cfg = TrainConfig(data="moons", out="unused", steps=2, hidden=8, progress=False, device="cpu")
     model = fit(cfg, callbacks=[]).model
     with pytest.raises(FlowmatchError, match="average velocities"):
         solve(model, torch.randn(4, 2), method="meanflow", steps=1)

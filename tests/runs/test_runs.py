@@ -20,7 +20,7 @@ def test_flow_from_gaussian_to_shifted_gaussian_has_right_moments(tmp_path):
     cfg = TrainConfig(data=str(tmp_path / "gauss.npy"), out=str(tmp_path / "run"), steps=1500, hidden=64, progress=False, save_every=1500)
     train(cfg)
     run = load_run(tmp_path / "run")
-    x = sample_run(run, 8000, method="rk4", steps=10, seed=5).x.double().numpy()
+    x = sample_run(run, 8000, method="rk4", steps=10, seed=5).x.double().cpu().numpy()
     np.testing.assert_allclose(x.mean(0), mu, atol=0.08)
     np.testing.assert_allclose(np.cov(x.T), cov, atol=0.12)
 

@@ -59,7 +59,7 @@ def test_config_refuses_values_of_the_wrong_type(key, value):
 
 
 def test_fit_trains_in_memory_and_returns_the_sampling_model(tmp_path):
-    cfg = TrainConfig(data="moons", out=str(tmp_path / "never"), steps=3, batch_size=16, hidden=8, depth=1, progress=False)
+    cfg = TrainConfig(data="moons", out=str(tmp_path / "never"), steps=3, batch_size=16, hidden=8, depth=1, progress=False, device="cpu")
     res = fit(cfg)
     assert isinstance(res, TrainResult) and res.step == 3 and res.run_dir is None and res.stopped == ""
     assert res.model(torch.zeros(4, 2), torch.zeros(4)).shape == (4, 2) and not res.model.training

@@ -138,7 +138,10 @@ def session(device: torch.device) -> Iterator[DistContext]:
         return
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if local_rank >= torch.cuda.device_count():  # one GPU per process: say so before NCCL hangs or fails
+            raise FlowmatchError(f"process {local_rank} of this node has no GPU of its own ({torch.cuda.device_count()} found): start at most that many processes per node, or pass --device cpu")
+        torch.cuda.set_device(local_rank)
     dist.init_process_group(backend=backend)
     try:
         yield context()

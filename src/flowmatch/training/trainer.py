@@ -163,6 +163,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "generator": self.pipeline.generator_state(),
             "torch_rng": torch.get_rng_state(),
+            # dropout and other in-model draws on a GPU use its own generator: kept for exact resume
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
             "config": dataclasses.asdict(self.config),
             "data_shape": list(self.data.shape),
             "num_classes": self.data.num_classes,
@@ -176,8 +178,11 @@ class Trainer:
             if self.ema and state.get("ema") is not None:
                 self.ema.model.load_state_dict(state["ema"])
             self.optimizer.load_state_dict(state["optimizer"])
-            self.generator.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
+            # RNG states are CPU byte tensors; a checkpoint loaded onto a GPU brings them there
+            self.generator.set_state(state["generator"].cpu())
+            torch.set_rng_state(state["torch_rng"].cpu())
+            if self.device.type == "cuda" and state.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise FlowmatchError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
         self.step = int(state["step"])
