@@ -17,7 +17,8 @@ from flowmatch.training.distributed import DistContext
 from helpers import subprocess_env
 
 # Minibatch OT: the coupling must be computed on the global batch for the runs to agree.
-OPTIONS = {"data": "moons", "coupling": "ot", "hidden": 32, "depth": 2, "batch_size": 64, "lr_schedule": "constant", "log_every": 1, "save_every": 100, "ema_decay": 0.9, "device": "cpu"}  # gloo on the CPU (also where a GPU is present)
+# gloo on the CPU, also where a GPU is present.
+OPTIONS = {"data": "moons", "coupling": "ot", "hidden": 32, "depth": 2, "batch_size": 64, "lr_schedule": "constant", "log_every": 1, "save_every": 100, "ema_decay": 0.9, "device": "cpu"}
 
 
 def torchrun(out: Path, steps: int, *extra: str) -> subprocess.CompletedProcess:
