@@ -169,3 +169,15 @@ def test_the_chain_keeps_within_max_minutes(tmp_path):
     summary = few_step_recipe(cfg, RecipeConfig(base_steps=10**6, distill_steps=10**6, reflow_pairs=2048))
     assert summary["seconds"] < 30, summary
     assert [s["stage"] for s in summary["stages"]] == ["base", "distill"]
+
+
+def test_a_timed_reflow_sizes_its_steps_to_the_time_left(tmp_path):
+    """With a training speed, max_minutes cuts the step count up front (so the learning-rate
+    schedule ends where it should) instead of stopping the run part-way through it."""
+    base = tmp_path / "base"
+    train(TrainConfig(data="moons", out=str(base), steps=20, save_every=20, **{**TINY, "lr_schedule": "cosine"}))
+    res = reflow(base, tmp_path / "d", pairs=256, steps=10**6, max_minutes=0.1, steps_per_second=20.0, distill_fraction=0.5, eval_n=16)
+    cfg = json.loads((tmp_path / "d" / "config.json").read_text())
+    assert 1 <= cfg["steps"] <= 0.95 * 20.0 * 6 and res.steps == cfg["steps"]  # ran its whole (cut) schedule
+    untimed = reflow(base, tmp_path / "e", pairs=256, steps=30, steps_per_second=20.0, eval_n=16)
+    assert untimed.steps == 30  # no time cap: the steps asked for

@@ -116,6 +116,7 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
         max_minutes=minutes(1.0),
         device=config.device,
         seed=config.seed + 100,
+        steps_per_second=base_res.step / max(base_res.seconds, 1e-9),  # same network and batch: the base's pace
     )
     stages.append({"stage": "distill", **reflow_record(r)})
     with open(d / CHECKPOINT, "rb") as src:

@@ -6,7 +6,7 @@ same in a run directory, with checkpoints, log and resume.
 """
 
 from flowmatch.training.callbacks import BaseCallback, Callback, Deadline, Progress
-from flowmatch.training.config import LoopConfig, TrainConfig, resolve_device
+from flowmatch.training.config import LoopConfig, TrainConfig, resolve_device, uses_bf16
 from flowmatch.training.ema import EMA
 from flowmatch.training.optim import OptimConfig, auto_lr
 from flowmatch.training.trainer import FixedPairs, TrainBatch, Trainer, TrainResult, default_callbacks, fit
@@ -28,4 +28,5 @@ __all__ = [
     "default_callbacks",
     "fit",
     "resolve_device",
+    "uses_bf16",
 ]
