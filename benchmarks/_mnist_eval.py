@@ -4,6 +4,7 @@ guided samples over a (W, NFE) table, sampling speed, and a 10x10 grid."""
 from __future__ import annotations
 
 import json
+import statistics
 import time
 
 import torch
@@ -16,6 +17,17 @@ from flowmatch.runs import load_run, sample_source, save_image_grid
 from flowmatch.solvers import solve
 
 GRID_W, GRID_NFE = 2.0, 10
+# the floor is a median over draws, not one draw: on the MNIST subset's 1,000 test digits, 40
+# draws of 2,000 train digits scored 2.98-7.32 (median 4.6), and the single draw these benchmarks
+# used until session 9 was the 7.32 (docs/benchmarks.md, "The floor is a median")
+FLOOR_DRAWS = 25
+
+
+def real_vs_real_floor(train_features, test_features, n, draws=FLOOR_DRAWS, seed=0):
+    """Fréchet distances to `test_features` (M, F) of `draws` random sets of n rows of
+    `train_features` (N, F): what a perfect generator's n samples score; the floor is their median."""
+    g = torch.Generator().manual_seed(seed)
+    return [frechet_distance(train_features[torch.randperm(len(train_features), generator=g)[:n]], test_features) for _ in range(draws)]
 
 
 def evaluate_mnist_run(run_dir, data_dir, guidance, nfes, n_eval, grid, classifier_cache):
@@ -27,9 +39,7 @@ def evaluate_mnist_run(run_dir, data_dir, guidance, nfes, n_eval, grid, classifi
     clf = load_or_train_classifier(classifier_cache, xtr, ytr, 10)
     test_acc = float((classify(xte, clf) == yte).float().mean())
     fte = classifier_features(xte, clf)
-    g = torch.Generator().manual_seed(1)
-    ref = xtr[torch.randperm(len(xtr), generator=g)[:n_eval]]
-    floor = frechet_distance(classifier_features(ref, clf), fte)
+    floor = statistics.median(real_vs_real_floor(classifier_features(xtr, clf), fte, n_eval))
     print(json.dumps({"classifier_test_accuracy": round(test_acc, 4), "fid_floor_train_vs_test": round(floor, 3), "n_eval": n_eval, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
 
     run = load_run(run_dir, device="cpu")
