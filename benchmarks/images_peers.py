@@ -105,7 +105,8 @@ def sampler(method: str, out: Path):
 
         return draw, state["step"]
     run = load_run(out, device="cpu")
-    method_name = run.config.sampler if run.config.objective == "meanflow" else "euler"
+    # an average-velocity model (MeanFlow, or the chain's flow-map distillation) takes its own step
+    method_name = run.config.sampler if run.config.objective in ("meanflow", "flowmap") else "euler"
 
     def draw(x0, y, nfe, scale):
         velocity = GuidedVelocity(run.model, y, scale, run.data.num_classes)

@@ -19,9 +19,14 @@ t + h held fixed, d/dt [h u] = -v gives the identity it is trained on,
 with the conditional velocity in place of v and the total derivative from one forward-mode
 Jacobian-vector product (torch.func.jvp), held out of the gradient.
 
+Flow-map distillation (`--objective flowmap`, trained on a teacher's solved paths) regresses the
+same average velocity directly on the teacher: u(x_t, t, h) against (x_{t+h} - x_t) / h with both
+states read off the teacher's path, so an N-step sample follows the teacher's own paths at any N.
+
 References: Lipman et al., "Flow Matching for Generative Modeling" (2023); Tong et al.,
 "Simulation-free Schrödinger bridges via score and flow matching" (2024); Geng et al., "Mean
-Flows for One-step Generative Modeling" (2025).
+Flows for One-step Generative Modeling" (2025); Boffi, Albergo and Vanden-Eijnden, "Flow Map
+Matching" (2024).
 """
 
 from __future__ import annotations
@@ -37,7 +42,17 @@ from flowmatch.paths import TARGETS, AffinePath, BridgePath, regression_target
 from flowmatch.paths.affine import _expand
 
 TIME_SAMPLING = ("uniform", "logit-normal")
-OBJECTIVES = ("fm", "meanflow")
+OBJECTIVES = ("fm", "meanflow", "flowmap")
+# flowmap: the N-step grids a distilled model is trained on, N = 1..FLOW_MAP_MAX_STEPS (the
+# one-step benchmark NFEs 1, 2 and 10 all lie on one; other N are read between them)
+FLOW_MAP_MAX_STEPS = 10
+
+
+def interval_model(objective: str) -> dict:
+    """build_model options of a run trained with `objective`: an interval input h for the
+    average-velocity objectives; flowmap keeps a velocity model's time features (scale 1000), as
+    it starts from one and trains on no derivative in t."""
+    return {"mean_flow": objective in ("meanflow", "flowmap"), "embed_scale": 1000.0 if objective == "flowmap" else 0.0}
 
 
 def sample_time(n: int, kind: str, generator: torch.Generator) -> Tensor:
@@ -83,6 +98,22 @@ def sample_interval(t: Tensor, kind: str, fraction: float, generator: torch.Gene
     start, end = torch.minimum(t, other), torch.maximum(t, other)
     wide = torch.rand(len(t), generator=generator) < fraction
     return torch.where(wide, start, t), torch.where(wide, end - start, torch.zeros_like(t))
+
+
+def sample_grid_interval(n: int, one_step_fraction: float, generator: torch.Generator, max_steps: int = FLOW_MAP_MAX_STEPS) -> tuple[Tensor, Tensor]:
+    """(t, h): each (B,), one step of an N-step uniform grid: h = 1/N, t = k/N with k uniform in
+    0..N-1; N = 1 for a `one_step_fraction` of the rows, else uniform in 2..max_steps."""
+    steps = torch.randint(2, max(max_steps, 2) + 1, (n,), generator=generator).to(torch.float32)
+    steps = torch.where(torch.rand(n, generator=generator) < one_step_fraction, torch.ones_like(steps), steps)
+    k = (torch.rand(n, generator=generator) * steps).floor().clamp(max=steps - 1)
+    return k / steps, 1.0 / steps
+
+
+def flow_map_loss(model: Callable[..., Tensor], x_t: Tensor, x_end: Tensor, t: Tensor, h: Tensor, **cond: Tensor) -> Tensor:
+    """Mean over the batch of |u(x_t, t, h) - (x_end - x_t) / h|^2; x_t, x_end: (B, *D) the teacher's
+    states at t and t + h on one path, t, h: (B,) with h > 0."""
+    target = (x_end - x_t) / h.reshape(-1, *([1] * (x_t.dim() - 1)))
+    return (model(x_t, t, h=h, **cond) - target).pow(2).flatten(1).sum(1).mean()
 
 
 @torch.no_grad()  # forward mode only: the target is held out of the gradient
@@ -136,7 +167,11 @@ class LossConfig:
     # the target x1 - x0 = v(x0, 0) is what one Euler step needs
     distill_fraction: float = option(0.0, "fraction of each batch trained at t = 0 (one-step distillation)", min=0.0, max=1.0)
     target: str = option("velocity", "what the network predicts (the loss compares): velocity, x1 (the data) or epsilon (the source sample)", choices=TARGETS)
-    objective: str = option("fm", "fm: flow matching; meanflow: average velocities over intervals, for 1 to N steps (sample with --solver meanflow)", choices=OBJECTIVES)
+    objective: str = option(
+        "fm",
+        "fm: flow matching; meanflow: average velocities over intervals, for 1 to N steps (sample with --solver meanflow); flowmap: the same model distilled from a teacher's paths (--pairs with paths)",
+        choices=OBJECTIVES,
+    )
     mean_flow_fraction: float = option(0.25, "meanflow: fraction of each batch trained on intervals (the rest is flow matching)", min=0.0, max=1.0)
     # 0: on moons the adaptive weight of the MeanFlow paper (p = 1) pulled even the h = 0 part off
     # the conditional mean (W2 0.73 at NFE 32 against 0.28 with p = 0; docs/benchmarks.md)
@@ -146,4 +181,17 @@ class LossConfig:
         check_options(self)
 
 
-__all__ = ["OBJECTIVES", "LossConfig", "TIME_SAMPLING", "flow_matching_loss", "mean_flow_loss", "mean_flow_target", "sample_interval", "sample_time"]
+__all__ = [
+    "FLOW_MAP_MAX_STEPS",
+    "OBJECTIVES",
+    "LossConfig",
+    "TIME_SAMPLING",
+    "flow_map_loss",
+    "flow_matching_loss",
+    "interval_model",
+    "mean_flow_loss",
+    "sample_grid_interval",
+    "mean_flow_target",
+    "sample_interval",
+    "sample_time",
+]

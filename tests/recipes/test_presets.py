@@ -5,11 +5,13 @@ run with --objective meanflow)."""
 import json
 
 import pytest
+import torch
 
 from flowmatch.options import build
-from flowmatch.recipes import IMAGE_SOLVER_STEPS
+from flowmatch.recipes import IMAGE_DISTILL
 from flowmatch.recipes.presets import PRESETS, load_preset
 from flowmatch.runs import load_run, sample_run
+from flowmatch.runs.pairs import load_pairs
 from flowmatch.training import TrainConfig
 from helpers import cli, make_cifar_dir
 
@@ -51,9 +53,14 @@ def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request
     summary = json.loads(res.stdout)
     assert [s["stage"] for s in summary["stages"]] == ["base", "distill"]
     run = load_run(tmp_path / "r")
-    assert run.config.objective == "fm" and run.config.sampler == "euler" and run.config.cond_drop == 0.5
+    # images: flow-map distillation, an average-velocity model sampled with its own step
+    assert run.config.objective == "flowmap" and run.config.sampler == "meanflow" and run.config.cond_drop == 0.5
     recipe = json.loads((tmp_path / "r" / "recipe.json").read_text())["recipe"]
-    assert recipe["solver_steps"] == IMAGE_SOLVER_STEPS
+    assert {k: recipe[k] for k in IMAGE_DISTILL} == IMAGE_DISTILL
+    pairs = load_pairs(tmp_path / "r" / "distill" / "pairs.pt")
+    assert pairs.states.shape == (IMAGE_DISTILL["solver_steps"] + 1, 64, 1, 8, 8) and pairs.states.dtype == torch.float16
+    res = cli("train", *common, "--out", tmp_path / "f", "--distill-steps", "3", "--reflow-pairs", "64", "--distill-objective", "fm")
+    assert res.returncode == 0 and load_run(tmp_path / "f").config.objective == "fm", res.stderr
     out = cli("sample", tmp_path / "r", "--n", "10", "--class", "3", "--guidance", "2", "--steps", "1", "--out", tmp_path / "s.npy")
     assert out.returncode == 0 and json.loads(out.stdout)["nfe"] == 1, out.stderr  # guided: one pass of 2B
     res = cli("train", *common, "--objective", "meanflow", "--out", tmp_path / "m")

@@ -16,7 +16,7 @@ from flowmatch.runs import load_run, train
 from flowmatch.runs.pairs import load_pairs
 from flowmatch.solvers import solve
 from flowmatch.training import TrainConfig
-from helpers import cli
+from helpers import cli, fails_cleanly
 
 TINY = dict(hidden=32, depth=2, ema_decay=0.0, progress=False, lr=3e-3, lr_schedule="constant", batch_size=128)
 
@@ -181,3 +181,44 @@ def test_a_timed_reflow_sizes_its_steps_to_the_time_left(tmp_path):
     assert 1 <= cfg["steps"] <= 0.95 * 20.0 * 6 and res.steps == cfg["steps"]  # ran its whole (cut) schedule
     untimed = reflow(base, tmp_path / "e", pairs=256, steps=30, steps_per_second=20.0, eval_n=16)
     assert untimed.steps == 30  # no time cap: the steps asked for
+
+
+def test_flow_map_distillation_follows_the_teacher_paths_at_any_step_count(tmp_path):
+    """The student's N-step samples land where the teacher's RK4(32) paths end, for N = 1, 2 and 10
+    (RMS within 0.2 x the transport distance), and its state after one of two steps lies on the
+    teacher's path at t = 0.5, not on the straight line between the ends (what straight-line
+    distillation learns)."""
+    base = tmp_path / "base"
+    train(TrainConfig(data="8gaussians", out=str(base), steps=200, seed=0, save_every=200, **TINY))
+    res = reflow(base, tmp_path / "fm", pairs=2048, steps=600, seed=1, distill_fraction=0.3, eval_n=100, solver_steps=8, objective="flowmap")
+    student = load_run(res.run_dir, device="cpu")
+    assert student.config.objective == "flowmap" and student.config.sampler == "meanflow"
+    assert load_pairs(res.run_dir / "pairs.pt").states.shape == (9, 2048, 2)
+    teacher = load_run(base, device="cpu").model
+    x0 = torch.randn(1000, 2, generator=torch.Generator().manual_seed(123))
+    rms = lambda d: float(d.pow(2).sum(1).mean().sqrt())  # noqa: E731
+    with torch.no_grad():
+        path = solve(teacher, x0, method="rk4", steps=32, trajectory=True).trajectory
+        transport = rms(path[-1] - x0)
+        for n in (1, 2, 10):
+            assert rms(solve(student.model, x0, method="meanflow", steps=n).x - path[-1]) <= 0.2 * transport, n
+        half = x0 + 0.5 * student.model(x0, torch.zeros(1000), h=torch.full((1000,), 0.5))
+    chord = 0.5 * (x0 + path[-1])
+    assert rms(half - path[16]) <= 0.5 * rms(chord - path[16]), (rms(half - path[16]), rms(chord - path[16]))
+
+
+def test_flow_map_needs_paths_and_keeps_them_in_the_pairs_file(tmp_path):
+    base = tmp_path / "base"
+    train(TrainConfig(data="moons", out=str(base), steps=20, seed=0, save_every=20, **TINY))
+    assert "needs --pairs made with paths" in fails_cleanly(cli("train", "--data", "moons", "--objective", "flowmap", "--out", tmp_path / "x", "--steps", "2"))
+    assert "choose one" in fails_cleanly(cli("reflow", base, "--out", tmp_path / "y", "--distill", "--flow-map"))
+    r = cli("reflow", base, "--out", tmp_path / "z", "--flow-map", "--pairs", "64", "--steps", "3", "--solver-steps", "2")
+    assert r.returncode == 0, r.stderr
+    pairs = load_pairs(tmp_path / "z" / "pairs.pt")
+    assert pairs.states.shape == (3, 64, 2) and torch.equal(pairs.states[0], pairs.x0) and torch.equal(pairs.states[-1], pairs.x1)
+    assert torch.allclose(pairs.times, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64))
+    # a plain reflow's pairs (no paths) cannot train a flow map
+    plain = cli("reflow", base, "--out", tmp_path / "p", "--pairs", "64", "--steps", "1")
+    assert plain.returncode == 0, plain.stderr
+    bad = cli("train", "--data", "moons", "--objective", "flowmap", "--pairs", tmp_path / "p" / "pairs.pt", "--out", tmp_path / "q", "--steps", "2")
+    assert "needs --pairs made with paths" in fails_cleanly(bad)

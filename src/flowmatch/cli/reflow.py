@@ -20,12 +20,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=number(float, min=0, min_open=True), default=None, help="default: RUN's learning rate")
     p.add_argument("--solver-steps", type=number(int, min=1), default=16, help="RK4 steps for the couplings (default 16)")
     p.add_argument("--distill", action="store_true", help="one-step distillation: train at t = 0 only, so that x1 = x0 + v(x0, 0)")
+    p.add_argument(
+        "--flow-map",
+        action="store_true",
+        help="flow-map distillation: keep the teacher's paths (--solver-steps RK4 steps) and train a model for 1 to 10 steps along them, 30%% of rows one-step",
+    )
     p.add_argument("--device", default="auto")
 
 
 def run(args: argparse.Namespace) -> int:
+    from flowmatch.errors import FlowmatchError
     from flowmatch.recipes import reflow, reflow_record
 
-    res = reflow(args.run, args.out, pairs=args.pairs, steps=args.steps, lr=args.lr, solver_steps=args.solver_steps, distill_fraction=1.0 if args.distill else 0.0, device=args.device)
+    if args.distill and args.flow_map:
+        raise FlowmatchError("--distill and --flow-map are two different distillations; choose one")
+    fraction = 1.0 if args.distill else 0.3 if args.flow_map else 0.0
+    res = reflow(
+        args.run,
+        args.out,
+        pairs=args.pairs,
+        steps=args.steps,
+        lr=args.lr,
+        solver_steps=args.solver_steps,
+        distill_fraction=fraction,
+        device=args.device,
+        objective="flowmap" if args.flow_map else "fm",
+    )
     print(json.dumps(reflow_record(res)))
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 NAME = "train"
 HELP = "train a flow on a data set"
 DESCRIPTION = "Train a flow-matching model. Options come from the defaults (for image data: the image preset), then --preset, then --config, then the flags."
-RECIPE_FLAGS = ("budget_seconds", "reflow_steps", "reflow_rounds", "reflow_pairs", "distill_steps", "solver_steps")
+RECIPE_FLAGS = ("budget_seconds", "reflow_steps", "reflow_rounds", "reflow_pairs", "distill_steps", "distill_objective", "solver_steps")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.recipe == "few-step":
         if args.resume:
             raise FlowmatchError("--resume does not apply to --recipe: a recipe trains every stage into a new directory")
-        from flowmatch.recipes import IMAGE_SOLVER_STEPS, RecipeConfig, few_step_recipe
+        from flowmatch.recipes import IMAGE_DISTILL, RecipeConfig, few_step_recipe
 
         config = build(TrainConfig, *layers)
-        image_stages = {"solver_steps": IMAGE_SOLVER_STEPS} if is_image_spec(str(data)) else {}
+        image_stages = IMAGE_DISTILL if is_image_spec(str(data)) else {}
         stages = build(RecipeConfig, {"base_steps": config.steps, **image_stages}, {k: getattr(args, k) for k in RECIPE_FLAGS if hasattr(args, k)})
         print(json.dumps(few_step_recipe(config, stages)))
         return 0

@@ -98,12 +98,12 @@ def _no_mean_flow(name: str, mean_flow: bool) -> None:
         raise FlowmatchError(f"model {name!r} has no interval input for --objective meanflow; use mlp or unet")
 
 
-def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, cond_dim: int = 0) -> nn.Module:
+def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, cond_dim: int = 0, embed_scale: float = 0.0) -> nn.Module:
     from flowmatch.models.mlp import MLPVelocity
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
-    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow)
+    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow, embed_scale=embed_scale)
 
 
 def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -120,7 +120,7 @@ def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int, 
     return SimpleCNNVelocity(c, channels=cfg.channels, depth=cfg.depth, num_classes=num_classes)
 
 
-def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
+def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, embed_scale: float = 0.0) -> nn.Module:
     from flowmatch.models.unet import UNetVelocity
 
     c, h, w = _image_shape("unet", shape)
@@ -143,6 +143,7 @@ def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: 
         num_classes=num_classes,
         patch=cfg.patch_size,
         mean_flow=mean_flow,
+        embed_scale=embed_scale,
     )
 
 
@@ -163,14 +164,19 @@ ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int, bool],
 MODELS = tuple(ARCHITECTURES)
 
 
+# architectures with an interval input (average-velocity models: MeanFlow, flow-map distillation)
+INTERVAL_MODELS = ("mlp", "unet")
 # architectures that take continuous conditions c: (B, K) beside x (the others take class labels only)
 CONDITIONED = ("mlp",)
 
 
-def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, *, cond_dim: int = 0, score: bool = False, mean_flow: bool = False, **options: Any) -> nn.Module:
+def build_model(
+    name: str, data_shape: tuple[int, ...], num_classes: int = 0, *, cond_dim: int = 0, score: bool = False, mean_flow: bool = False, embed_scale: float = 0.0, **options: Any
+) -> nn.Module:
     """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
 
-    mean_flow=True adds the interval input h of an average-velocity model u(x, t, y, h).
+    mean_flow=True adds the interval input h of an average-velocity model u(x, t, y, h);
+    embed_scale > 0 sets the sinusoidal scale of its time embeddings (default: the model's own).
     `options` are the architecture's own (see its config class); any other is an error naming it.
     cond_dim > 0 adds an input c: (B, cond_dim) of continuous conditions (architectures in
     CONDITIONED). score=True builds two networks, a velocity and a score (`VelocityAndScore`).
@@ -185,6 +191,10 @@ def build_model(name: str, data_shape: tuple[int, ...], num_classes: int = 0, *,
     if cond_dim and name not in CONDITIONED:
         raise FlowmatchError(f"model {name!r} takes no continuous conditions; data with conditions c need --model {' or '.join(CONDITIONED)}")
     extra = {"cond_dim": int(cond_dim)} if cond_dim else {}
+    if embed_scale > 0:
+        if name not in INTERVAL_MODELS:
+            raise FlowmatchError(f"model {name!r} takes no time-embedding scale; use {' or '.join(INTERVAL_MODELS)}")
+        extra["embed_scale"] = float(embed_scale)
 
     def one() -> nn.Module:
         return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)

@@ -80,6 +80,10 @@ def interval_embedding(embed: nn.Module | None, h: Tensor | None, t: Tensor) -> 
     return embed(torch.zeros_like(t) if h is None else h.to(t.dtype))
 
 
-def time_scale(mean_flow: bool) -> float:
-    """The sinusoidal time scale of a model's embeddings (see MEAN_FLOW_TIME_SCALE)."""
+def time_scale(mean_flow: bool, scale: float = 0.0) -> float:
+    """The sinusoidal time scale of a model's embeddings: `scale` when > 0, else MEAN_FLOW_TIME_SCALE
+    for an average-velocity model and 1000 for a velocity model. A model distilled from a velocity
+    model keeps 1000: its time features are the teacher's (no derivative in t is trained on)."""
+    if scale > 0:
+        return scale
     return MEAN_FLOW_TIME_SCALE if mean_flow else 1000.0

@@ -19,12 +19,12 @@ class MLPVelocity(nn.Module):
     average velocity over [t, t + h] (h = 0 or None: the velocity at t).
     """
 
-    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 32, num_classes: int = 0, cond_dim: int = 0, mean_flow: bool = False):
+    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 32, num_classes: int = 0, cond_dim: int = 0, mean_flow: bool = False, embed_scale: float = 0.0):
         super().__init__()
         self.dim, self.num_classes, self.cond_dim = dim, num_classes, cond_dim
-        self.time_embed = TimeEmbedding(time_dim, time_dim, scale=time_scale(mean_flow))
+        self.time_embed = TimeEmbedding(time_dim, time_dim, scale=time_scale(mean_flow, embed_scale))
         # mean_flow: a second time input, the interval h, for an average-velocity model u(x, t, h)
-        self.interval_embed = TimeEmbedding(time_dim, time_dim, scale=time_scale(mean_flow)) if mean_flow else None
+        self.interval_embed = TimeEmbedding(time_dim, time_dim, scale=time_scale(mean_flow, embed_scale)) if mean_flow else None
         self.class_embed = ClassEmbedding(num_classes, time_dim) if num_classes else None
         layers: list[nn.Module] = []
         width = dim + time_dim + cond_dim

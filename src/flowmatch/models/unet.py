@@ -94,6 +94,7 @@ class UNetVelocity(nn.Module):
         heads: int = 4,
         patch: int = 1,
         mean_flow: bool = False,
+        embed_scale: float = 0.0,
     ):
         super().__init__()
         levels = len(channel_mults)
@@ -109,9 +110,9 @@ class UNetVelocity(nn.Module):
             raise FlowmatchError(f"unet with {levels} resolution levels needs an image size divisible by {2 ** (levels - 1) * patch}, got {image_size * patch}; change --image-size or --channel-mults")
         self.num_classes = num_classes
         emb_dim = 4 * channels
-        self.time_embed = TimeEmbedding(channels, emb_dim, scale=time_scale(mean_flow))
+        self.time_embed = TimeEmbedding(channels, emb_dim, scale=time_scale(mean_flow, embed_scale))
         # mean_flow: a second time input, the interval h, for an average-velocity model u(x, t, h)
-        self.interval_embed = TimeEmbedding(channels, emb_dim, scale=time_scale(mean_flow)) if mean_flow else None
+        self.interval_embed = TimeEmbedding(channels, emb_dim, scale=time_scale(mean_flow, embed_scale)) if mean_flow else None
         self.class_embed = ClassEmbedding(num_classes, emb_dim) if num_classes else None
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1)
 

@@ -28,6 +28,11 @@ RECIPE_LR = 3e-3
 # RK4 steps that make the pairs on image data: an ODE solve per image is the chain's dearest part
 # on a CPU (RK4 with 4 steps made 5,376 MNIST pairs in 160 s on one core; with 16, a quarter).
 IMAGE_SOLVER_STEPS = 4
+# On image data the distillation is flow-map distillation of the teacher's RK4 paths, a 0.3 share
+# of one-step rows: on MNIST from one base and 12,800 paths, unconditional NFE 10 FD 8.79 against
+# 11.21 for the straight-line distillation of the same pairs, one-step guided FD 12.55 against 13.12
+# (docs/benchmarks.md, "Flow-map distillation").
+IMAGE_DISTILL = {"solver_steps": IMAGE_SOLVER_STEPS, "distill_objective": "flowmap", "distill_fraction": 0.3}
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,8 @@ class RecipeConfig:
     reflow_steps: int = option(2000, "--recipe: steps of each reflow round", min=0)
     reflow_pairs: int = option(32768, "--recipe: couplings per round", min=1)
     distill_steps: int = option(4000, "--recipe: one-step distillation steps", min=0)
-    distill_fraction: float = option(0.5, "--recipe: fraction of each distillation batch at t = 0", min=0.0, max=1.0)
+    distill_fraction: float = option(0.5, "--recipe: fraction of each distillation batch at t = 0 (flowmap: one-step rows)", min=0.0, max=1.0)
+    distill_objective: str = option("fm", "--recipe: fm distils straight lines between the pairs' ends; flowmap the teacher's paths, into a model for 1 to 10 steps", choices=("fm", "flowmap"))
     solver_steps: int = option(16, "--recipe: RK4 steps that make the couplings", min=1)
     budget_seconds: float = option(0.0, "--recipe: cap on the whole chain's wall time (0: none)", min=0.0)
 
@@ -112,6 +118,7 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
         steps=recipe.distill_steps,
         solver_steps=recipe.solver_steps,
         distill_fraction=recipe.distill_fraction,
+        objective=recipe.distill_objective,
         lr=config.lr * 0.3,
         max_minutes=minutes(1.0),
         device=config.device,
@@ -131,4 +138,4 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     return summary
 
 
-__all__ = ["IMAGE_SOLVER_STEPS", "RECIPE_LR", "RecipeConfig", "few_step_recipe"]
+__all__ = ["IMAGE_DISTILL", "IMAGE_SOLVER_STEPS", "RECIPE_LR", "RecipeConfig", "few_step_recipe"]

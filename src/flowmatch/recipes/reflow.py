@@ -2,7 +2,10 @@
 
 Reflow trains a new flow on fixed couplings (x0, ODE_1(x0)) produced by a trained flow; its
 paths are straighter, so a few Euler steps approach the many-step result. Distillation trains
-on the same couplings at t = 0 only, so that one Euler step x0 + v(x0, 0) lands on x1.
+on the same couplings at t = 0 only, so that one Euler step x0 + v(x0, 0) lands on x1. Flow-map
+distillation (objective "flowmap") keeps the teacher's whole solved paths and trains an
+average-velocity model u(x_t, t, h) on steps of N-step grids along them (`flowmatch.loss`), so
+that N steps follow the teacher's paths for N = 1 to 10 rather than straight lines between the ends.
 Straightness (Liu et al., "Flow Straight and Fast", 2023) is
 
     S(v) = E_{x0} integral_0^1 |v(x_t, t) - (x_1 - x_0)|^2 dt,  x_t on the ODE path from x0,
@@ -61,6 +64,27 @@ def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int =
     return torch.cat(out)
 
 
+@torch.no_grad()
+def make_paths(
+    velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 4, chunk: int = 256, y: Tensor | None = None, deadline: float | None = None, dtype: torch.dtype = torch.float32
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The teacher's solved paths from x0: (N, *D): states and velocities (K+1, n, *D) in `dtype`
+    at the fixed-step grid's times (K+1,) (K = steps), in chunks; y and deadline as in `make_pairs`.
+    The velocities cost K+1 more evaluations per path and let `hermite` read the path at any t."""
+    states, velocities, times = [], [], None
+    for k, c in enumerate(x0.split(chunk)):
+        cond = {} if y is None else {"y": y[k * chunk : k * chunk + len(c)]}
+        res = solve(velocity, c, method=method, steps=steps, trajectory=True, cond=cond)
+        times = res.times
+        traj = res.trajectory.float()
+        states.append(traj.to(dtype))
+        velocities.append(torch.stack([velocity(traj[i], torch.full((len(c),), float(times[i]), dtype=c.dtype, device=c.device), **cond).float() for i in range(len(times))]).to(dtype))
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    with torch.autocast(x0.device.type, enabled=False):  # a caller's autocast refuses to cat float16
+        return torch.cat(states, 1), torch.cat(velocities, 1), times
+
+
 def pair_labels(n: int, num_classes: int, null_fraction: float, generator: torch.Generator) -> Tensor | None:
     """(n,) labels for new pairs: uniform over the classes, the null class with probability
     null_fraction (None for unlabelled data)."""
@@ -98,20 +122,25 @@ def reflow(
     device: str = "auto",
     eval_n: int = 500,
     steps_per_second: float = 0.0,
+    objective: str = "fm",
 ) -> ReflowResult:
     """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
     starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation.
+    objective="flowmap" keeps the teacher's paths (`solver_steps` fixed steps of `method`) and
+    distils them into an average-velocity model; distill_fraction is then its share of one-step rows.
     max_minutes > 0 caps the whole call: pair generation, straightness and training; with a
     training speed (steps_per_second > 0, e.g. the base run's) the step count is also cut to what
     fits the time left, so the learning-rate schedule runs its whole course.
     """
     if pairs < 1 or steps < 0:
         raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
+    if objective not in ("fm", "flowmap"):
+        raise FlowmatchError(f"reflow trains objective fm or flowmap, got {objective!r}")
     run_dir, out = Path(run_dir), Path(out)
     refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
     with run_lock(out):
-        return _reflow(base_run, run_dir, out, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second)
+        return _reflow(base_run, run_dir, out, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective)
 
 
 def refuse_existing_run(out: Path, source: Path | None = None) -> None:
@@ -125,7 +154,7 @@ def refuse_existing_run(out: Path, source: Path | None = None) -> None:
         raise FlowmatchError(f"--out {out} already holds a run ({', '.join(found)}); choose a new directory")
 
 
-def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second) -> ReflowResult:
+def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective) -> ReflowResult:
     base = base_run.config
     seed = base.seed + 1 if seed is None else seed
     start = time.perf_counter()
@@ -138,9 +167,17 @@ def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver
     # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
     # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
     with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base.precision, base_run.device)):
-        x1 = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=8192 if len(x0.shape) == 2 else 256).float()
+        chunk = 8192 if len(x0.shape) == 2 else 256
+        if objective == "flowmap":
+            # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
+            dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
+            states, velocities, times = make_paths(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype)
+            x1 = states[-1].float()
+            paths = {"states": states, "velocities": velocities, "times": times}
+        else:
+            x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk).float(), {}
     x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
-    save_pairs(FixedPairs(x0, x1, y), out / PAIRS_FILE)
+    save_pairs(FixedPairs(x0, x1, y, **paths), out / PAIRS_FILE)
     pair_seconds = time.perf_counter() - start
     if len(base_run.data.shape) > 1:  # images: each straightness sample costs 2 x 128 network passes
         eval_n = min(eval_n, 16)
@@ -163,11 +200,12 @@ def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver
         lr=base.lr if lr is None else lr,
         seed=seed,
         distill_fraction=distill_fraction,
+        objective=objective,
         max_minutes=max_minutes,
         progress=progress,
         save_every=max(steps, 1),
         warmup_steps=0,
-        sampler="euler" if distill_fraction > 0 else base.sampler,
+        sampler="meanflow" if objective == "flowmap" else "euler" if distill_fraction > 0 else base.sampler,
     )
     res = train(cfg)
     after = straightness(load_run(out, device=device).model, x_eval)
@@ -187,4 +225,4 @@ def reflow_record(r: ReflowResult) -> dict:
     }
 
 
-__all__ = ["RUN_FILES", "ReflowResult", "refuse_existing_run", "make_pairs", "pair_labels", "reflow", "reflow_record", "straightness"]
+__all__ = ["RUN_FILES", "ReflowResult", "refuse_existing_run", "make_pairs", "make_paths", "pair_labels", "reflow", "reflow_record", "straightness"]

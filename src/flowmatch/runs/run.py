@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
+from flowmatch.loss import interval_model
 from flowmatch.models import build_model
 from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
@@ -86,7 +87,7 @@ def build_run(
     path = config.build_path()
     source = _source(config, data, path, source_points, Path(where))
     model = build_model(
-        config.model, data.shape, num_classes=data.num_classes, cond_dim=int(cond_dim), score=isinstance(path, BridgePath), mean_flow=config.objective == "meanflow", **config.model_options()
+        config.model, data.shape, num_classes=data.num_classes, cond_dim=int(cond_dim), score=isinstance(path, BridgePath), **interval_model(config.objective), **config.model_options()
     )
     try:
         model.load_state_dict(weights)

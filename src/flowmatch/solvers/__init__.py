@@ -2,10 +2,11 @@
 
 A package so that each piece has one home: `steppers` (the `Stepper` protocol and the fixed-step
 methods), `grids` (where the steps fall), `solve` (the counted velocity, the grid walk and the
-adaptive hand-off) and `sde` (Euler–Maruyama for the stochastic samplers). Import the public
+adaptive hand-off), `dense` (states between grid points) and `sde` (Euler–Maruyama for the stochastic samplers). Import the public
 names from here.
 """
 
+from flowmatch.solvers.dense import hermite
 from flowmatch.solvers.grids import GRIDS, time_grid
 from flowmatch.solvers.ode import ADAPTIVE, SOLVERS, SampleResult, Velocity, solve
 from flowmatch.solvers.sde import Diffusion, EulerMaruyama, solve_sde
@@ -27,6 +28,7 @@ __all__ = [
     "Stepper",
     "VELOCITY_STEPPERS",
     "Velocity",
+    "hermite",
     "solve",
     "solve_sde",
     "time_grid",

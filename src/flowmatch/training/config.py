@@ -66,7 +66,7 @@ def _post_init(self) -> None:
     for sec in self.sections:  # each package checks its own options (types, choices, ranges)
         section(self, sec)
     self.part(architecture_config(self.model))
-    if self.objective == "meanflow" and self.sampler == "midpoint":  # the default sampler of such a run: its own step
+    if self.objective in ("meanflow", "flowmap") and self.sampler == "midpoint":  # the default sampler of such a run: its own step
         object.__setattr__(self, "sampler", "meanflow")
     if self.coupling == "sb" and self.path != "bridge":
         raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")

@@ -21,9 +21,10 @@ from flowmatch.couplings import Coupling
 from flowmatch.data import DataConfig, DataSource, load_data
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.guidance import apply_label_drop, label_drop_mask
-from flowmatch.loss import flow_matching_loss, mean_flow_loss, sample_interval, sample_time
+from flowmatch.loss import flow_map_loss, flow_matching_loss, interval_model, mean_flow_loss, sample_grid_interval, sample_interval, sample_time
 from flowmatch.models import build_model
 from flowmatch.paths import BridgePath, PredictionVelocity
+from flowmatch.solvers import hermite
 from flowmatch.training import distributed
 from flowmatch.training.callbacks import Callback, Deadline, Progress
 from flowmatch.training.config import TrainConfig, resolve_device, uses_bf16
@@ -54,11 +55,16 @@ class FixedPairs:
     """Fixed couplings trained on instead of drawn batches (reflow, distillation): x0, x1: (N, *D);
     y: (N,) the label each pair was made with (the null class `num_classes` for an unconditional
     pair), or None for unlabelled pairs. Labels are never dropped again: the null rows are already
-    the unconditional teacher's."""
+    the unconditional teacher's. For flow-map distillation (`--objective flowmap`) the pairs also
+    carry the teacher's paths: states and velocities (K+1, N, *D) at the solver's times (K+1,),
+    states[0] = x0 and states[-1] = x1."""
 
     x0: Tensor
     x1: Tensor
     y: Tensor | None = None
+    states: Tensor | None = None
+    velocities: Tensor | None = None
+    times: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,25 @@ class TrainResult:
     run_dir: Path | None = None
 
 
+def zero_interval(model: nn.Module) -> dict[str, Tensor]:
+    """The interval embedding's weights with its output layer zeroed: a velocity model's weights
+    plus these make an average-velocity model that starts as the velocity model, u(x, t, h) = v(x, t)."""
+    state = {k: v for k, v in model.state_dict().items() if k.startswith("interval_embed.")}
+    last = max(k.split(".")[2] for k in state if k.endswith(".weight"))
+    return {k: torch.zeros_like(v) if k.split(".")[2] == last else v for k, v in state.items()}
+
+
 def check_pairs(pairs: FixedPairs, shape: tuple[int, ...], num_classes: int) -> None:
     """A one-line error unless x0 and x1 are (N, *shape) and y, when given, is (N,) labels 0..num_classes."""
     x0, x1, y = pairs.x0, pairs.x1, pairs.y
     if x0.shape != x1.shape or tuple(x0.shape[1:]) != shape or len(x0) == 0:
         raise FlowmatchError(f"pairs have shapes {tuple(x0.shape)} and {tuple(x1.shape)}; expected (N, {', '.join(map(str, shape))})")
+    if pairs.states is not None:
+        st, ve, ti = pairs.states, pairs.velocities, pairs.times
+        if ve is None or ti is None or st.shape != ve.shape or st.shape[1:] != x0.shape or ti.shape != (len(st),) or len(st) < 2:
+            raise FlowmatchError(f"pair paths must be states and velocities (K+1, {', '.join(map(str, x0.shape))}) at K+1 >= 2 times")
+        if not bool((ti[1:] > ti[:-1]).all()) or float(ti[0]) != 0.0 or float(ti[-1]) != 1.0:
+            raise FlowmatchError("pair path times must increase from 0 to 1")
     if y is not None:
         if num_classes < 1:
             raise FlowmatchError("these pairs carry class labels but the data has none")
@@ -118,17 +138,22 @@ class Trainer:
         self.coupling: Coupling = config.build_coupling()
         torch.manual_seed(config.seed)  # initial weights
         self.mean_flow = config.objective == "meanflow"
+        self.flow_map = config.objective == "flowmap"
+        if self.flow_map and (pairs is None or pairs.states is None):
+            raise FlowmatchError("--objective flowmap distils a teacher's paths: it needs --pairs made with paths (flowmatch reflow --flow-map)")
         if self.mean_flow and (self.bridge or config.target != "velocity"):
             raise FlowmatchError("--objective meanflow learns average velocities: it takes --target velocity and an affine path, not the bridge")
-        self.model = build_model(config.model, self.data.shape, num_classes=self.data.num_classes, cond_dim=self.cond_dim, score=self.bridge, mean_flow=self.mean_flow, **config.model_options()).to(
-            self.device
-        )
+        self.model = build_model(
+            config.model, self.data.shape, num_classes=self.data.num_classes, cond_dim=self.cond_dim, score=self.bridge, **interval_model(config.objective), **config.model_options()
+        ).to(self.device)
         self.images = len(self.data.shape) == 3
         self.bf16 = uses_bf16(config.precision, self.device)
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
         if init_weights is not None:
             try:
+                if self.flow_map and not any(k.startswith("interval_embed.") for k in init_weights):
+                    init_weights = {**self.model.state_dict(), **init_weights, **zero_interval(self.model)}
                 self.model.load_state_dict(init_weights)
             except RuntimeError as exc:
                 raise FlowmatchError(f"init-from: weights do not fit this model: {str(exc).splitlines()[0]}") from None
@@ -214,6 +239,11 @@ class Trainer:
             if self.coupling.kind != "ot":
                 pairing = self.coupling.couple(x0, x1, g, **cond)
                 x1, cond, weight = x1[pairing.index], {k: v[pairing.index] for k, v in cond.items()}, pairing.weight
+        if self.flow_map:  # one step of an N-step grid, both ends read off the teacher's path
+            t, h = sample_grid_interval(b, cfg.distill_fraction, g)
+            p = self.pairs
+            x0, x1 = hermite(p.states, p.velocities, p.times, t, idx), hermite(p.states, p.velocities, p.times, (t + h).clamp(max=1.0), idx)
+            return TrainBatch(x0, x1, cond, t, h, None, None, None)
         t = sample_time(b, cfg.time_sampling, g)
         if cfg.distill_fraction > 0:
             t = torch.where(torch.rand(b, generator=g) < cfg.distill_fraction, torch.zeros_like(t), t)
@@ -257,7 +287,9 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, cfg.steps, self.step)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.bf16):
-            if h is None:
+            if self.flow_map:  # x0, x1 hold the teacher's states at t and t + h
+                loss = flow_map_loss(self.forward, x0, x1, t.to(dev), h.to(dev), **cond)
+            elif h is None:
                 loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), target=cfg.target, **extra, **cond)
             else:
                 loss = mean_flow_loss(self.forward, self.path, x0, x1, t.to(dev), h.to(dev), weight_power=cfg.mean_flow_weight_power, tangent_model=self.model, **cond)
