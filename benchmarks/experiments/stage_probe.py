@@ -3,8 +3,8 @@
 
     python benchmarks/experiments/stage_probe.py RUN_DIR euler:10:0 rk4:4:0:bf16 midpoint:5:2
 
-Each cell is SOLVER:STEPS:W[:bf16] (W: guidance weight, 0 unconditional; bf16: under bf16
-autocast). Used to find which stage of the few-step chain loses quality (docs/benchmarks.md,
+Each cell is SOLVER:STEPS:W[:bf16][:iLO-HI] (W: guidance weight, 0 unconditional; bf16: under bf16
+autocast; iLO-HI: guidance only for t in [LO, HI], conditional elsewhere). Used to find which stage of the few-step chain loses quality (docs/benchmarks.md,
 "Flow-map distillation"). Prints one JSON line per cell.
 """
 
@@ -40,10 +40,16 @@ def main(argv: list[str]) -> int:
     y = torch.arange(10).repeat_interleave(200)
     x0 = torch.randn(len(y), 1, 28, 28, generator=torch.Generator().manual_seed(2))
     for cell in argv[1:]:
-        method, steps, w, *bf16 = cell.split(":")
+        method, steps, w, *opts = cell.split(":")
+        bf16 = "bf16" in opts
+        interval = [tuple(map(float, o[1:].split("-"))) for o in opts if o.startswith("i")]
         start = time.perf_counter()
         velocity = GuidedVelocity(run.model, y, float(w), run.data.num_classes)
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(bf16)):
+        if interval:  # guidance only for t in [lo, hi], plainly conditional elsewhere
+            lo, hi = interval[0]
+            plain, guided = GuidedVelocity(run.model, y, 1.0, run.data.num_classes), velocity
+            velocity = lambda x, t, **c: guided(x, t, **c) if lo <= float(t[0]) <= hi else plain(x, t, **c)  # noqa: E731
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             x = solve(velocity, x0, method=method, steps=int(steps)).x.float().clamp(-1, 1)
         acc = float((classify(x, clf) == y).float().mean())
         fd = frechet_distance(classifier_features(x, clf), fte)

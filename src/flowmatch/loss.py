@@ -48,11 +48,16 @@ OBJECTIVES = ("fm", "meanflow", "flowmap")
 FLOW_MAP_MAX_STEPS = 10
 
 
-def interval_model(objective: str) -> dict:
+def interval_model(objective: str, distill_guidance: float = 0.0) -> dict:
     """build_model options of a run trained with `objective`: an interval input h for the
     average-velocity objectives; flowmap keeps a velocity model's time features (scale 1000), as
-    it starts from one and trains on no derivative in t."""
-    return {"mean_flow": objective in ("meanflow", "flowmap"), "embed_scale": 1000.0 if objective == "flowmap" else 0.0}
+    it starts from one and trains on no derivative in t; a flowmap student of guided paths
+    (distill_guidance > 0) also takes the guidance weight."""
+    return {
+        "mean_flow": objective in ("meanflow", "flowmap"),
+        "embed_scale": 1000.0 if objective == "flowmap" else 0.0,
+        **({"guidance_input": True} if objective == "flowmap" and distill_guidance > 0 else {}),
+    }
 
 
 def sample_time(n: int, kind: str, generator: torch.Generator) -> Tensor:
@@ -166,6 +171,9 @@ class LossConfig:
     # one-step distillation (recipes.reflow): this fraction of each batch sits at t = 0, where
     # the target x1 - x0 = v(x0, 0) is what one Euler step needs
     distill_fraction: float = option(0.0, "fraction of each batch trained at t = 0 (one-step distillation)", min=0.0, max=1.0)
+    # a student of guided paths samples at W in one pass, and its guidance can follow a schedule
+    # (a limited interval) that a one-step sampler could not apply (recipes.reflow)
+    distill_guidance: float = option(0.0, "flowmap: the largest guidance weight of the teacher's paths; > 0 makes the student take the weight as an input", min=0.0)
     target: str = option("velocity", "what the network predicts (the loss compares): velocity, x1 (the data) or epsilon (the source sample)", choices=TARGETS)
     objective: str = option(
         "fm",

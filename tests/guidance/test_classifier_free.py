@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.guidance import GuidedVelocity, check_labels, drop_labels, null_labels
+from flowmatch.guidance import GuidedVelocity, RowGuidedVelocity, check_labels, drop_labels, null_labels
 from flowmatch.models import build_model
 
 K = 4
@@ -106,3 +106,46 @@ def test_extra_conditioning_goes_to_the_model_with_both_halves(w):
         assert seen[0] == ([0, 2, 1, K, K, K], [1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
     else:
         assert seen[0][1] == [1.0, 2.0, 3.0]
+
+
+def test_guidance_interval_applies_w_inside_and_the_conditional_outside():
+    x, y = torch.randn(6, 3), torch.tensor([0, 1, 2, 3, 1, 0])
+    t = torch.tensor([0.0, 0.1, 0.2, 0.5, 0.8, 0.95])
+    vc, vu = _parts(y, x, t)
+    out = GuidedVelocity(Affine(), y, 3.0, K, interval=(0.2, 0.8))(x, t)
+    inside = ((t >= 0.2) & (t <= 0.8))[:, None]
+    torch.testing.assert_close(out, torch.where(inside, vu + 3.0 * (vc - vu), vc))
+    m = Affine()  # no row inside: one conditional pass of B
+    GuidedVelocity(m, y, 3.0, K, interval=(0.2, 0.8))(x, torch.full((6,), 0.9))
+    assert m.batches == [6]
+    with pytest.raises(FlowmatchError, match="guidance interval"):
+        GuidedVelocity(Affine(), y, 2.0, K, interval=(0.8, 0.2))
+
+
+def test_row_guided_teacher_matches_the_formula_row_by_row():
+    x, y = torch.randn(6, 3), torch.tensor([0, 1, K, 3, K, 2])  # K: null rows (unconditional paths)
+    w = torch.tensor([2.0, 1.5, 0.0, 1.0, 0.0, 3.0])
+    for time in (0.1, 0.5):
+        t = torch.full((6,), time)
+        vc, vu = _parts(y, x, t)
+        m = Affine()
+        out = RowGuidedVelocity(m, K, interval=(0.2, 0.8))(x, t, y=y, guidance=w)
+        expected = vu + w[:, None] * (vc - vu) if time == 0.5 else vc  # null rows: vc = vu
+        torch.testing.assert_close(out, expected)
+        assert m.batches == ([6 + 3] if time == 0.5 else [6])  # only rows guided here go twice
+
+
+def test_a_model_that_takes_the_weight_is_called_once_with_it():
+    net = build_model("mlp", (2,), num_classes=K, mean_flow=True, guidance_input=True, hidden=16, depth=1)
+    seen = []
+    hook = net.register_forward_hook(lambda mod, args, kwargs, out: seen.append(kwargs), with_kwargs=True)
+    x, y = torch.randn(4, 2), torch.tensor([0, 1, 2, 3])
+    GuidedVelocity(net, y, 2.0, K)(x, torch.zeros(4), h=torch.ones(4))
+    GuidedVelocity(net, y, 0.0, K)(x, torch.zeros(4), h=torch.ones(4))
+    hook.remove()
+    assert torch.equal(seen[0]["guidance"], torch.full((4,), 2.0)) and torch.equal(seen[0]["y"], y)
+    assert torch.equal(seen[1]["guidance"], torch.zeros(4)) and torch.equal(seen[1]["y"], torch.full((4,), K))
+    with pytest.raises(FlowmatchError, match="without a guidance interval"):
+        GuidedVelocity(net, y, 2.0, K, interval=(0.1, 0.8))
+    with pytest.raises(FlowmatchError, match="takes no guidance weight"):
+        build_model("mlp", (2,), num_classes=K, hidden=16, depth=1)(x, torch.zeros(4), y=y, guidance=torch.ones(4))

@@ -222,3 +222,49 @@ def test_flow_map_needs_paths_and_keeps_them_in_the_pairs_file(tmp_path):
     assert plain.returncode == 0, plain.stderr
     bad = cli("train", "--data", "moons", "--objective", "flowmap", "--pairs", tmp_path / "p" / "pairs.pt", "--out", tmp_path / "q", "--steps", "2")
     assert "needs --pairs made with paths" in fails_cleanly(bad)
+
+
+def test_guided_flow_map_student_follows_the_interval_guided_teacher(tmp_path):
+    """A student of guided paths (weights drawn from [1, 3], guidance for t in [0.2, 0.8]) takes the
+    weight as an input: in one step at W = 2 it lands where the teacher's interval-guided RK4(32)
+    paths end, and at W = 0 where its unconditional (null-class) paths end (RMS within 0.2 x the transport)."""
+    from flowmatch.guidance import GuidedVelocity, takes_guidance
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[-3.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
+    y = rng.integers(3, size=4000)
+    np.savez(tmp_path / "blobs.npz", x=(centres[y] + 0.5 * rng.standard_normal((4000, 2))).astype(np.float32), y=y)
+    base = tmp_path / "base"
+    train(TrainConfig(data=str(tmp_path / "blobs.npz"), out=str(base), steps=300, seed=0, save_every=300, cond_drop=0.3, **TINY))
+    res = reflow(base, tmp_path / "g", pairs=3072, steps=800, seed=1, distill_fraction=0.3, eval_n=50, solver_steps=8, objective="flowmap", guidance=3.0, guidance_interval=(0.2, 0.8))
+    student = load_run(res.run_dir, device="cpu")
+    assert student.config.distill_guidance == 3.0 and takes_guidance(student.model)
+    pairs = load_pairs(res.run_dir / "pairs.pt")
+    labelled = pairs.y < 3
+    assert bool((pairs.guidance[~labelled] == 0).all()) and 1.0 <= float(pairs.guidance[labelled].min()) and float(pairs.guidance[labelled].max()) <= 3.0
+    teacher = load_run(base, device="cpu").model
+    x0 = torch.randn(900, 2, generator=torch.Generator().manual_seed(5))
+    labels = torch.arange(3).repeat_interleave(300)
+    rms = lambda d: float(d.pow(2).sum(1).mean().sqrt())  # noqa: E731
+    with torch.no_grad():
+        for w in (2.0, 0.0):
+            end = solve(GuidedVelocity(teacher, labels, w, 3, interval=(0.2, 0.8) if w else None), x0, method="rk4", steps=32).x
+            one = solve(GuidedVelocity(student.model, labels, w, 3), x0, method="meanflow", steps=1).x
+            assert rms(one - end) <= 0.2 * rms(end - x0), (w, rms(one - end), rms(end - x0))
+
+
+def test_make_paths_velocities_are_the_field_at_each_state_and_reuse_the_first_stage():
+    from flowmatch.recipes import make_paths
+
+    a = torch.tensor([[0.0, -1.0], [1.0, 0.5]], dtype=torch.float64)
+    calls = []
+
+    def field(x, t):
+        calls.append(x.shape[0])
+        return x @ a.T + t[:, None]
+
+    x0 = torch.randn(300, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    states, velocities, times = make_paths(field, x0, method="rk4", steps=4, chunk=100, dtype=torch.float64)
+    assert states.shape == velocities.shape == (5, 300, 2)
+    torch.testing.assert_close(velocities, states @ a.T + times[:, None, None], atol=1e-6, rtol=1e-6)  # states kept in float32
+    assert len(calls) == 3 * (4 * 4 + 1)  # RK4's own 4 stages per step, and v(x_K, 1) once per chunk

@@ -25,6 +25,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="flow-map distillation: keep the teacher's paths (--solver-steps RK4 steps) and train a model for 1 to 10 steps along them, 30%% of rows one-step",
     )
+    p.add_argument(
+        "--guidance",
+        type=number(float, min=1),
+        default=None,
+        metavar="W_MAX",
+        help="--flow-map on labelled data: solve each labelled path guided, with a weight from [1, W_MAX], and teach the student the weight as an input",
+    )
+    p.add_argument(
+        "--guidance-interval", type=number(float, min=0, max=1), nargs=2, default=(0.0, 1.0), metavar=("LO", "HI"), help="--guidance: guide the teacher for t in [LO, HI] only (default 0 1)"
+    )
     p.add_argument("--device", default="auto")
 
 
@@ -34,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.distill and args.flow_map:
         raise FlowmatchError("--distill and --flow-map are two different distillations; choose one")
+    if args.guidance is not None and not args.flow_map:
+        raise FlowmatchError("--guidance distils guided paths: it needs --flow-map")
     fraction = 1.0 if args.distill else 0.3 if args.flow_map else 0.0
     res = reflow(
         args.run,
@@ -45,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         distill_fraction=fraction,
         device=args.device,
         objective="flowmap" if args.flow_map else "fm",
+        guidance=args.guidance or 0.0,
+        guidance_interval=tuple(args.guidance_interval),
     )
     print(json.dumps(reflow_record(res)))
     return 0

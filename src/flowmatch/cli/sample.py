@@ -34,6 +34,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sde", action="store_true", help="integrate the SDE with the ODE's marginals (Euler-Maruyama, --steps steps): Gaussian-source runs and bridge runs")
     p.add_argument("--noise-scale", type=number(float, min=0), default=1.0, help="--sde: scale of the diffusion (0: the ODE by Euler; default 1)")
     p.add_argument("--guidance", type=number(float), default=1.0, help="classifier-free guidance weight W: v_null + W (v_class - v_null) (default 1)")
+    p.add_argument(
+        "--guidance-interval",
+        type=number(float, min=0, max=1),
+        nargs=2,
+        default=None,
+        metavar=("LO", "HI"),
+        help="apply W only for t in [LO, HI] (t = 0 is noise), W = 1 elsewhere: early guidance narrows the samples most",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     conditions = _read_conditions(args.condition) if args.condition else None
     run = load_model(args.run, device=args.device)
     images = len(run.data.shape) == 3
-    if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0):
+    if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval):
         raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")
     if images and args.trajectory:
         raise FlowmatchError("--trajectory draws 2D runs only; save image samples with --out FILE.png or FILE.npy")
@@ -86,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         y=labels,
         c=conditions,
         guidance=args.guidance,
+        guidance_interval=tuple(args.guidance_interval) if args.guidance_interval else None,
         density_guidance=args.density_guidance,
         sde=args.sde,
         noise_scale=args.noise_scale,
@@ -109,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     record = {"out": str(out), "n": n, "solver": method, "steps": None if method in ADAPTIVE else args.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
     if run.data.num_classes:  # nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
+        if args.guidance_interval:
+            record["guidance_interval"] = list(args.guidance_interval)
     if args.condition:
         record["condition"] = args.condition
     if args.sde:

@@ -98,12 +98,12 @@ def _no_mean_flow(name: str, mean_flow: bool) -> None:
         raise FlowmatchError(f"model {name!r} has no interval input for --objective meanflow; use mlp or unet")
 
 
-def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, cond_dim: int = 0, embed_scale: float = 0.0) -> nn.Module:
+def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, cond_dim: int = 0, embed_scale: float = 0.0, guidance_input: bool = False) -> nn.Module:
     from flowmatch.models.mlp import MLPVelocity
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
-    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow, embed_scale=embed_scale)
+    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow, embed_scale=embed_scale, guidance_input=guidance_input)
 
 
 def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -120,7 +120,7 @@ def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int, 
     return SimpleCNNVelocity(c, channels=cfg.channels, depth=cfg.depth, num_classes=num_classes)
 
 
-def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, embed_scale: float = 0.0) -> nn.Module:
+def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, embed_scale: float = 0.0, guidance_input: bool = False) -> nn.Module:
     from flowmatch.models.unet import UNetVelocity
 
     c, h, w = _image_shape("unet", shape)
@@ -144,6 +144,7 @@ def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: 
         patch=cfg.patch_size,
         mean_flow=mean_flow,
         embed_scale=embed_scale,
+        guidance_input=guidance_input,
     )
 
 
@@ -171,12 +172,22 @@ CONDITIONED = ("mlp",)
 
 
 def build_model(
-    name: str, data_shape: tuple[int, ...], num_classes: int = 0, *, cond_dim: int = 0, score: bool = False, mean_flow: bool = False, embed_scale: float = 0.0, **options: Any
+    name: str,
+    data_shape: tuple[int, ...],
+    num_classes: int = 0,
+    *,
+    cond_dim: int = 0,
+    score: bool = False,
+    mean_flow: bool = False,
+    embed_scale: float = 0.0,
+    guidance_input: bool = False,
+    **options: Any,
 ) -> nn.Module:
     """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
 
     mean_flow=True adds the interval input h of an average-velocity model u(x, t, y, h);
-    embed_scale > 0 sets the sinusoidal scale of its time embeddings (default: the model's own).
+    embed_scale > 0 sets the sinusoidal scale of its time embeddings (default: the model's own);
+    guidance_input=True adds the guidance weight w: (B,) as an input (a guidance-distilled student).
     `options` are the architecture's own (see its config class); any other is an error naming it.
     cond_dim > 0 adds an input c: (B, cond_dim) of continuous conditions (architectures in
     CONDITIONED). score=True builds two networks, a velocity and a score (`VelocityAndScore`).
@@ -195,6 +206,10 @@ def build_model(
         if name not in INTERVAL_MODELS:
             raise FlowmatchError(f"model {name!r} takes no time-embedding scale; use {' or '.join(INTERVAL_MODELS)}")
         extra["embed_scale"] = float(embed_scale)
+    if guidance_input:
+        if name not in INTERVAL_MODELS or not num_classes:
+            raise FlowmatchError(f"a guidance-weight input needs a class-conditional {' or '.join(INTERVAL_MODELS)} model, got {name!r} with {num_classes} classes")
+        extra["guidance_input"] = True
 
     def one() -> nn.Module:
         return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)

@@ -80,6 +80,24 @@ def interval_embedding(embed: nn.Module | None, h: Tensor | None, t: Tensor) -> 
     return embed(torch.zeros_like(t) if h is None else h.to(t.dtype))
 
 
+# The sinusoidal scale of a guidance-weight embedding: weights run over a few units (0 to 4, say),
+# so the fastest features turn 10 radians per unit and the model reads between trained weights.
+GUIDANCE_SCALE = 10.0
+
+
+def guidance_embedding(embed: nn.Module | None, guidance: Tensor | None, t: Tensor) -> Tensor | float:
+    """The embedding of the guidance weight w: (B,) of a guidance-distilled model, or 0 for a plain one.
+
+    guidance = None means w = 1 (plainly conditional). A plain model given a weight refuses it:
+    its guidance is applied at sampling, by `flowmatch.guidance.GuidedVelocity`.
+    """
+    if embed is None:
+        if guidance is not None:
+            raise FlowmatchError("this model takes no guidance weight as input (its guidance is applied at sampling)")
+        return 0.0
+    return embed(torch.ones_like(t) if guidance is None else guidance.to(t.dtype))
+
+
 def time_scale(mean_flow: bool, scale: float = 0.0) -> float:
     """The sinusoidal time scale of a model's embeddings: `scale` when > 0, else MEAN_FLOW_TIME_SCALE
     for an average-velocity model and 1000 for a velocity model. A model distilled from a velocity

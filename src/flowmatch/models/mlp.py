@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding, interval_embedding, time_scale
+from flowmatch.models.embeddings import GUIDANCE_SCALE, ClassEmbedding, TimeEmbedding, guidance_embedding, interval_embedding, time_scale
 
 
 class MLPVelocity(nn.Module):
@@ -16,16 +16,21 @@ class MLPVelocity(nn.Module):
     classifier-free guidance) is concatenated to the input, and so are the `cond_dim` continuous
     conditions c when the network has them; `depth` hidden layers of `hidden` units with SiLU
     activations follow. With mean_flow=True it also takes the interval h: (B,) and models the
-    average velocity over [t, t + h] (h = 0 or None: the velocity at t).
+    average velocity over [t, t + h] (h = 0 or None: the velocity at t). With guidance_input=True
+    it also takes the guidance weight w: (B,) of a student distilled from guided paths.
     """
 
-    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 32, num_classes: int = 0, cond_dim: int = 0, mean_flow: bool = False, embed_scale: float = 0.0):
+    def __init__(
+        self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 32, num_classes: int = 0, cond_dim: int = 0, mean_flow: bool = False, embed_scale: float = 0.0, guidance_input: bool = False
+    ):
         super().__init__()
         self.dim, self.num_classes, self.cond_dim = dim, num_classes, cond_dim
         self.time_embed = TimeEmbedding(time_dim, time_dim, scale=time_scale(mean_flow, embed_scale))
         # mean_flow: a second time input, the interval h, for an average-velocity model u(x, t, h)
         self.interval_embed = TimeEmbedding(time_dim, time_dim, scale=time_scale(mean_flow, embed_scale)) if mean_flow else None
         self.class_embed = ClassEmbedding(num_classes, time_dim) if num_classes else None
+        # guidance_input: the guidance weight w as an input, for a student distilled from guided paths
+        self.guidance_embed = TimeEmbedding(time_dim, time_dim, scale=GUIDANCE_SCALE) if guidance_input else None
         layers: list[nn.Module] = []
         width = dim + time_dim + cond_dim
         for _ in range(depth):
@@ -34,8 +39,8 @@ class MLPVelocity(nn.Module):
         layers.append(nn.Linear(width, dim))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, c: Tensor | None = None, h: Tensor | None = None) -> Tensor:
-        emb = self.time_embed(t) + interval_embedding(self.interval_embed, h, t)
+    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, c: Tensor | None = None, h: Tensor | None = None, guidance: Tensor | None = None) -> Tensor:
+        emb = self.time_embed(t) + interval_embedding(self.interval_embed, h, t) + guidance_embedding(self.guidance_embed, guidance, t)
         if self.class_embed is not None:
             emb = emb + self.class_embed(y, x.shape[0])
         parts = [x, emb.to(x.dtype)]

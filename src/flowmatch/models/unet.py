@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding, interval_embedding, time_scale
+from flowmatch.models.embeddings import GUIDANCE_SCALE, ClassEmbedding, TimeEmbedding, guidance_embedding, interval_embedding, time_scale
 
 
 class GroupNorm32(nn.GroupNorm):
@@ -95,6 +95,7 @@ class UNetVelocity(nn.Module):
         patch: int = 1,
         mean_flow: bool = False,
         embed_scale: float = 0.0,
+        guidance_input: bool = False,
     ):
         super().__init__()
         levels = len(channel_mults)
@@ -114,6 +115,8 @@ class UNetVelocity(nn.Module):
         # mean_flow: a second time input, the interval h, for an average-velocity model u(x, t, h)
         self.interval_embed = TimeEmbedding(channels, emb_dim, scale=time_scale(mean_flow, embed_scale)) if mean_flow else None
         self.class_embed = ClassEmbedding(num_classes, emb_dim) if num_classes else None
+        # guidance_input: the guidance weight w as an input, for a student distilled from guided paths
+        self.guidance_embed = TimeEmbedding(channels, emb_dim, scale=GUIDANCE_SCALE) if guidance_input else None
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1)
 
         self.down = nn.ModuleList()
@@ -146,14 +149,14 @@ class UNetVelocity(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def embed(self, t: Tensor, y: Tensor | None, batch: int, h: Tensor | None = None) -> Tensor:
-        emb = self.time_embed(t) + interval_embedding(self.interval_embed, h, t)
+    def embed(self, t: Tensor, y: Tensor | None, batch: int, h: Tensor | None = None, guidance: Tensor | None = None) -> Tensor:
+        emb = self.time_embed(t) + interval_embedding(self.interval_embed, h, t) + guidance_embedding(self.guidance_embed, guidance, t)
         if self.class_embed is not None:
             emb = emb + self.class_embed(y, batch)
         return F.silu(emb)
 
-    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, h: Tensor | None = None) -> Tensor:
-        emb = self.embed(t, y, x.shape[0], h)
+    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, h: Tensor | None = None, guidance: Tensor | None = None) -> Tensor:
+        emb = self.embed(t, y, x.shape[0], h, guidance)
         if self.patch > 1:
             x = F.pixel_unshuffle(x, self.patch)
         h = self.stem(x)

@@ -53,6 +53,9 @@ class RecipeConfig:
     distill_steps: int = option(4000, "--recipe: one-step distillation steps", min=0)
     distill_fraction: float = option(0.5, "--recipe: fraction of each distillation batch at t = 0 (flowmap: one-step rows)", min=0.0, max=1.0)
     distill_objective: str = option("fm", "--recipe: fm distils straight lines between the pairs' ends; flowmap the teacher's paths, into a model for 1 to 10 steps", choices=("fm", "flowmap"))
+    distill_guidance: float = option(0.0, "--recipe: flowmap: largest guidance weight of the teacher's paths, learnt as an input (0: guided at sampling)", min=0.0)
+    guidance_start: float = option(0.0, "--recipe: with distill-guidance: the teacher is guided from this time (t = 0 is noise)", min=0.0, max=1.0)
+    guidance_end: float = option(1.0, "--recipe: with distill-guidance: ... up to this time", min=0.0, max=1.0)
     solver_steps: int = option(16, "--recipe: RK4 steps that make the couplings", min=1)
     budget_seconds: float = option(0.0, "--recipe: cap on the whole chain's wall time (0: none)", min=0.0)
 
@@ -123,6 +126,8 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
         max_minutes=minutes(1.0),
         device=config.device,
         seed=config.seed + 100,
+        guidance=recipe.distill_guidance,
+        guidance_interval=(recipe.guidance_start, recipe.guidance_end),
         steps_per_second=base_res.step / max(base_res.seconds, 1e-9),  # same network and batch: the base's pace
     )
     stages.append({"stage": "distill", **reflow_record(r)})

@@ -14,7 +14,11 @@ zero exactly when every path is a straight line travelled at constant speed.
 
 On class-labelled data each pair is made with a label drawn uniformly, or with the null class at
 the run's label-dropout rate, so the new model keeps both the conditional and the unconditional
-flow and classifier-free guidance still applies to it.
+flow and classifier-free guidance still applies to it. A flow-map student of guided paths
+(guidance > 0) is instead taught the guided teacher: each labelled path is solved with its own
+weight w drawn from [1, guidance], guided only inside a time interval, and the student takes w as
+an input (Meng et al., "On Distillation of Guided Diffusion Models", 2023): its one-step guided
+samples are then those of the interval-guided teacher, which no one-step sampler could apply.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write_text
+from flowmatch.guidance import RowGuidedVelocity
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, load_run, train
 from flowmatch.runs.lock import run_lock
 from flowmatch.runs.pairs import save_pairs
-from flowmatch.solvers import Velocity, solve
+from flowmatch.solvers import FIXED_STEP, Velocity, solve
 from flowmatch.training import FixedPairs, uses_bf16
 
 # the files and folders that make a directory someone's run (recipes add their stage folders)
@@ -64,21 +69,53 @@ def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int =
     return torch.cat(out)
 
 
+class _KeepFirstStage:
+    """A fixed-step method that keeps f(x_k, t_k), the first stage of each step (Euler, midpoint,
+    Heun and RK4 all begin there), and hands it to the method instead of a second evaluation."""
+
+    def __init__(self, method: str):
+        if method not in FIXED_STEP:
+            raise FlowmatchError(f"teacher paths are solved with a fixed-step method ({', '.join(FIXED_STEP)}), got {method!r}")
+        self.inner = FIXED_STEP[method]
+        self.order, self.evals_per_step = self.inner.order, self.inner.evals_per_step
+        self.first: list[Tensor] = []
+
+    def step(self, f, x: Tensor, t: float, h: float) -> Tensor:
+        k1 = f(x, t)
+        self.first.append(k1)
+        return self.inner.step(lambda xx, tt, **kw: k1 if xx is x and tt == t and not kw else f(xx, tt, **kw), x, t, h)
+
+
 @torch.no_grad()
 def make_paths(
-    velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 4, chunk: int = 256, y: Tensor | None = None, deadline: float | None = None, dtype: torch.dtype = torch.float32
+    velocity: Velocity,
+    x0: Tensor,
+    method: str = "rk4",
+    steps: int = 4,
+    chunk: int = 256,
+    y: Tensor | None = None,
+    deadline: float | None = None,
+    dtype: torch.dtype = torch.float32,
+    guidance: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The teacher's solved paths from x0: (N, *D): states and velocities (K+1, n, *D) in `dtype`
-    at the fixed-step grid's times (K+1,) (K = steps), in chunks; y and deadline as in `make_pairs`.
-    The velocities cost K+1 more evaluations per path and let `hermite` read the path at any t."""
+    at the fixed-step grid's times (K+1,) (K = steps), in chunks; y and deadline as in `make_pairs`;
+    guidance: (N,) weights passed beside y (to a `RowGuidedVelocity`).
+    The velocities let `hermite` read the path at any t; the solver's first stage of each step is
+    already v(x_k, t_k), so they cost one more evaluation per path (at t = 1)."""
     states, velocities, times = [], [], None
     for k, c in enumerate(x0.split(chunk)):
-        cond = {} if y is None else {"y": y[k * chunk : k * chunk + len(c)]}
-        res = solve(velocity, c, method=method, steps=steps, trajectory=True, cond=cond)
+        rows = slice(k * chunk, k * chunk + len(c))
+        cond = {} if y is None else {"y": y[rows]}
+        if guidance is not None:
+            cond["guidance"] = guidance[rows]
+        stepper = _KeepFirstStage(method)
+        res = solve(velocity, c, method=stepper, steps=steps, trajectory=True, cond=cond)
         times = res.times
         traj = res.trajectory.float()
+        end = velocity(res.x, torch.full((len(c),), float(times[-1]), dtype=c.dtype, device=c.device), **cond)
         states.append(traj.to(dtype))
-        velocities.append(torch.stack([velocity(traj[i], torch.full((len(c),), float(times[i]), dtype=c.dtype, device=c.device), **cond).float() for i in range(len(times))]).to(dtype))
+        velocities.append(torch.stack([v.float() for v in (*stepper.first, end)]).to(dtype))
         if deadline is not None and time.perf_counter() > deadline:
             break
     with torch.autocast(x0.device.type, enabled=False):  # a caller's autocast refuses to cat float16
@@ -123,6 +160,8 @@ def reflow(
     eval_n: int = 500,
     steps_per_second: float = 0.0,
     objective: str = "fm",
+    guidance: float = 0.0,
+    guidance_interval: tuple[float, float] = (0.0, 1.0),
 ) -> ReflowResult:
     """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
     starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation.
@@ -131,16 +170,22 @@ def reflow(
     max_minutes > 0 caps the whole call: pair generation, straightness and training; with a
     training speed (steps_per_second > 0, e.g. the base run's) the step count is also cut to what
     fits the time left, so the learning-rate schedule runs its whole course.
+    guidance > 0 (flowmap, labelled data): each labelled path is solved guided, with a weight drawn
+    uniformly from [1, guidance] applied for t in guidance_interval, and the student takes the weight.
     """
     if pairs < 1 or steps < 0:
         raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
     if objective not in ("fm", "flowmap"):
         raise FlowmatchError(f"reflow trains objective fm or flowmap, got {objective!r}")
+    if guidance > 0 and (objective != "flowmap" or guidance < 1):
+        raise FlowmatchError(f"distilling guided paths needs the flowmap objective and a largest weight >= 1, got {objective!r} and {guidance}")
     run_dir, out = Path(run_dir), Path(out)
     refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
     with run_lock(out):
-        return _reflow(base_run, run_dir, out, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective)
+        return _reflow(
+            base_run, run_dir, out, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective, guidance, guidance_interval
+        )
 
 
 def refuse_existing_run(out: Path, source: Path | None = None) -> None:
@@ -154,7 +199,9 @@ def refuse_existing_run(out: Path, source: Path | None = None) -> None:
         raise FlowmatchError(f"--out {out} already holds a run ({', '.join(found)}); choose a new directory")
 
 
-def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective) -> ReflowResult:
+def _reflow(
+    base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective, guidance, guidance_interval
+) -> ReflowResult:
     base = base_run.config
     seed = base.seed + 1 if seed is None else seed
     start = time.perf_counter()
@@ -162,6 +209,10 @@ def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver
     x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
     y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop, g)
     y = None if y is None else y.to(base_run.device)
+    weights, teacher = None, base_run.model
+    if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
+        weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(pairs, generator=g).to(y.device), 0.0)
+        teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
     # under a time cap, at most half of it makes pairs (images: an ODE solve per pair is costly)
     deadline = start + max_minutes * 30 if max_minutes > 0 else None
     # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
@@ -171,9 +222,11 @@ def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver
         if objective == "flowmap":
             # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
             dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
-            states, velocities, times = make_paths(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype)
+            states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights)
             x1 = states[-1].float()
             paths = {"states": states, "velocities": velocities, "times": times}
+            if weights is not None:
+                paths["guidance"] = weights[: len(x1)].float().cpu()
         else:
             x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk).float(), {}
     x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
@@ -201,6 +254,7 @@ def _reflow(base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver
         seed=seed,
         distill_fraction=distill_fraction,
         objective=objective,
+        distill_guidance=guidance if weights is not None else 0.0,
         max_minutes=max_minutes,
         progress=progress,
         save_every=max(steps, 1),

@@ -14,6 +14,8 @@ from flowmatch.training import FixedPairs
 
 def save_pairs(pairs: FixedPairs, path: str | Path) -> None:
     tensors = {"x0": pairs.x0.cpu(), "x1": pairs.x1.cpu(), **({} if pairs.y is None else {"y": pairs.y.cpu()})}
+    if pairs.guidance is not None:
+        tensors["guidance"] = pairs.guidance.cpu()
     if pairs.states is not None:  # a teacher's paths, for flow-map distillation
         tensors.update(states=pairs.states.cpu(), velocities=pairs.velocities.cpu(), times=pairs.times.cpu())
     atomic_write(Path(path), lambda fh: torch.save(tensors, fh))
@@ -21,7 +23,8 @@ def save_pairs(pairs: FixedPairs, path: str | Path) -> None:
 
 def load_pairs(path: str | Path) -> FixedPairs:
     """x0, x1: (N, *D) float32, y: (N,) int64 labels or None and, where saved, the teacher's paths
-    (states and velocities (K+1, N, *D) as saved, times (K+1,) float64), from a file written by `save_pairs`."""
+    (states and velocities (K+1, N, *D) as saved, times (K+1,) float64) and guidance weights (N,),
+    from a file written by `save_pairs`."""
     p = Path(path)
     if not p.is_file():
         raise FlowmatchError(f"pairs file not found: {p}")
@@ -29,6 +32,7 @@ def load_pairs(path: str | Path) -> FixedPairs:
         obj = safe_load(p)
         x0, x1 = obj["x0"].float(), obj["x1"].float()
         y = obj["y"].long() if "y" in obj else None
+        guidance = obj["guidance"].float() if "guidance" in obj else None
         paths = {k: obj[k] for k in ("states", "velocities") if k in obj}
         if paths:
             paths["times"] = obj["times"].double()
@@ -36,7 +40,7 @@ def load_pairs(path: str | Path) -> FixedPairs:
         raise FlowmatchError(f"cannot read pairs file {p}: {type(exc).__name__}") from None
     if x0.shape != x1.shape or len(x0) == 0 or (y is not None and y.shape != (len(x0),)):
         raise FlowmatchError(f"pairs in {p} have shapes {tuple(x0.shape)} and {tuple(x1.shape)}; expected two equal (N, *D) (and (N,) labels)")
-    return FixedPairs(x0, x1, y, **paths)
+    return FixedPairs(x0, x1, y, guidance=guidance, **paths)
 
 
 __all__ = ["load_pairs", "save_pairs"]

@@ -87,7 +87,13 @@ def build_run(
     path = config.build_path()
     source = _source(config, data, path, source_points, Path(where))
     model = build_model(
-        config.model, data.shape, num_classes=data.num_classes, cond_dim=int(cond_dim), score=isinstance(path, BridgePath), **interval_model(config.objective), **config.model_options()
+        config.model,
+        data.shape,
+        num_classes=data.num_classes,
+        cond_dim=int(cond_dim),
+        score=isinstance(path, BridgePath),
+        **interval_model(config.objective, config.distill_guidance),
+        **config.model_options(),
     )
     try:
         model.load_state_dict(weights)

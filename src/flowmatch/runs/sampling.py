@@ -58,6 +58,7 @@ def sample_run(
     y: torch.Tensor | None = None,
     c: torch.Tensor | None = None,
     guidance: float = 1.0,
+    guidance_interval: tuple[float, float] | None = None,
     density_guidance: float = 0.0,
     sde: bool = False,
     noise_scale: float = 1.0,
@@ -65,7 +66,7 @@ def sample_run(
     """Integrate n source samples to t = 1 through the run's (EMA) velocity network.
 
     y: (n,) class labels for a class-conditional run, sampled with classifier-free guidance
-    weight `guidance` (see flowmatch.guidance); y=None samples unconditionally (the null class).
+    weight `guidance` (only for t in guidance_interval, when given; see flowmatch.guidance); y=None samples unconditionally (the null class).
     c: (n, K) continuous conditions, required by (and only for) a run trained with them.
     density_guidance = lambda != 0 follows v + lambda ∇x(-div v) instead (see flowmatch.guidance;
     it enables gradients inside the velocity despite this function's no_grad).
@@ -81,7 +82,9 @@ def sample_run(
     if y is not None:
         if len(y) != n:
             raise FlowmatchError(f"got {len(y)} class labels for {n} samples")
-        velocity = GuidedVelocity(run.model, y, guidance, run.data.num_classes)
+        velocity = GuidedVelocity(run.model, y, guidance, run.data.num_classes, interval=guidance_interval)
+    elif guidance_interval is not None:
+        raise FlowmatchError("a guidance interval applies to class-labelled sampling (give --class)")
     if sde:
         if density_guidance:
             raise FlowmatchError("density guidance follows the ODE: use it without SDE sampling")

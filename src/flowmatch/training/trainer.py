@@ -57,7 +57,8 @@ class FixedPairs:
     pair), or None for unlabelled pairs. Labels are never dropped again: the null rows are already
     the unconditional teacher's. For flow-map distillation (`--objective flowmap`) the pairs also
     carry the teacher's paths: states and velocities (K+1, N, *D) at the solver's times (K+1,),
-    states[0] = x0 and states[-1] = x1."""
+    states[0] = x0 and states[-1] = x1. guidance: (N,) the guidance weight each labelled path was
+    solved with (0 on null rows), for a student that takes the weight as an input."""
 
     x0: Tensor
     x1: Tensor
@@ -65,6 +66,7 @@ class FixedPairs:
     states: Tensor | None = None
     velocities: Tensor | None = None
     times: Tensor | None = None
+    guidance: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,11 @@ class TrainResult:
     run_dir: Path | None = None
 
 
-def zero_interval(model: nn.Module) -> dict[str, Tensor]:
+def zero_interval(model: nn.Module, prefix: str = "interval_embed.") -> dict[str, Tensor]:
     """The interval embedding's weights with its output layer zeroed: a velocity model's weights
-    plus these make an average-velocity model that starts as the velocity model, u(x, t, h) = v(x, t)."""
-    state = {k: v for k, v in model.state_dict().items() if k.startswith("interval_embed.")}
+    plus these make an average-velocity model that starts as the velocity model, u(x, t, h) = v(x, t).
+    prefix="guidance_embed.": the same for the guidance-weight input of a guided-path student."""
+    state = {k: v for k, v in model.state_dict().items() if k.startswith(prefix)}
     last = max(k.split(".")[2] for k in state if k.endswith(".weight"))
     return {k: torch.zeros_like(v) if k.split(".")[2] == last else v for k, v in state.items()}
 
@@ -104,6 +107,8 @@ def check_pairs(pairs: FixedPairs, shape: tuple[int, ...], num_classes: int) -> 
             raise FlowmatchError("these pairs carry class labels but the data has none")
         if y.shape != (len(x0),) or y.is_floating_point() or int(y.min()) < 0 or int(y.max()) > num_classes:
             raise FlowmatchError(f"pair labels must be (N,) = ({len(x0)},) integers in 0..{num_classes} (the last is the null class)")
+    if pairs.guidance is not None and (pairs.guidance.shape != (len(x0),) or not pairs.guidance.is_floating_point() or y is None):
+        raise FlowmatchError(f"pair guidance weights must be (N,) = ({len(x0)},) numbers, beside labels")
 
 
 class Trainer:
@@ -141,10 +146,18 @@ class Trainer:
         self.flow_map = config.objective == "flowmap"
         if self.flow_map and (pairs is None or pairs.states is None):
             raise FlowmatchError("--objective flowmap distils a teacher's paths: it needs --pairs made with paths (flowmatch reflow --flow-map)")
+        if config.distill_guidance > 0 and (not self.flow_map or pairs.guidance is None):
+            raise FlowmatchError("--distill-guidance trains a student of guided paths: it needs --objective flowmap and pairs made with guidance weights")
         if self.mean_flow and (self.bridge or config.target != "velocity"):
             raise FlowmatchError("--objective meanflow learns average velocities: it takes --target velocity and an affine path, not the bridge")
         self.model = build_model(
-            config.model, self.data.shape, num_classes=self.data.num_classes, cond_dim=self.cond_dim, score=self.bridge, **interval_model(config.objective), **config.model_options()
+            config.model,
+            self.data.shape,
+            num_classes=self.data.num_classes,
+            cond_dim=self.cond_dim,
+            score=self.bridge,
+            **interval_model(config.objective, config.distill_guidance),
+            **config.model_options(),
         ).to(self.device)
         self.images = len(self.data.shape) == 3
         self.bf16 = uses_bf16(config.precision, self.device)
@@ -152,8 +165,9 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         if init_weights is not None:
             try:
-                if self.flow_map and not any(k.startswith("interval_embed.") for k in init_weights):
-                    init_weights = {**self.model.state_dict(), **init_weights, **zero_interval(self.model)}
+                for prefix in ("interval_embed.", "guidance_embed.") if self.flow_map else ():
+                    if getattr(self.model, prefix[:-1], None) is not None and not any(k.startswith(prefix) for k in init_weights):
+                        init_weights = {**self.model.state_dict(), **init_weights, **zero_interval(self.model, prefix)}
                 self.model.load_state_dict(init_weights)
             except RuntimeError as exc:
                 raise FlowmatchError(f"init-from: weights do not fit this model: {str(exc).splitlines()[0]}") from None
@@ -232,6 +246,8 @@ class Trainer:
             idx = torch.randint(self.pairs.x0.shape[0], (b,), generator=g)
             x0, x1 = self.pairs.x0[idx], self.pairs.x1[idx]
             cond = {} if self.pairs.y is None else {"y": self.pairs.y[idx]}
+            if self.pairs.guidance is not None and self.config.distill_guidance > 0:
+                cond["guidance"] = self.pairs.guidance[idx]
         else:
             data = self.data.sample(b, g)
             x0 = self.source.sample(b, g).x
