@@ -42,13 +42,9 @@ def main(argv: list[str]) -> int:
     for cell in argv[1:]:
         method, steps, w, *opts = cell.split(":")
         bf16 = "bf16" in opts
-        interval = [tuple(map(float, o[1:].split("-"))) for o in opts if o.startswith("i")]
+        interval = next((tuple(map(float, o[1:].split("-"))) for o in opts if o.startswith("i")), None)
         start = time.perf_counter()
-        velocity = GuidedVelocity(run.model, y, float(w), run.data.num_classes)
-        if interval:  # guidance only for t in [lo, hi], plainly conditional elsewhere
-            lo, hi = interval[0]
-            plain, guided = GuidedVelocity(run.model, y, 1.0, run.data.num_classes), velocity
-            velocity = lambda x, t, **c: guided(x, t, **c) if lo <= float(t[0]) <= hi else plain(x, t, **c)  # noqa: E731
+        velocity = GuidedVelocity(run.model, y, float(w), run.data.num_classes, interval=interval)
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             x = solve(velocity, x0, method=method, steps=int(steps)).x.float().clamp(-1, 1)
         acc = float((classify(x, clf) == y).float().mean())
