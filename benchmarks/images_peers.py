@@ -108,8 +108,8 @@ def sampler(method: str, out: Path):
     # an average-velocity model (MeanFlow, or the chain's flow-map distillation) takes its own step
     method_name = run.config.sampler if run.config.objective in ("meanflow", "flowmap") else "euler"
 
-    def draw(x0, y, nfe, scale):
-        velocity = GuidedVelocity(run.model, y, scale, run.data.num_classes)
+    def draw(x0, y, nfe, scale):  # guided as `flowmatch sample` guides: with the run's own guidance rescale
+        velocity = GuidedVelocity(run.model, y, scale, run.data.num_classes, rescale=run.config.guidance_rescale)
         return solve(velocity, x0, method=method_name, steps=nfe).x
 
     return draw, run.step

@@ -3,8 +3,9 @@
 
     python benchmarks/experiments/stage_probe.py RUN_DIR euler:10:0 rk4:4:0:bf16 midpoint:5:2
 
-Each cell is SOLVER:STEPS:W[:bf16][:iLO-HI] (W: guidance weight, 0 unconditional; bf16: under bf16
-autocast; iLO-HI: guidance only for t in [LO, HI], conditional elsewhere). Used to find which stage of the few-step chain loses quality (docs/benchmarks.md,
+Each cell is SOLVER:STEPS:W[:bf16][:iLO-HI][:rPHI] (W: guidance weight, 0 unconditional; bf16: under
+bf16 autocast; iLO-HI: guidance only for t in [LO, HI], conditional elsewhere; rPHI: guidance rescale
+PHI, default 0 whatever the run's own). Used to find which stage of the few-step chain loses quality (docs/benchmarks.md,
 "Flow-map distillation"). Prints one JSON line per cell.
 """
 
@@ -43,8 +44,9 @@ def main(argv: list[str]) -> int:
         method, steps, w, *opts = cell.split(":")
         bf16 = "bf16" in opts
         interval = next((tuple(map(float, o[1:].split("-"))) for o in opts if o.startswith("i")), None)
+        rescale = next((float(o[1:]) for o in opts if o.startswith("r")), 0.0)
         start = time.perf_counter()
-        velocity = GuidedVelocity(run.model, y, float(w), run.data.num_classes, interval=interval)
+        velocity = GuidedVelocity(run.model, y, float(w), run.data.num_classes, interval=interval, rescale=rescale)
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             x = solve(velocity, x0, method=method, steps=int(steps)).x.float().clamp(-1, 1)
         acc = float((classify(x, clf) == y).float().mean())

@@ -44,6 +44,16 @@ def test_class_conditional_point_run_samples_by_class(runs, tmp_path):
     fails_cleanly(sample(runs["gauss"], tmp_path, "--class", "0", check=False)[0], "class-conditional")
 
 
+def test_guidance_rescale_from_the_flag_or_the_run(runs, tmp_path):
+    _, plain = sample(runs["labelled"], tmp_path, "--n", "30", "--class", "1", "--guidance", "3", "--seed", "4")
+    x_plain = np.load(tmp_path / "s.npy")
+    _, line = sample(runs["labelled"], tmp_path, "--n", "30", "--class", "1", "--guidance", "3", "--seed", "4", "--guidance-rescale", "0.5")
+    assert "guidance_rescale" not in plain and line["guidance_rescale"] == 0.5
+    assert not np.allclose(np.load(tmp_path / "s.npy"), x_plain)  # the flag reaches the sampler
+    fails_cleanly(sample(runs["labelled"], tmp_path, "--class", "1", "--guidance", "2", "--guidance-rescale", "1.5", check=False)[0], "--guidance-rescale")
+    fails_cleanly(sample(runs["gauss"], tmp_path, "--guidance-rescale", "0.5", check=False)[0], "class-conditional")
+
+
 def test_conditions_from_a_file(runs, tmp_path):
     one, rows = tmp_path / "one.npy", tmp_path / "rows.npy"
     np.save(one, np.array([0.5, -1.0]))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.guidance import GuidedVelocity, RowGuidedVelocity, check_labels, drop_labels, null_labels
+from flowmatch.guidance import GuidedVelocity, RowGuidedVelocity, check_labels, drop_labels, null_labels, rescale_guidance
 from flowmatch.models import build_model
 
 K = 4
@@ -147,5 +147,40 @@ def test_a_model_that_takes_the_weight_is_called_once_with_it():
     assert torch.equal(seen[1]["guidance"], torch.zeros(4)) and torch.equal(seen[1]["y"], torch.full((4,), K))
     with pytest.raises(FlowmatchError, match="without a guidance interval"):
         GuidedVelocity(net, y, 2.0, K, interval=(0.1, 0.8))
+    with pytest.raises(FlowmatchError, match="without guidance rescale"):
+        GuidedVelocity(net, y, 2.0, K, rescale=0.5)
     with pytest.raises(FlowmatchError, match="takes no guidance weight"):
         build_model("mlp", (2,), num_classes=K, hidden=16, depth=1)(x, torch.zeros(4), y=y, guidance=torch.ones(4))
+
+
+def test_guidance_rescale_gives_the_guided_data_prediction_the_conditional_spread():
+    # the data prediction of the OT path is d = x + (1 - t) v; phi = 1 sets std(d_guided) to
+    # std(d_cond) per sample, phi in between moves the scale linearly, phi = 0 changes nothing
+    x, y = torch.randn(6, 5), torch.tensor([0, 1, 2, 3, 1, 0])
+    t = torch.tensor([0.0, 0.1, 0.3, 0.5, 0.9, 0.99])
+    vc, vu = _parts(y, x, t)
+    vg = vu + 3.0 * (vc - vu)
+    left = (1 - t)[:, None]
+    d_cond, d_guided = x + left * vc, x + left * vg
+    full = GuidedVelocity(Affine(), y, 3.0, K, rescale=1.0)(x, t)
+    torch.testing.assert_close((x + left * full).std(1), d_cond.std(1))
+    half = rescale_guidance(x, t, vg, vc, 0.5)
+    scale = 0.5 + 0.5 * d_cond.std(1) / d_guided.std(1)
+    torch.testing.assert_close(x + left * half, scale[:, None] * d_guided)
+    torch.testing.assert_close(GuidedVelocity(Affine(), y, 3.0, K, rescale=0.0)(x, t), vg)
+    # w = 1 is the conditional velocity whatever phi; at t = 1 the guided velocity is kept (no 0 / 0)
+    torch.testing.assert_close(GuidedVelocity(Affine(), y, 1.0, K, rescale=0.7)(x, t), vc)
+    ones = torch.ones(6)
+    vc1, vu1 = _parts(y, x, ones)
+    torch.testing.assert_close(GuidedVelocity(Affine(), y, 2.0, K, rescale=0.7)(x, ones), vu1 + 2.0 * (vc1 - vu1))
+    with pytest.raises(FlowmatchError, match=r"rescale is a number in \[0, 1\]"):
+        GuidedVelocity(Affine(), y, 2.0, K, rescale=1.5)
+
+
+def test_guidance_rescale_leaves_rows_outside_the_interval_conditional():
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 3])
+    t = torch.tensor([0.05, 0.3, 0.6, 0.95])
+    vc, vu = _parts(y, x, t)
+    out = GuidedVelocity(Affine(), y, 2.0, K, interval=(0.2, 0.8), rescale=0.5)(x, t)
+    torch.testing.assert_close(out[[0, 3]], vc[[0, 3]])
+    torch.testing.assert_close(out[1:3], rescale_guidance(x, t, vu + 2.0 * (vc - vu), vc, 0.5)[1:3])

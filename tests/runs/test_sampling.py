@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from flowmatch.runs import load_run, sample_run, train
@@ -16,3 +17,15 @@ def test_sample_run_takes_density_guidance(tmp_path):
     assert guided.nfe == plain.nfe and guided.x.shape == plain.x.shape
     assert not torch.allclose(guided.x, plain.x)
     assert not guided.x.requires_grad
+
+
+def test_sample_run_guides_with_the_runs_own_rescale_unless_told(tmp_path):
+    data = tmp_path / "labelled.npz"
+    g = torch.Generator().manual_seed(0)
+    np.savez(data, x=torch.randn(120, 2, generator=g).numpy(), y=np.arange(120) % 3)
+    train(TrainConfig(data=str(data), out=str(tmp_path / "m"), steps=5, hidden=16, depth=1, progress=False, guidance_rescale=0.5))
+    run = load_run(tmp_path / "m")
+    y = torch.tensor([0, 1, 2] * 10)
+    own = sample_run(run, 30, steps=2, y=y, guidance=3.0).x
+    torch.testing.assert_close(own, sample_run(run, 30, steps=2, y=y, guidance=3.0, guidance_rescale=0.5).x)
+    assert not torch.allclose(own, sample_run(run, 30, steps=2, y=y, guidance=3.0, guidance_rescale=0.0).x)

@@ -42,6 +42,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar=("LO", "HI"),
         help="apply W only for t in [LO, HI] (t = 0 is noise), W = 1 elsewhere: early guidance narrows the samples most",
     )
+    p.add_argument(
+        "--guidance-rescale",
+        type=number(float, min=0, max=1),
+        default=None,
+        metavar="PHI",
+        help="pull the spread of the guided data prediction back toward the conditional one by PHI (0: plain guidance; default: the run's own)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     conditions = _read_conditions(args.condition) if args.condition else None
     run = load_model(args.run, device=args.device)
     images = len(run.data.shape) == 3
-    if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval):
+    if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval or args.guidance_rescale):
         raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")
     if images and args.trajectory:
         raise FlowmatchError("--trajectory draws 2D runs only; save image samples with --out FILE.png or FILE.npy")
@@ -95,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         c=conditions,
         guidance=args.guidance,
         guidance_interval=tuple(args.guidance_interval) if args.guidance_interval else None,
+        guidance_rescale=args.guidance_rescale,
         density_guidance=args.density_guidance,
         sde=args.sde,
         noise_scale=args.noise_scale,
@@ -120,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
         record.update({"class": args.class_, "guidance": args.guidance})
         if args.guidance_interval:
             record["guidance_interval"] = list(args.guidance_interval)
+        rescale = run.config.guidance_rescale if args.guidance_rescale is None else args.guidance_rescale
+        if rescale and args.guidance not in (0.0, 1.0):
+            record["guidance_rescale"] = rescale
     if args.condition:
         record["condition"] = args.condition
     if args.sde:

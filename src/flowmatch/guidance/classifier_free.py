@@ -8,11 +8,14 @@ probability p; at sampling, for guidance weight w,
 so w = 0 is unconditional, w = 1 is plainly conditional, and w > 1 sharpens the class.
 Conditional and null halves go through the network in ONE forward pass (a batch of 2B).
 Guidance in a limited interval of times applies w only for t in [lo, hi] and w = 1 elsewhere:
-early guidance (t near 0, high noise) is what narrows the samples most. A guidance-distilled
-model (one that takes w as an input) is called once with w instead.
+early guidance (t near 0, high noise) is what narrows the samples most. Guidance rescale (phi)
+pulls the spread of the guided data prediction back toward the conditional one, which keeps w from
+over-saturating the samples. A guidance-distilled model (one that takes w as an input) is called
+once with w instead.
 
 References: Ho & Salimans (2022), Classifier-Free Diffusion Guidance; Kynkäänniemi et al. (2024),
-Applying Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffusion Models.
+Applying Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffusion Models;
+Lin et al. (2024), Common Diffusion Noise Schedules and Sample Steps are Flawed (section 3.4).
 """
 
 from __future__ import annotations
@@ -38,6 +41,23 @@ def check_labels(y: Tensor, num_classes: int) -> Tensor:
     return y
 
 
+def rescale_guidance(x: Tensor, t: Tensor, v_guided: Tensor, v_cond: Tensor, phi: float) -> Tensor:
+    """The guided velocity with its data prediction rescaled: x: (B, *D), t: (B,), v: (B, *D).
+
+    d = x + (1 - t) v is where a straight continuation of v reaches at t = 1 (the data prediction
+    of the OT path); d_guided <- d_guided (1 - phi + phi std(d_cond) / std(d_guided)), std over
+    each sample's entries, returned as the velocity that reaches it. Rows at t = 1 keep v_guided.
+    """
+    if phi == 0.0:
+        return v_guided
+    left = (1 - t).to(v_guided.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+    d_guided, d_cond = x + left * v_guided, x + left * v_cond
+    ratio = d_cond.flatten(1).std(1) / d_guided.flatten(1).std(1).clamp(min=1e-12)
+    scale = (1 - phi + phi * ratio).reshape_as(left)
+    # (scale d - x) / (1 - t), written so that t = 1 divides nothing: scale v + (scale - 1) x / (1 - t)
+    return torch.where(left > 1e-6, scale * v_guided + (scale - 1) * x / left.clamp(min=1e-6), v_guided)
+
+
 def takes_guidance(model: Callable[..., Tensor]) -> bool:
     """Whether `model` takes the guidance weight as an input (a student distilled from guided paths)."""
     return getattr(model, "guidance_embed", None) is not None
@@ -48,18 +68,23 @@ class GuidedVelocity:
 
     w = 1 needs only the conditional half and w = 0 only the null half (one pass of B);
     any other w runs one pass of 2B on [x; x] with labels [y; null]. interval=(lo, hi): w applies
-    for t in [lo, hi] only, w = 1 elsewhere. A model that takes w as an input (`takes_guidance`)
-    gets it, with the labels (null for w = 0), in one pass of B.
+    for t in [lo, hi] only, w = 1 elsewhere. rescale = phi in [0, 1]: `rescale_guidance` of the
+    guided velocity (0: plain guidance). A model that takes w as an input (`takes_guidance`) gets
+    it, with the labels (null for w = 0), in one pass of B.
     """
 
-    def __init__(self, model: Callable[..., Tensor], y: Tensor, guidance: float, num_classes: int, interval: tuple[float, float] | None = None):
+    def __init__(self, model: Callable[..., Tensor], y: Tensor, guidance: float, num_classes: int, interval: tuple[float, float] | None = None, rescale: float = 0.0):
         if not math.isfinite(float(guidance)):
             raise FlowmatchError(f"guidance must be a finite number, got {guidance}")
         if interval is not None and not (0.0 <= interval[0] <= interval[1] <= 1.0):
             raise FlowmatchError(f"a guidance interval is two times 0 <= lo <= hi <= 1, got {interval}")
         if interval is not None and takes_guidance(model):
             raise FlowmatchError("this model learnt its guidance from guided paths (their interval is part of it); sample it without a guidance interval")
-        self.model, self.guidance, self.num_classes, self.interval = model, float(guidance), num_classes, interval
+        if not 0.0 <= float(rescale) <= 1.0:
+            raise FlowmatchError(f"guidance rescale is a number in [0, 1], got {rescale}")
+        if rescale and takes_guidance(model):
+            raise FlowmatchError("this model learnt its guidance from guided paths; sample it without guidance rescale")
+        self.model, self.guidance, self.num_classes, self.interval, self.rescale = model, float(guidance), num_classes, interval, float(rescale)
         self.y = check_labels(y, num_classes)
         self.calls = 0
 
@@ -81,7 +106,7 @@ class GuidedVelocity:
         v_cond, v_uncond = out.chunk(2)
         if inside is not None:  # w = 1 outside the interval
             w = torch.where(inside, w, 1.0).to(v_cond.dtype).reshape(-1, *([1] * (x.dim() - 1)))
-        return v_uncond + w * (v_cond - v_uncond)
+        return rescale_guidance(x, t, v_uncond + w * (v_cond - v_uncond), v_cond, self.rescale)
 
 
 class RowGuidedVelocity:
@@ -122,4 +147,4 @@ def apply_label_drop(y: Tensor, mask: Tensor | None, num_classes: int) -> Tensor
     return y if mask is None else torch.where(mask.to(y.device), torch.full_like(y, num_classes), y)
 
 
-__all__ = ["GuidedVelocity", "RowGuidedVelocity", "takes_guidance", "apply_label_drop", "drop_labels", "label_drop_mask", "null_labels", "check_labels"]
+__all__ = ["GuidedVelocity", "RowGuidedVelocity", "rescale_guidance", "takes_guidance", "apply_label_drop", "drop_labels", "label_drop_mask", "null_labels", "check_labels"]

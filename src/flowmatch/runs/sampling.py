@@ -6,7 +6,7 @@ import torch
 
 from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
-from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labels
+from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labels, takes_guidance
 from flowmatch.paths import BridgePath, SDEFields, bridge_sde, gaussian_path_sde
 from flowmatch.runs.run import Run
 from flowmatch.solvers import SampleResult, Velocity, solve, solve_sde
@@ -59,6 +59,7 @@ def sample_run(
     c: torch.Tensor | None = None,
     guidance: float = 1.0,
     guidance_interval: tuple[float, float] | None = None,
+    guidance_rescale: float | None = None,
     density_guidance: float = 0.0,
     sde: bool = False,
     noise_scale: float = 1.0,
@@ -66,7 +67,8 @@ def sample_run(
     """Integrate n source samples to t = 1 through the run's (EMA) velocity network.
 
     y: (n,) class labels for a class-conditional run, sampled with classifier-free guidance
-    weight `guidance` (only for t in guidance_interval, when given; see flowmatch.guidance); y=None samples unconditionally (the null class).
+    weight `guidance` (only for t in guidance_interval, when given; rescaled by guidance_rescale,
+    default the run's own; see flowmatch.guidance); y=None samples unconditionally (the null class).
     c: (n, K) continuous conditions, required by (and only for) a run trained with them.
     density_guidance = lambda != 0 follows v + lambda ∇x(-div v) instead (see flowmatch.guidance;
     it enables gradients inside the velocity despite this function's no_grad).
@@ -82,7 +84,9 @@ def sample_run(
     if y is not None:
         if len(y) != n:
             raise FlowmatchError(f"got {len(y)} class labels for {n} samples")
-        velocity = GuidedVelocity(run.model, y, guidance, run.data.num_classes, interval=guidance_interval)
+        # a student of guided paths has its guidance built in: the run's default rescale skips it
+        rescale = (0.0 if takes_guidance(run.model) else run.config.guidance_rescale) if guidance_rescale is None else guidance_rescale
+        velocity = GuidedVelocity(run.model, y, guidance, run.data.num_classes, interval=guidance_interval, rescale=rescale)
     elif guidance_interval is not None:
         raise FlowmatchError("a guidance interval applies to class-labelled sampling (give --class)")
     if sde:
