@@ -82,8 +82,8 @@ def train_torchcfm(data_dir: str, minutes: float, out: Path, steps: int) -> None
 
 # -- sampling and scoring -------------------------------------------------------------------------
 def sampler(method: str, out: Path):
-    """(sample(x0, y, nfe, scale) -> images or None, steps trained) for a trained method; scale is
-    the guidance weight W (0: unconditional, 1: the class-conditional model alone)."""
+    """(sample(x0, y, nfe, scale) -> images or None, steps trained, guidance rescale) for a trained
+    method; scale is the guidance weight W (0: unconditional, 1: the class-conditional model alone)."""
     from flowmatch.guidance import GuidedVelocity
     from flowmatch.runs import load_run
     from flowmatch.solvers import solve
@@ -103,7 +103,7 @@ def sampler(method: str, out: Path):
                 return None  # a class-conditional model without a null class: no guidance
             return solve(lambda x, t: model(t, x, y), x0, method="euler", steps=nfe).x
 
-        return draw, state["step"]
+        return draw, state["step"], 0.0
     run = load_run(out, device="cpu")
     # an average-velocity model (MeanFlow, or the chain's flow-map distillation) takes its own step
     method_name = run.config.sampler if run.config.objective in ("meanflow", "flowmap") else "euler"
@@ -112,7 +112,7 @@ def sampler(method: str, out: Path):
         velocity = GuidedVelocity(run.model, y, scale, run.data.num_classes, rescale=run.config.guidance_rescale)
         return solve(velocity, x0, method=method_name, steps=nfe).x
 
-    return draw, run.step
+    return draw, run.step, run.config.guidance_rescale
 
 
 def evaluate(methods, workdir: Path, data_dir: str, n_eval: int, grids: Path | None) -> list[dict]:
@@ -133,8 +133,8 @@ def evaluate(methods, workdir: Path, data_dir: str, n_eval: int, grids: Path | N
     x0 = torch.randn(len(y), 1, 28, 28, generator=torch.Generator().manual_seed(2))
     rows = []
     for method in methods:
-        draw, steps = sampler(method, workdir / method)
-        row = {"method": method, "train_steps": steps, "floor": round(floor, 2)}
+        draw, steps, rescale = sampler(method, workdir / method)
+        row = {"method": method, "train_steps": steps, "floor": round(floor, 2), "guidance_rescale": rescale}
         with torch.no_grad():
             for nfe in NFES:
                 x = draw(x0, y, nfe, 1.0 if method == "torchcfm" else GUIDANCE).clamp(-1, 1)
