@@ -150,6 +150,23 @@ def test_distilling_a_labelled_flow_keeps_its_classes_and_its_null_class(tmp_pat
     assert hit > 0.9, float(hit)
 
 
+def test_reflow_takes_its_own_null_share_and_path_share(tmp_path):
+    x, labels = toy_labelled("8gaussians", 2000, np.random.default_rng(0))
+    np.savez(tmp_path / "labelled.npz", x=x, y=labels)
+    base = tmp_path / "base"
+    train(TrainConfig(data=str(tmp_path / "labelled.npz"), out=str(base), steps=5, seed=0, save_every=5, cond_drop=0.2, **TINY))
+    res = reflow(base, tmp_path / "d", pairs=4096, steps=2, seed=1, null_fraction=0.65, eval_n=16)
+    assert abs(float((load_pairs(res.run_dir / "pairs.pt").y == 8).float().mean()) - 0.65) < 0.03  # not the base's 0.2
+    # under a time cap, pairs are made for path_share of it: far more pairs for a share of 0.8 than of 0.1
+    made = {}
+    for share in (0.1, 0.8):
+        r = reflow(base, tmp_path / f"s{share}", pairs=2_000_000, steps=1, max_minutes=0.05, path_share=share, eval_n=16)
+        made[share] = len(load_pairs(r.run_dir / "pairs.pt").x0)
+    assert 0 < 2 * made[0.1] < made[0.8] < 2_000_000, made
+    with pytest.raises(FlowmatchError, match="path_share"):
+        reflow(base, tmp_path / "bad", pairs=64, steps=1, path_share=1.0)
+
+
 def test_trainer_refuses_labels_the_data_cannot_have():
     from flowmatch.training import FixedPairs, Trainer
 

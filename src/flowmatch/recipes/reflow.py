@@ -162,6 +162,8 @@ def reflow(
     objective: str = "fm",
     guidance: float = 0.0,
     guidance_interval: tuple[float, float] = (0.0, 1.0),
+    null_fraction: float | None = None,
+    path_share: float = 0.5,
 ) -> ReflowResult:
     """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
     starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation.
@@ -172,11 +174,15 @@ def reflow(
     fits the time left, so the learning-rate schedule runs its whole course.
     guidance > 0 (flowmap, labelled data): each labelled path is solved guided, with a weight drawn
     uniformly from [1, guidance] applied for t in guidance_interval, and the student takes the weight.
+    null_fraction: the share of labelled data's pairs made for the null class (None: the base
+    run's label dropout); path_share: under max_minutes, the most of it that making pairs may take.
     """
     if pairs < 1 or steps < 0:
         raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
     if objective not in ("fm", "flowmap"):
         raise FlowmatchError(f"reflow trains objective fm or flowmap, got {objective!r}")
+    if not 0.0 < path_share < 1.0 or not (null_fraction is None or 0.0 <= null_fraction <= 1.0):
+        raise FlowmatchError(f"path_share must lie in (0, 1) and null_fraction in [0, 1], got {path_share} and {null_fraction}")
     if guidance > 0 and (objective != "flowmap" or guidance < 1):
         raise FlowmatchError(f"distilling guided paths needs the flowmap objective and a largest weight >= 1, got {objective!r} and {guidance}")
     run_dir, out = Path(run_dir), Path(out)
@@ -184,7 +190,26 @@ def reflow(
     base_run = load_run(run_dir, device=device)
     with run_lock(out):
         return _reflow(
-            base_run, run_dir, out, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective, guidance, guidance_interval
+            base_run,
+            run_dir,
+            out,
+            pairs,
+            steps,
+            lr,
+            method,
+            solver_steps,
+            distill_fraction,
+            seed,
+            max_minutes,
+            progress,
+            device,
+            eval_n,
+            steps_per_second,
+            objective,
+            guidance,
+            guidance_interval,
+            null_fraction,
+            path_share,
         )
 
 
@@ -200,21 +225,40 @@ def refuse_existing_run(out: Path, source: Path | None = None) -> None:
 
 
 def _reflow(
-    base_run, run_dir: Path, out: Path, pairs, steps, lr, method, solver_steps, distill_fraction, seed, max_minutes, progress, device, eval_n, steps_per_second, objective, guidance, guidance_interval
+    base_run,
+    run_dir: Path,
+    out: Path,
+    pairs,
+    steps,
+    lr,
+    method,
+    solver_steps,
+    distill_fraction,
+    seed,
+    max_minutes,
+    progress,
+    device,
+    eval_n,
+    steps_per_second,
+    objective,
+    guidance,
+    guidance_interval,
+    null_fraction,
+    path_share,
 ) -> ReflowResult:
     base = base_run.config
     seed = base.seed + 1 if seed is None else seed
     start = time.perf_counter()
     g = torch.Generator().manual_seed(seed)
     x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
-    y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop, g)
+    y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop if null_fraction is None else null_fraction, g)
     y = None if y is None else y.to(base_run.device)
     weights, teacher = None, base_run.model
     if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
         weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(pairs, generator=g).to(y.device), 0.0)
         teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
-    # under a time cap, at most half of it makes pairs (images: an ODE solve per pair is costly)
-    deadline = start + max_minutes * 30 if max_minutes > 0 else None
+    # under a time cap, at most path_share of it makes pairs (images: an ODE solve per pair is costly)
+    deadline = start + max_minutes * 60 * path_share if max_minutes > 0 else None
     # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
     # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
     with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base.precision, base_run.device)):
