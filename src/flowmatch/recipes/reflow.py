@@ -188,29 +188,71 @@ def reflow(
     run_dir, out = Path(run_dir), Path(out)
     refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
-    with run_lock(out):
-        return _reflow(
-            base_run,
-            run_dir,
-            out,
-            pairs,
-            steps,
-            lr,
-            method,
-            solver_steps,
-            distill_fraction,
-            seed,
-            max_minutes,
-            progress,
-            device,
-            eval_n,
-            steps_per_second,
-            objective,
-            guidance,
-            guidance_interval,
-            null_fraction,
-            path_share,
+    with run_lock(out):  # the whole call: pairs, training and the record, under the run's lock
+        base = base_run.config
+        seed = base.seed + 1 if seed is None else seed
+        start = time.perf_counter()
+        g = torch.Generator().manual_seed(seed)
+        x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
+        y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop if null_fraction is None else null_fraction, g)
+        y = None if y is None else y.to(base_run.device)
+        weights, teacher = None, base_run.model
+        if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
+            weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(pairs, generator=g).to(y.device), 0.0)
+            teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
+        # under a time cap, at most path_share of it makes pairs (images: an ODE solve per pair is costly)
+        deadline = start + max_minutes * 60 * path_share if max_minutes > 0 else None
+        # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
+        # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
+        with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base.precision, base_run.device)):
+            chunk = 8192 if len(x0.shape) == 2 else 256
+            if objective == "flowmap":
+                # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
+                dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
+                states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights)
+                x1 = states[-1].float()
+                paths = {"states": states, "velocities": velocities, "times": times}
+                if weights is not None:
+                    paths["guidance"] = weights[: len(x1)].float().cpu()
+            else:
+                x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk).float(), {}
+        x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
+        save_pairs(FixedPairs(x0, x1, y, **paths), out / PAIRS_FILE)
+        pair_seconds = time.perf_counter() - start
+        if len(base_run.data.shape) > 1:  # images: each straightness sample costs 2 x 128 network passes
+            eval_n = min(eval_n, 16)
+        x_eval = base_run.source.sample(eval_n, torch.Generator().manual_seed(seed + 10_000)).x.to(base_run.device)
+        t_straight = time.perf_counter()
+        before = straightness(base_run.model, x_eval)
+        if max_minutes > 0:
+            # max_minutes caps the whole call: leave room for the second straightness measurement
+            now = time.perf_counter()
+            max_minutes = max(max_minutes * 60 - (now - start) - (now - t_straight), 1.0) / 60
+            if steps_per_second > 0:
+                # a cosine schedule cut short by the clock ends at a high rate: size the run to the time
+                # (the chain on MNIST: unconditional NFE 10 FD 14.2 annealed in 1,037 steps, 15.6 cut at 1,037 of 4,000)
+                steps = min(steps, max(1, int(0.95 * steps_per_second * max_minutes * 60)))
+        cfg = base.replace(
+            out=str(out),
+            pairs=str(out / PAIRS_FILE),
+            init_from=str(run_dir),
+            steps=steps,
+            lr=base.lr if lr is None else lr,
+            seed=seed,
+            distill_fraction=distill_fraction,
+            objective=objective,
+            distill_guidance=guidance if weights is not None else 0.0,
+            max_minutes=max_minutes,
+            progress=progress,
+            save_every=max(steps, 1),
+            warmup_steps=0,
+            sampler="meanflow" if objective == "flowmap" else "euler" if distill_fraction > 0 else base.sampler,
         )
+        res = train(cfg)
+        after = straightness(load_run(out, device=device).model, x_eval)
+        result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
+        atomic_write_text(out / "reflow.json", json.dumps(reflow_record(result), indent=2) + "\n")
+        return result
 
 
 def refuse_existing_run(out: Path, source: Path | None = None) -> None:
@@ -222,94 +264,6 @@ def refuse_existing_run(out: Path, source: Path | None = None) -> None:
     found = sorted(p.name for p in out.glob("*") if p.name in RUN_FILES or p.name.startswith("reflow")) if out.is_dir() else []
     if found:
         raise FlowmatchError(f"--out {out} already holds a run ({', '.join(found)}); choose a new directory")
-
-
-def _reflow(
-    base_run,
-    run_dir: Path,
-    out: Path,
-    pairs,
-    steps,
-    lr,
-    method,
-    solver_steps,
-    distill_fraction,
-    seed,
-    max_minutes,
-    progress,
-    device,
-    eval_n,
-    steps_per_second,
-    objective,
-    guidance,
-    guidance_interval,
-    null_fraction,
-    path_share,
-) -> ReflowResult:
-    base = base_run.config
-    seed = base.seed + 1 if seed is None else seed
-    start = time.perf_counter()
-    g = torch.Generator().manual_seed(seed)
-    x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
-    y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop if null_fraction is None else null_fraction, g)
-    y = None if y is None else y.to(base_run.device)
-    weights, teacher = None, base_run.model
-    if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
-        weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(pairs, generator=g).to(y.device), 0.0)
-        teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
-    # under a time cap, at most path_share of it makes pairs (images: an ODE solve per pair is costly)
-    deadline = start + max_minutes * 60 * path_share if max_minutes > 0 else None
-    # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
-    # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
-    with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base.precision, base_run.device)):
-        chunk = 8192 if len(x0.shape) == 2 else 256
-        if objective == "flowmap":
-            # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
-            dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
-            states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights)
-            x1 = states[-1].float()
-            paths = {"states": states, "velocities": velocities, "times": times}
-            if weights is not None:
-                paths["guidance"] = weights[: len(x1)].float().cpu()
-        else:
-            x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk).float(), {}
-    x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
-    save_pairs(FixedPairs(x0, x1, y, **paths), out / PAIRS_FILE)
-    pair_seconds = time.perf_counter() - start
-    if len(base_run.data.shape) > 1:  # images: each straightness sample costs 2 x 128 network passes
-        eval_n = min(eval_n, 16)
-    x_eval = base_run.source.sample(eval_n, torch.Generator().manual_seed(seed + 10_000)).x.to(base_run.device)
-    t_straight = time.perf_counter()
-    before = straightness(base_run.model, x_eval)
-    if max_minutes > 0:
-        # max_minutes caps the whole call: leave room for the second straightness measurement
-        now = time.perf_counter()
-        max_minutes = max(max_minutes * 60 - (now - start) - (now - t_straight), 1.0) / 60
-        if steps_per_second > 0:
-            # a cosine schedule cut short by the clock ends at a high rate: size the run to the time
-            # (the chain on MNIST: unconditional NFE 10 FD 14.2 annealed in 1,037 steps, 15.6 cut at 1,037 of 4,000)
-            steps = min(steps, max(1, int(0.95 * steps_per_second * max_minutes * 60)))
-    cfg = base.replace(
-        out=str(out),
-        pairs=str(out / PAIRS_FILE),
-        init_from=str(run_dir),
-        steps=steps,
-        lr=base.lr if lr is None else lr,
-        seed=seed,
-        distill_fraction=distill_fraction,
-        objective=objective,
-        distill_guidance=guidance if weights is not None else 0.0,
-        max_minutes=max_minutes,
-        progress=progress,
-        save_every=max(steps, 1),
-        warmup_steps=0,
-        sampler="meanflow" if objective == "flowmap" else "euler" if distill_fraction > 0 else base.sampler,
-    )
-    res = train(cfg)
-    after = straightness(load_run(out, device=device).model, x_eval)
-    result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
-    atomic_write_text(out / "reflow.json", json.dumps(reflow_record(result), indent=2) + "\n")
-    return result
 
 
 def reflow_record(r: ReflowResult) -> dict:
