@@ -81,3 +81,35 @@ def test_a_trainer_takes_its_source_as_a_data_source():
     trainer.train_step()
     with pytest.raises(FlowmatchError, match="source samples have shape"):
         Trainer(TrainConfig(data="moons", steps=2, hidden=8, depth=1, progress=False), source=ArrayData(torch.zeros(20, 3)))
+
+
+@pytest.mark.parametrize("plan", [True, False])
+def test_a_budget_schedule_anneals_by_the_deadline(monkeypatch, plan):
+    """--budget-schedule: the schedule's length is planned from the pace, so a run stopped by the
+    clock ends at the cosine's floor (10% of lr) instead of near its start rate. A fake clock makes
+    each step take 0.1 s: a one-minute budget holds 600 steps of the configured 10^6."""
+    from flowmatch.training.callbacks import BaseCallback, Deadline
+
+    clock = [0.0]
+    monkeypatch.setattr("time.perf_counter", lambda: clock[0])
+
+    class Tick(BaseCallback):
+        def on_step_end(self, trainer, loss):
+            clock[0] += 0.1
+
+    cfg = TrainConfig(data="moons", steps=10**6, batch_size=16, hidden=8, depth=1, lr=1e-3, progress=False, prefetch=0, max_minutes=1.0, budget_schedule=plan)
+    trainer = Trainer(cfg)
+    res = trainer.fit([Tick(), Deadline(cfg.max_minutes, plan_schedule=cfg.budget_schedule)])
+    assert res.stopped == "max-minutes" and 599 <= res.step <= 602
+    lr = trainer.optimizer.param_groups[0]["lr"]
+    if plan:
+        assert 575 <= trainer.schedule_steps <= 600 and lr == pytest.approx(1e-4, rel=0.02)
+    else:
+        assert trainer.schedule_steps == 10**6 and lr > 0.99e-3
+    # the plan travels with the state (exact resume); without --budget-schedule the config's steps rule
+    again = Trainer(cfg)
+    again.load_state_dict(trainer.state_dict())
+    assert again.schedule_steps == trainer.schedule_steps
+    other = Trainer(dataclasses.replace(cfg, budget_schedule=not plan))
+    other.load_state_dict(trainer.state_dict())
+    assert other.schedule_steps == (trainer.schedule_steps if not plan else 10**6)

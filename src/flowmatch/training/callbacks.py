@@ -12,6 +12,8 @@ import math
 import time
 from typing import TYPE_CHECKING, Protocol
 
+import torch
+
 if TYPE_CHECKING:  # pragma: no cover
     from flowmatch.training.trainer import Trainer, TrainResult
 
@@ -38,18 +40,50 @@ class BaseCallback:
 
 
 class Deadline(BaseCallback):
-    """Stops training after `minutes` of wall time (0: never); under DDP all ranks stop together."""
+    """Stops training after `minutes` of wall time (0: never); under DDP all ranks stop together.
 
-    def __init__(self, minutes: float):
+    With `plan_schedule`, it also sizes the learning-rate schedule to the budget: at each tenth of
+    the time it measures the pace since the first 5% (past the warm-up's slow first steps) and
+    sets `trainer.schedule_steps` to the steps that fit before the deadline (at most
+    config.steps). A schedule of config.steps cut by the clock on a slow machine would stop at a
+    high rate; a planned one ends annealed on any machine.
+    """
+
+    def __init__(self, minutes: float, plan_schedule: bool = False):
         self.minutes = minutes
+        self.plan_schedule = plan_schedule and minutes > 0
         self.deadline = math.inf
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        self.deadline = time.perf_counter() + 60 * self.minutes if self.minutes > 0 else math.inf
+        now = time.perf_counter()
+        self.start = now
+        self.deadline = now + 60 * self.minutes if self.minutes > 0 else math.inf
+        self.mark: tuple[float, int] | None = None  # (time, step) where the pace is measured from
+        self.next_plan = 0.1
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:
-        if self.deadline < math.inf and trainer.dist.any(time.perf_counter() > self.deadline, trainer.device):
+        if self.deadline == math.inf:
+            return
+        now = time.perf_counter()
+        if trainer.dist.any(now > self.deadline, trainer.device):
             trainer.request_stop("max-minutes")
+        elif self.plan_schedule:
+            self._plan(trainer, now)
+
+    def _plan(self, trainer: Trainer, now: float) -> None:
+        elapsed = (now - self.start) / (self.deadline - self.start)
+        if self.mark is None:
+            if elapsed >= 0.05:
+                self.mark = (now, trainer.step)
+            return
+        if elapsed < self.next_plan or self.next_plan > 0.9 or trainer.step <= self.mark[1]:
+            return
+        self.next_plan = math.floor(elapsed * 10 + 1) / 10
+        pace = (trainer.step - self.mark[1]) / (now - self.mark[0])
+        planned = trainer.step + 0.98 * pace * (self.deadline - now)  # 2%: the last step must end in time
+        # DDP: one plan for all ranks (their paces differ by a hair)
+        planned = float(trainer.dist.average(torch.tensor([planned], device=trainer.device)).item())
+        trainer.schedule_steps = max(trainer.step + 1, min(trainer.config.steps, int(planned)))
 
 
 class Progress(BaseCallback):
@@ -65,6 +99,9 @@ class Progress(BaseCallback):
         self.bar = tqdm(total=trainer.config.steps, initial=trainer.step, desc="train", unit="step", dynamic_ncols=True, mininterval=0.5, disable=None)
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:
+        if self.bar.total != trainer.schedule_steps:  # a schedule planned for a time budget: its steps
+            self.bar.total = trainer.schedule_steps
+            self.bar.refresh()
         self.bar.update(1)
         if trainer.step % 50 == 0:
             self.bar.set_postfix(loss=f"{loss:.4f}")

@@ -19,6 +19,7 @@ class OptimConfig:
     weight_decay: float = option(0.0, "AdamW weight decay", min=0.0)
     lr_schedule: str = option("cosine", "learning-rate schedule after warm-up (cosine decays to 10%)", choices=LR_SCHEDULES)
     warmup_steps: int = option(0, "linear warm-up steps", min=0)
+    budget_schedule: bool = option(False, "with --max-minutes: size the schedule to the steps the time allows (the measured pace), so it anneals by the deadline instead of being cut")
     grad_clip: float = option(0.0, "clip the gradient norm (0: off)", min=0.0)
     ema_decay: float = option(0.999, "EMA of weights, used for sampling (0: off)", min=0.0, max=1.0, max_open=True)
 

@@ -175,6 +175,9 @@ class Trainer:
         self.ema = EMA(self.model, config.ema_decay) if config.ema_decay > 0 else None
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
+        # the learning-rate schedule's length: config.steps, or what a time budget allows
+        # (the Deadline callback plans it from the measured pace under --budget-schedule)
+        self.schedule_steps = config.steps
         self.stop_reason = ""
         if pairs is not None:
             check_pairs(pairs, tuple(self.data.shape), self.data.num_classes)
@@ -197,6 +200,7 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         return {
             "step": self.step,
+            "schedule_steps": self.schedule_steps,
             "model": self.model.state_dict(),
             "ema": self.ema.model.state_dict() if self.ema else None,
             "optimizer": self.optimizer.state_dict(),
@@ -222,6 +226,10 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"].cpu())
             if self.device.type == "cuda" and state.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+            # a budget-planned schedule goes on as planned (until the Deadline plans it again);
+            # otherwise the schedule is the config's, so a resume with more --steps gets them
+            planned = state.get("schedule_steps") if self.config.budget_schedule else None
+            self.schedule_steps = max(1, min(int(planned), self.config.steps)) if planned else self.config.steps
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise FlowmatchError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
         self.step = int(state["step"])
@@ -301,7 +309,7 @@ class Trainer:
         x0, x1 = self._to_device(x0), self._to_device(x1)
         extra = {"noise": None if noise is None else self._to_device(noise), "weight": None if weight is None else weight.to(dev)}
         for group in self.optimizer.param_groups:
-            group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, cfg.steps, self.step)
+            group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, self.schedule_steps, self.step)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.bf16):
             if self.flow_map:  # x0, x1 hold the teacher's states at t and t + h
                 loss = flow_map_loss(self.forward, x0, x1, t.to(dev), h.to(dev), **cond)
@@ -351,7 +359,7 @@ class Trainer:
 
 def default_callbacks(config: TrainConfig, main: bool = True) -> list[Callback]:
     """The wall-time limit, and a progress bar on the process that prints."""
-    callbacks: list[Callback] = [Deadline(config.max_minutes)]
+    callbacks: list[Callback] = [Deadline(config.max_minutes, plan_schedule=config.budget_schedule)]
     if main and config.progress:
         callbacks.append(Progress())
     return callbacks
