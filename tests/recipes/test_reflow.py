@@ -183,9 +183,11 @@ def test_the_chain_keeps_within_max_minutes(tmp_path):
     from flowmatch.recipes import RecipeConfig, few_step_recipe
 
     cfg = TrainConfig(data="moons", out=str(tmp_path / "run"), steps=10**6, max_minutes=0.1, **TINY)
-    summary = few_step_recipe(cfg, RecipeConfig(base_steps=10**6, distill_steps=10**6, reflow_pairs=2048))
+    summary = few_step_recipe(cfg, RecipeConfig(base_steps=10**6, distill_steps=10**6, reflow_pairs=2048, base_share=0.5))
     assert summary["seconds"] < 30, summary
     assert [s["stage"] for s in summary["stages"]] == ["base", "distill"]
+    base_minutes = json.loads((tmp_path / "run" / "base" / "config.json").read_text())["max_minutes"]
+    assert 0.04 < base_minutes <= 0.05  # --base-share 0.5 of the 0.1-minute cap
 
 
 def test_a_timed_reflow_sizes_its_steps_to_the_time_left(tmp_path):

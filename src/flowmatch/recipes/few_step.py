@@ -52,7 +52,7 @@ class RecipeConfig:
     The measured defaults: a minibatch-OT base (its paths are nearly straight already, so a
     reflow round bought nothing within the same time), then distillation on 32,768 pairs.
     budget_seconds > 0 (else the run's max_minutes, when set) caps the whole chain: the base gets
-    3/4 of it, and each later stage an equal share of what is left.
+    base_share of it (3/4), and each later stage an equal share of what is left.
     """
 
     base_steps: int = option(8000, "--recipe: steps of the base run (--steps sets it)", min=0)
@@ -70,6 +70,7 @@ class RecipeConfig:
     distill_path_share: float = option(0.5, "--recipe: under a time budget, the most of the distillation stage's time its pairs may take", min=0.05, max=0.95)
     solver_steps: int = option(16, "--recipe: RK4 steps that make the couplings", min=1)
     budget_seconds: float = option(0.0, "--recipe: cap on the whole chain's wall time (0: none)", min=0.0)
+    base_share: float = option(0.75, "--recipe: under a time cap, the base's share of it (the later stages share the rest)", min=0.05, max=0.95)
 
     def __post_init__(self):
         check_options(self)
@@ -111,10 +112,10 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
         left = budget - (time.perf_counter() - start)
         return max(left * share, 1.0) / 60.0
 
-    # shares of the remaining budget: base 3/4, each reflow an equal part of what stays, distil the rest
+    # shares of the remaining budget: the base recipe.base_share, each reflow an equal part of what stays, distil the rest
     n_after = recipe.reflow_rounds + 1
     base_dir = out / "base"
-    base_cfg = config.replace(out=str(base_dir), steps=recipe.base_steps, max_minutes=minutes(0.75), save_every=recipe.base_steps, coupling=recipe.base_coupling)
+    base_cfg = config.replace(out=str(base_dir), steps=recipe.base_steps, max_minutes=minutes(recipe.base_share), save_every=recipe.base_steps, coupling=recipe.base_coupling)
     base_res = train(base_cfg)
     stages = [{"stage": "base", "run": str(base_dir), "step": base_res.step, "seconds": round(base_res.seconds, 2)}]
     prev = base_dir
