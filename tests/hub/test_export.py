@@ -159,6 +159,10 @@ def test_the_derived_command_rebuilds_the_runs_config(runs):
         for key in config.__dataclass_fields__:
             if key not in NOT_RESULTS:
                 assert getattr(rebuilt, key) == getattr(config, key), (name, key)
+    # a switch the image preset turns on, off in this run: the command must say so
+    digits = load_run(runs / "digits").config
+    assert "--no-budget-schedule" in shlex.split(train_command(digits.replace(budget_schedule=False)))
+    assert "budget-schedule" not in train_command(load_run(runs / "moons").config)
 
 
 def test_hub_ids_offline_are_one_line(runs, tmp_path, monkeypatch):

@@ -42,6 +42,10 @@ def test_image_data_get_the_image_defaults_and_flags_still_win(tmp_path):
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
     images = load_preset("images")
     assert saved["model"] == "unet" and saved["batch_size"] == images["batch_size"] and saved["patch_size"] == images["patch_size"] and saved["channels"] == 8
+    assert saved["budget_schedule"] is True
+    # a boolean a preset turns on, a flag turns off
+    assert cli("train", "--data", "digits", "--out", tmp_path / "c", "--steps", "1", "--channels", "8", "--no-progress", "--no-budget-schedule").returncode == 0
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["budget_schedule"] is False
     assert cli("train", "--data", "moons", "--out", tmp_path / "b", "--steps", "1", "--no-progress").returncode == 0
     assert json.loads((tmp_path / "b" / "config.json").read_text())["model"] == "mlp"
 
@@ -55,6 +59,7 @@ def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request
     run = load_run(tmp_path / "r")
     # images: flow-map distillation, an average-velocity model sampled with its own step
     assert run.config.objective == "flowmap" and run.config.sampler == "meanflow" and run.config.cond_drop == 0.5
+    assert not run.config.budget_schedule  # the chain keeps its schedules (measured: no better students)
     recipe = json.loads((tmp_path / "r" / "recipe.json").read_text())["recipe"]
     assert {k: recipe[k] for k in IMAGE_DISTILL} == IMAGE_DISTILL
     pairs = load_pairs(tmp_path / "r" / "distill" / "pairs.pt")

@@ -60,7 +60,8 @@ def add_options(parser: argparse._ActionsContainer, cls: type, skip: tuple[str, 
         base, _ = field_type(cls, f.name)
         kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
         if base is bool:
-            kw["action"] = "store_false" if f.default else "store_true"
+            # a False default gets --X and --no-X: a preset or --config may have turned it on
+            kw["action"] = "store_false" if f.default else "store_true" if meta.get("flag") else argparse.BooleanOptionalAction
             kw["help"] = meta["help"].replace("%", "%%")
         else:
             if base in (int, float):

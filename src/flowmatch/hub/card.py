@@ -15,11 +15,16 @@ from flowmatch.training import TrainConfig
 NOT_RESULTS = ("out", "device", "progress", "prefetch", "save_every", "log_every", "sample_every", "logger")
 
 
-def _flags(values: dict[str, Any], defaults: dict[str, Any], fields: list) -> list[str]:
+def _flags(values: dict[str, Any], defaults: dict[str, Any], fields: list, preset: dict[str, Any] | None = None) -> list[str]:
     out: list[str] = []
     for f in fields:
         name = f.name
-        if name in NOT_RESULTS or name not in values or values[name] == defaults.get(name):
+        if name in NOT_RESULTS or name not in values:
+            continue
+        if values[name] is False and (preset or {}).get(name) is True and not describe(f).get("flag"):
+            out.append("--no-" + name.replace("_", "-"))  # a switch the command's preset turns on, turned off
+            continue
+        if values[name] == defaults.get(name):
             continue
         meta = describe(f)
         flag = meta.get("flag") or "--" + name.replace("_", "-")
@@ -47,7 +52,12 @@ def train_command(config: TrainConfig, recipe: dict[str, Any] | None = None) -> 
         rfields = [f for f in dataclasses.fields(RecipeConfig) if f.name not in ("base_steps", "base_coupling", "solver_steps", "distill_fraction")]
         rvalues = {k: v for k, v in recipe.items()}
         args += _flags(rvalues, dataclasses.asdict(RecipeConfig()), rfields)
-    args += _flags(values, defaults, [f for f in fields if f.name not in ("data",)])
+    from flowmatch.data import is_image_spec
+    from flowmatch.recipes.presets import load_preset
+
+    # what `flowmatch train` starts from on image data (the switches it turns on must be turned off)
+    preset = {**load_preset("images"), **(load_preset("images-few-step") if recipe is not None else {})} if is_image_spec(config.data) else {}
+    args += _flags(values, defaults, [f for f in fields if f.name not in ("data",)], preset)
     return " ".join(shlex.quote(a) for a in args)
 
 
