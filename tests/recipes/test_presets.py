@@ -62,10 +62,15 @@ def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request
     assert not run.config.budget_schedule  # the chain keeps its schedules (measured: no better students)
     recipe = json.loads((tmp_path / "r" / "recipe.json").read_text())["recipe"]
     assert {k: recipe[k] for k in IMAGE_DISTILL} == IMAGE_DISTILL
+    base_lr, student_lr = (load_run(tmp_path / "r" / stage).config.lr for stage in ("base", "distill"))
+    assert student_lr == pytest.approx(base_lr * IMAGE_DISTILL["distill_lr_scale"])  # the image student's own rate
     pairs = load_pairs(tmp_path / "r" / "distill" / "pairs.pt")
     assert pairs.states.shape == (IMAGE_DISTILL["solver_steps"] + 1, 64, 1, 8, 8) and pairs.states.dtype == torch.float16
-    res = cli("train", *common, "--out", tmp_path / "f", "--distill-steps", "3", "--reflow-pairs", "64", "--distill-objective", "fm")
+    res = cli("train", *common, "--out", tmp_path / "f", "--distill-steps", "3", "--reflow-pairs", "64", "--distill-objective", "fm", "--distill-null-fraction", "0.9")
     assert res.returncode == 0 and load_run(tmp_path / "f").config.objective == "fm", res.stderr
+    # a stage flag overrides the image chain's own value, and the others keep theirs
+    recipe = json.loads((tmp_path / "f" / "recipe.json").read_text())["recipe"]
+    assert recipe["distill_null_fraction"] == 0.9 and recipe["distill_path_share"] == IMAGE_DISTILL["distill_path_share"]
     out = cli("sample", tmp_path / "r", "--n", "10", "--class", "3", "--guidance", "2", "--steps", "1", "--out", tmp_path / "s.npy")
     assert out.returncode == 0 and json.loads(out.stdout)["nfe"] == 1, out.stderr  # guided: one pass of 2B
     res = cli("train", *common, "--objective", "meanflow", "--out", tmp_path / "m")

@@ -10,7 +10,19 @@ from pathlib import Path
 NAME = "train"
 HELP = "train a flow on a data set"
 DESCRIPTION = "Train a flow-matching model. Options come from the defaults (for image data: the image preset), then --preset, then --config, then the flags."
-RECIPE_FLAGS = ("budget_seconds", "base_share", "reflow_steps", "reflow_rounds", "reflow_pairs", "distill_steps", "distill_objective", "solver_steps")
+RECIPE_FLAGS = (
+    "budget_seconds",
+    "base_share",
+    "reflow_steps",
+    "reflow_rounds",
+    "reflow_pairs",
+    "distill_steps",
+    "distill_objective",
+    "distill_null_fraction",
+    "distill_path_share",
+    "distill_lr_scale",
+    "solver_steps",
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -42,6 +42,11 @@ IMAGE_DISTILL = {
     "distill_fraction": 0.3,
     "distill_path_share": 0.4,
     "distill_null_fraction": 0.65,
+    # a quarter of the rate that points use: on the seed-1 MNIST teacher (session 15), ~1,000 student
+    # steps at base lr x 0.3 / 0.15 / 0.075 / 0.0375 gave unconditional NFE 10 FD 11.9 / 10.8 / 9.9 /
+    # 10.0 and one-step guided FD 11.7 / 11.2 / 11.8 / 13.1 (docs/benchmarks.md, "A host with
+    # native bf16 again, and the student's learning rate"): a student that moves far from its teacher in few steps loses more than it learns
+    "distill_lr_scale": 0.075,
 }
 
 
@@ -67,6 +72,7 @@ class RecipeConfig:
     guidance_start: float = option(0.0, "--recipe: with distill-guidance: the teacher is guided from this time (t = 0 is noise)", min=0.0, max=1.0)
     guidance_end: float = option(1.0, "--recipe: with distill-guidance: ... up to this time", min=0.0, max=1.0)
     distill_null_fraction: float = option(0.0, "--recipe: share of the distillation's labelled pairs made for the null class (0: the base's --cond-drop)", min=0.0, max=1.0)
+    distill_lr_scale: float = option(0.3, "--recipe: the distillation's learning rate as a fraction of the base's", min=0.0, max=1.0, min_open=True)
     distill_path_share: float = option(0.5, "--recipe: under a time budget, the most of the distillation stage's time its pairs may take", min=0.05, max=0.95)
     solver_steps: int = option(16, "--recipe: RK4 steps that make the couplings", min=1)
     budget_seconds: float = option(0.0, "--recipe: cap on the whole chain's wall time (0: none)", min=0.0)
@@ -135,7 +141,7 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
         solver_steps=recipe.solver_steps,
         distill_fraction=recipe.distill_fraction,
         objective=recipe.distill_objective,
-        lr=config.lr * 0.3,
+        lr=config.lr * recipe.distill_lr_scale,
         max_minutes=minutes(1.0),
         device=config.device,
         seed=config.seed + 100,
