@@ -4,7 +4,8 @@ for the same wall-time budget on one thread, then scored.
 
     python benchmarks/images_peers.py --data-dir ../shared/data/mnist-subset --minutes 20
 
-For each method, at NFE 1, 2 and 10 (Euler; the MeanFlow model's own step): the fraction of 2,000
+For each method, at NFE 1, 2 and 10 (Euler; an average-velocity model's own sampler: its own step,
+and for the few-step recipe's unguided draws the midpoint method on its velocity): the fraction of 2,000
 class-conditional samples (200 per digit) that the benchmark's classifier assigns to the requested
 digit, and the Fréchet distance of their classifier features to the test split; flowmatch samples are guided at W = 2 (torchcfm's recipe
 has no guidance). Also the unguided Fréchet distance at NFE 10 and the real-vs-real floor: the
@@ -85,8 +86,8 @@ def sampler(method: str, out: Path):
     """(sample(x0, y, nfe, scale) -> images or None, steps trained, guidance rescale) for a trained
     method; scale is the guidance weight W (0: unconditional, 1: the class-conditional model alone)."""
     from flowmatch.guidance import GuidedVelocity
-    from flowmatch.runs import load_run
-    from flowmatch.solvers import solve
+    from flowmatch.runs import default_sampler, load_run
+    from flowmatch.solvers import FIXED_STEP, solve
 
     if method == "torchcfm":
         from torchcfm.models.unet import UNetModel
@@ -105,12 +106,13 @@ def sampler(method: str, out: Path):
 
         return draw, state["step"], 0.0
     run = load_run(out, device="cpu")
-    # an average-velocity model (MeanFlow, or the chain's flow-map distillation) takes its own step
-    method_name = run.config.sampler if run.config.objective in ("meanflow", "flowmap") else "euler"
 
     def draw(x0, y, nfe, scale):  # guided as `flowmatch sample` guides: with the run's own guidance rescale
+        # an average-velocity model (MeanFlow, or the chain's flow-map student) takes its own sampler
+        # (the student: its own step when guided, midpoint on its velocity when not); others Euler
+        method = default_sampler(run, guided=scale > 1) if run.config.objective in ("meanflow", "flowmap") else "euler"
         velocity = GuidedVelocity(run.model, y, scale, run.data.num_classes, rescale=run.config.guidance_rescale)
-        return solve(velocity, x0, method=method_name, steps=nfe).x
+        return solve(velocity, x0, method=method, steps=nfe // FIXED_STEP[method].evals_per_step).x
 
     return draw, run.step, run.config.guidance_rescale
 

@@ -167,6 +167,30 @@ def test_reflow_takes_its_own_null_share_and_path_share(tmp_path):
         reflow(base, tmp_path / "bad", pairs=64, steps=1, path_share=1.0)
 
 
+def test_a_labelled_flow_map_student_samples_unguided_draws_with_its_velocity(tmp_path):
+    """Its run records midpoint for unguided draws: `flowmatch sample` takes it without --class or
+    at W <= 1, the student's own step (meanflow) at W > 1, and a named --solver over both."""
+    x, labels = toy_labelled("8gaussians", 2000, np.random.default_rng(0))
+    np.savez(tmp_path / "labelled.npz", x=x, y=labels)
+    base = tmp_path / "base"
+    train(TrainConfig(data=str(tmp_path / "labelled.npz"), out=str(base), steps=5, seed=0, save_every=5, cond_drop=0.2, **TINY))
+    res = reflow(base, tmp_path / "fm", pairs=256, steps=2, seed=1, distill_fraction=0.3, eval_n=16, solver_steps=2, objective="flowmap")
+    config = load_run(res.run_dir, device="cpu").config
+    assert (config.sampler, config.unguided_sampler) == ("meanflow", "midpoint")
+    assert load_run(base, device="cpu").config.unguided_sampler == ""  # a plain run: --sampler for every draw
+
+    def drawn(*flags):
+        r = cli("sample", res.run_dir, "--n", "20", "--steps", "5", "--out", tmp_path / "s.npy", *flags)
+        assert r.returncode == 0, r.stderr
+        rec = json.loads(r.stdout.strip().splitlines()[-1])
+        return rec["solver"], rec["nfe"]
+
+    assert drawn() == ("midpoint", 10)
+    assert drawn("--class", "3", "--guidance", "1") == ("midpoint", 10)
+    assert drawn("--class", "3", "--guidance", "2") == ("meanflow", 5)
+    assert drawn("--solver", "meanflow") == ("meanflow", 5)
+
+
 def test_trainer_refuses_labels_the_data_cannot_have():
     from flowmatch.training import FixedPairs, Trainer
 

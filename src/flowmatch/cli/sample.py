@@ -20,7 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=None, help="number of samples (default 2000, or one per row of --condition)")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
-    p.add_argument("--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run)")
+    p.add_argument(
+        "--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run; a flow-map student's own step, and midpoint on its velocity when unguided)"
+    )
     p.add_argument("--steps", type=number(int, min=1), default=4, help="solver steps (fixed-step solvers)")
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=number(float, min=0, min_open=True), default=1e-5)
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
-    from flowmatch.runs import class_labels, sample_run, save_image_grid
+    from flowmatch.runs import class_labels, default_sampler, sample_run, save_image_grid
     from flowmatch.solvers import ADAPTIVE
 
     out = Path(args.out)
@@ -86,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         conditions = conditions.expand(n, -1)
     elif rows and rows != n:
         raise FlowmatchError(f"--class all draws {n} samples; give one condition for all of them, or {n} rows")
-    method = "euler-maruyama" if args.sde else args.solver or run.config.sampler
+    guided = labels is not None and args.guidance > 1
+    method = "euler-maruyama" if args.sde else args.solver or default_sampler(run, guided)
     start = time.perf_counter()
     res = sample_run(
         run,

@@ -30,7 +30,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.hub import hf
 from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, read_export_config, read_source_points, write_export_files
 from flowmatch.hub.registry import PREFIX, pretrained_folder
-from flowmatch.runs import CHECKPOINT, Run, build_run, load_run, sample_run
+from flowmatch.runs import CHECKPOINT, Run, build_run, default_sampler, load_run, sample_run
 
 HUB_PREFIX = "hf:"
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$")
@@ -48,9 +48,10 @@ class Pretrained(Run):
     @torch.no_grad()
     def sample(self, n: int, *, method: str | None = None, steps: int | None = None, seed: int = 0, y: Tensor | None = None, guidance: float = 1.0) -> Tensor:
         """(n, *D) samples at t = 1: by default with the solver and steps its card recommends
-        (else the run's own sampler, 4 steps); y: (n,) class labels, guidance as `sample_run`."""
+        (else the run's own sampler for guided or unguided draws, 4 steps); y: (n,) class labels,
+        guidance as `sample_run`."""
         rec = self.meta.get("recommended", {}) if isinstance(self.meta.get("recommended"), dict) else {}
-        method = method or rec.get("solver") or self.config.sampler
+        method = method or rec.get("solver") or default_sampler(self, guided=y is not None and guidance > 1)
         steps = steps or (rec["steps"] if type(rec.get("steps")) is int and rec["steps"] > 0 else 4)
         return sample_run(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
 

@@ -247,6 +247,11 @@ def reflow(
             save_every=max(steps, 1),
             warmup_steps=0,
             sampler="meanflow" if objective == "flowmap" else "euler" if distill_fraction > 0 else base.sampler,
+            # a class-conditional flow-map student draws unguided samples (W <= 1) by the midpoint method
+            # on its velocity u(x, t, 0), guided ones by its own jumps: on four MNIST chains, unconditional
+            # NFE 10 FD 4.8-6.9 against 9.4-14.4 by jumps, guided (W = 2) NFE 10 FD 14-19 against 12-15
+            # (docs/benchmarks.md, "The student's velocity")
+            unguided_sampler="midpoint" if objective == "flowmap" and base_run.data.num_classes else base.unguided_sampler,
         )
         res = train(cfg)
         after = straightness(load_run(out, device=device).model, x_eval)

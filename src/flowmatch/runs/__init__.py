@@ -6,7 +6,7 @@ from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, 
 from flowmatch.runs.images import save_image_grid
 from flowmatch.runs.likelihood import run_log_likelihood
 from flowmatch.runs.run import Run, build_run, load_run
-from flowmatch.runs.sampling import class_labels, sample_run, sample_source
+from flowmatch.runs.sampling import class_labels, default_sampler, sample_run, sample_source
 from flowmatch.runs.train import train
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Run",
     "build_run",
     "class_labels",
+    "default_sampler",
     "load_checkpoint",
     "load_config",
     "load_run",

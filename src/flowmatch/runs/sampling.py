@@ -27,6 +27,12 @@ def run_sde(run: Run, velocity: Velocity, noise_scale: float) -> SDEFields:
     return gaussian_path_sde(run.path, velocity, noise_scale, source_scale=run.source.scale)
 
 
+def default_sampler(run: Run, guided: bool) -> str:
+    """The solver a run samples with when none is named: its `unguided_sampler` for draws without
+    classifier-free guidance (W <= 1), where it has one, else its `sampler`."""
+    return run.config.sampler if guided or not run.config.unguided_sampler else run.config.unguided_sampler
+
+
 def check_conditions(c: torch.Tensor | None, n: int, cond_dim: int) -> torch.Tensor | None:
     """c as float32 (n, cond_dim) for a run conditioned on cond_dim values, else a one-line error."""
     if c is None:

@@ -47,6 +47,9 @@ class LoopConfig:
         "jsonl", "also log to: tensorboard (event files in RUN/tensorboard) or wandb (offline unless WANDB_API_KEY or WANDB_MODE says otherwise); log.jsonl is always written", choices=LOGGERS
     )
     sampler: str = option("midpoint", "the run's default sampler for 'flowmatch sample' (distilled runs: euler)", choices=SOLVERS)
+    unguided_sampler: str = option(
+        "", "the run's default sampler for draws without classifier-free guidance (W <= 1), if not --sampler (class-conditional flow-map students: midpoint)", choices=("", *SOLVERS)
+    )
     guidance_rescale: float = option(0.0, "the run's default guidance rescale phi for class-guided sampling (0: plain classifier-free guidance)", min=0.0, max=1.0)
     precision: str = option("fp32", "bf16: autocast the forward pass; auto: bf16 where the device computes it natively (the image default)", choices=PRECISIONS)
     channels_last: bool = option(False, "images: NHWC memory format")
