@@ -20,7 +20,7 @@ EXPORT="flowmatch export $WORK/run --out $WORK/export --name pretrained:mnist --
 if [ -e "$WORK" ]; then echo "error: $WORK exists; give another WORK_DIR (nothing is replaced)" >&2; exit 2; fi
 $FM ${TRAIN#flowmatch }
 $FM ${EXPORT#flowmatch } --description "A class-conditional MNIST flow that samples in one step: a MeanFlow U-Net (average velocities over intervals), guided at W = 2." \
-  --notes docs/pretrained_mnist_notes.md --command "bash scripts/make_pretrained_mnist.sh DATA_DIR $WORK   # which runs:
+  --notes scripts/pretrained_mnist_notes.md --command "bash scripts/make_pretrained_mnist.sh DATA_DIR $WORK   # which runs:
 $TRAIN
 $EXPORT"
 rm -rf "$DEST"

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${FLOWMATCH_EXTRAS:-test,lint,images,hub,diffusers,tensorboard,wandb,explore,bench}
+EXTRAS=${FLOWMATCH_EXTRAS:-test,lint,images,hub,diffusers,tensorboard,wandb,explore,bench,docs}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "WARNING: Location" >&2); }
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then

@@ -1,5 +1,6 @@
 """The one helpers module of the tests (imported as `from helpers import ...`; conftest.py puts
-tests/ on sys.path): repository paths, the CLI runners, small data files, a closed-form field.
+tests/ on sys.path): repository paths, the CLI runners, small data files, a closed-form field,
+the code blocks of the README and the documentation.
 
 Two CLI runners:
 - `cli(*args)` calls `flowmatch.cli.main` in this process, with stdout and stderr captured and
@@ -17,6 +18,7 @@ import gzip
 import io
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -218,3 +220,76 @@ def closed_form_run(mu: torch.Tensor, s: torch.Tensor):
 
     data = ArrayData((mu + s * torch.randn(4000, 2, generator=torch.Generator().manual_seed(9))).numpy())
     return SimpleNamespace(model=gaussian_field(mu, s), source=GaussianSource((2,), 1.0), data=data, device=torch.device("cpu"), config=SimpleNamespace(source="gaussian", data="gauss"))
+
+
+# -- the code blocks of the README and the documentation ---------------------------------------
+# A fenced block is code to run when its language is `python` or `bash`; any other language
+# (`text`, `toml`, ...) is shown, not run. A block that must not run (a server, a GPU, a download,
+# a long training) is marked by the line `<!-- no-run: REASON -->` right above its fence, and the
+# reason is required. `bash scripts/setup.sh && ` at the start of a line is set-up that the test
+# environment has already done (CI runs it first), and the test-suite command itself is not run
+# from inside the test suite.
+
+FENCE = re.compile(r"^(?P<marker><!--\s*no-run:(?P<reason>[^>]*)-->\s*\n)?```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^```\s*$", re.M | re.S)
+RUNNABLE = ("python", "bash")
+SETUP = "bash scripts/setup.sh && "
+SUITE = ".venv/bin/python -m pytest"
+
+
+@dataclass(frozen=True)
+class Block:
+    path: Path
+    line: int
+    lang: str
+    body: str
+    no_run: str | None  # the reason, when marked
+
+    @property
+    def runs(self) -> bool:
+        return self.lang in RUNNABLE and self.no_run is None
+
+    def where(self) -> str:
+        return f"{self.path.relative_to(REPO)}:{self.line}"
+
+
+def blocks(path: Path) -> list[Block]:
+    text = path.read_text()
+    out = []
+    for m in FENCE.finditer(text):
+        line = text.count("\n", 0, m.start("lang")) + 1
+        reason = m.group("reason")
+        out.append(Block(path, line, m.group("lang"), m.group("body"), None if reason is None else reason.strip()))
+    return out
+
+
+def doc_pages() -> list[Path]:
+    """Every Markdown page of the site (tutorial pages are generated from scripts, run apart)."""
+    return sorted(p for p in (REPO / "docs").rglob("*.md") if "data" not in p.relative_to(REPO / "docs").parts)
+
+
+def shell_lines(body: str) -> list[str]:
+    """The commands of a bash block: continuation lines joined, comments and blank lines dropped,
+    the set-up prefix removed, the test-suite command left out."""
+    joined = re.sub(r"\\\n\s*", " ", body)
+    lines = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(SETUP):
+            line = line[len(SETUP) :]
+        if line.startswith(SUITE):
+            continue
+        lines.append(line)
+    return lines
+
+
+def fresh_clone(tmp: Path) -> Path:
+    """A directory that looks like a fresh clone with its set-up done: every top-level entry git
+    tracks, linked (not copied), and the environment `.venv`; nothing else (no runs/, no data/).
+    Commands write only into new folders there (runs/...), so the links are never written through."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    for top in sorted({name.split("/")[0] for name in tracked} | {".venv"}):
+        if (REPO / top).exists():
+            (tmp / top).symlink_to(REPO / top)
+    return tmp

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # classifier_free_guidance
+
+# %%
+print(1)

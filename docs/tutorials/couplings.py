@@ -1,0 +1,5 @@
+# %% [markdown]
+# # couplings
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # density_guidance
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # diffusion_to_flow_matching
+
+# %%
+print(1)

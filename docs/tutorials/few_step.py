@@ -1,0 +1,5 @@
+# %% [markdown]
+# # few_step
+
+# %%
+print(1)

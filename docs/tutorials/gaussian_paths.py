@@ -1,0 +1,5 @@
+# %% [markdown]
+# # gaussian_paths
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # likelihood
+
+# %%
+print(1)
