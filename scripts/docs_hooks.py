@@ -62,7 +62,7 @@ def tutorial_markdown(path: Path) -> str:
 
     text = _strip_front_matter(jupytext.writes(jupytext.read(path), fmt="md"))
     source = (
-        f"\n\n!!! note \"Run it\"\n    This page is the script `docs/tutorials/{path.name}` (jupytext percent format: open it as a notebook"
+        f'\n\n!!! note "Run it"\n    This page is the script `docs/tutorials/{path.name}` (jupytext percent format: open it as a notebook'
         f" with `jupytext --to notebook`, or run it with `python docs/tutorials/{path.name}`). The tests run it with"
         " `FLOWMATCH_TUTORIAL_QUICK=1`, which shrinks its step counts so that it finishes in seconds.\n"
     )
