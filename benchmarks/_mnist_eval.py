@@ -18,8 +18,7 @@ from flowmatch.solvers import solve
 
 GRID_W, GRID_NFE = 2.0, 10
 # the floor is a median over draws, not one draw: on the MNIST subset's 1,000 test digits, 40
-# draws of 2,000 train digits scored 2.98-7.32 (median 4.6), and the single draw these benchmarks
-# used until session 9 was the 7.32 (docs/benchmarks.md, "The floor is a median")
+# draws of 2,000 train digits scored 2.98-7.32 (median 4.6), so one draw is a noisy unit
 FLOOR_DRAWS = 25
 
 

@@ -3,7 +3,7 @@
 Starts `flowmatch explore` on a free loopback port, opens each URL in headless Chromium (Debian's
 chromium and chromium-driver, through Selenium), lets it train for `--warmup` seconds, then
 counts the frames the page drew (its own frame times) and the training steps over `--seconds`
-seconds. Prints a markdown table (docs/benchmarks.md, "The flow explorer").
+seconds. Prints a markdown table (docs/benchmarks/index.md, "The flow explorer").
 
     python benchmarks/explore_fps.py
     python benchmarks/explore_fps.py --seconds 20 --queries "data=moons&coupling=ot&run=1"

@@ -1,7 +1,10 @@
 """Class-conditional MNIST U-Net with classifier-free guidance, sampled through the
 diffusers-style scheduler loop (`set_timesteps` / `step`).
 
-    python examples/mnist_cfg_scheduler.py --data-dir ../shared/data/mnist-subset --minutes 20
+    python examples/mnist_cfg_scheduler.py --data-dir data --minutes 20
+
+--data-dir holds the MNIST IDX files (`flowmatch train --data mnist --data-dir data --download`
+fetches them there).
 
 Trains (or resumes) a U-Net on MNIST with label dropout, then draws one row per digit with
 guidance weight W in `--nfe` Euler steps of `FlowMatchEulerScheduler` and writes a PNG grid.
@@ -23,7 +26,7 @@ from flowmatch.runs import save_image_grid
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default="../shared/data/mnist-subset", help="directory with the MNIST IDX files")
+    p.add_argument("--data-dir", default="data", help="directory with the MNIST IDX files")
     p.add_argument("--out", default="runs/mnist_cfg", help="run directory")
     p.add_argument("--steps", type=int, default=20000, help="training steps (the --minutes budget may stop earlier)")
     p.add_argument("--minutes", type=float, default=20.0, help="wall-time budget of training")

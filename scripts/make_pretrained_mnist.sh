@@ -4,10 +4,10 @@
 #
 #   bash scripts/make_pretrained_mnist.sh DATA_DIR [WORK_DIR]     (a GPU; default runs/pretrained-mnist)
 #
-# DATA_DIR holds the MNIST IDX files (the development checkout's ../shared/data/mnist-subset: 7,000
-# train digits). The shipped model was trained this way on one H100 in 6 minutes (3,516 steps of
+# DATA_DIR holds the MNIST IDX files (the packaged model was trained on a subset of 7,000 train
+# digits). The shipped model was trained this way on one H100 in 6 minutes (3,516 steps of
 # batch 256; the --max-minutes budget ends it); on a CPU the same command runs, far slower.
-# Scored by benchmarks/images_peers.py's classifier (docs/benchmarks.md, "Pretrained models"):
+# Scored by benchmarks/images_peers.py's classifier (docs/benchmarks/index.md, "Pretrained models"):
 # 97.3% of one-step samples guided at W = 2 are the requested digit.
 set -euo pipefail
 cd "$(dirname "$0")/.."

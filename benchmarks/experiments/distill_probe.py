@@ -1,6 +1,6 @@
 """Three distillations of one MNIST base's RK4 paths in one training loop, same paths, same steps
-(docs/benchmarks.md, "Flow-map distillation"): `reflow` (straight lines between the pair's ends,
-the chain's distillation until session 10), `flowmap` (one time: from x_t on the teacher's path,
+`reflow` (straight lines between the pair's ends,
+`--distill-objective fm`), `flowmap` (one time: from x_t on the teacher's path,
 the direction to its end, (x1 - x_t) / (1 - t)), `map2` (two times: u(x_t, t, h) against
 (x_{t+h} - x_t) / h on N-step grids, what `--objective flowmap` became).
 

@@ -5,8 +5,8 @@
 
 Each cell is SOLVER:STEPS:W[:bf16][:iLO-HI][:rPHI] (W: guidance weight, 0 unconditional; bf16: under
 bf16 autocast; iLO-HI: guidance only for t in [LO, HI], conditional elsewhere; rPHI: guidance rescale
-PHI, default 0 whatever the run's own). Used to find which stage of the few-step chain loses quality (docs/benchmarks.md,
-"Flow-map distillation"). Prints one JSON line per cell.
+PHI, default 0 whatever the run's own). Scores each stage of the few-step chain (docs/benchmarks/index.md, "MNIST in 20 minutes on
+one CPU core"). Prints one JSON line per cell.
 """
 
 from __future__ import annotations

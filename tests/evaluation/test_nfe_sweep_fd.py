@@ -1,4 +1,4 @@
-"""NFE sweep of the Fréchet distance in a classifier's feature space (issue 4, MNIST table),
+"""NFE sweep of the Fréchet distance in a classifier's feature space (the MNIST table),
 end to end on the embedded `digits` set: tiny run, tiny classifier, `flowmatch eval --classifier`."""
 
 from __future__ import annotations

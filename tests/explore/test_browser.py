@@ -10,7 +10,7 @@ driven by Selenium against a `flowmatch explore` process.
 - The sliders, the solver comparison and the teaching views, as a person would use them.
 
 Set EXPLORE_ARTIFACTS=DIR to keep the screenshots and the measured figures (measurements.json)
-there; docs/benchmarks.md ("The flow explorer") and docs/explore.png come from such a run. Without Chromium, chromedriver
+there; docs/benchmarks/index.md ("The flow explorer") and docs/explore.png come from such a run. Without Chromium, chromedriver
 or Selenium these tests are skipped with the reason (`.ci/run` installs them).
 """
 

@@ -102,7 +102,7 @@ def test_unknown_solver_and_bad_steps():
         time_grid(3, kind="log")
 
 
-# --- user steppers (issue #10): any object with order, evals_per_step and step(f, x, t, h) ---
+# --- user steppers: any object with order, evals_per_step and step(f, x, t, h) ---
 
 
 class Ralston:
