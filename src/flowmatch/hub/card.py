@@ -56,7 +56,9 @@ def _table(rows: list[tuple[str, str]]) -> str:
 def model_card(
     meta: dict[str, Any], *, name: str, ref: str, n_params: int, sampler: SamplerSettings, figures: Any, command: str, picture: str | None, notes: str = "", stages: list | None = None
 ) -> str:
-    """Markdown text of the model card; `sampler` is the recommendation `flowmatch sample` applies."""
+    """Markdown text of the model card; `sampler` is the recommendation `flowmatch sample` applies.
+
+    Long because it is the card's template: its sections in the order a reader meets them."""
     t = meta["training"]
     data, shape, k = meta["data"], tuple(meta["data_shape"]), meta["num_classes"]
     solver, steps = sampler.method, sampler.steps
