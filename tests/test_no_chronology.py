@@ -76,3 +76,15 @@ def test_the_patterns_catch_what_they_are_for():
     assert all(any(p.search(s) for p in HISTORY) for s in history)
     assert not any(p.search(s) for p in HISTORY for s in fine)
     assert OUTSIDE.search("python x.py --data-dir ../shared/data/mnist-subset") and OUTSIDE.search("/work/main/docs")
+
+
+def test_every_docs_file_the_project_names_exists(files):
+    """A comment that points to a documentation page points to one that is there."""
+    named = re.compile(r"\bdocs/[\w./-]+\.(?:md|png|jsonl|csv|json)\b")
+    missing = []
+    for f in files:
+        if f.startswith(("src/", "tests/", "benchmarks/", "examples/", "scripts/", "docs/", "README.md", "pyproject.toml")):
+            for m in named.finditer((REPO / f).read_text(encoding="utf-8", errors="replace")):
+                if not (REPO / m.group(0)).exists():
+                    missing.append(f"{f}: {m.group(0)}")
+    assert not missing, "\n".join(missing)
