@@ -6,7 +6,6 @@ import argparse
 import json
 import math
 import time
-from pathlib import Path
 
 NAME = "sample"
 HELP = "draw samples from a trained run"
@@ -60,11 +59,12 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
     from flowmatch.runs import class_labels, default_sampler, sample_run, save_image_grid
+    from flowmatch.runs.outputs import check_output
     from flowmatch.solvers import ADAPTIVE
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
-        raise FlowmatchError(f"--out must end in .npy or .png, got {out.name!r}")
+    out = check_output(args.out, "--out", suffixes=(".npy", ".png"))
+    if args.trajectory is not None:
+        check_output(args.trajectory, "--trajectory", suffixes=(".png",))
     if args.sde and args.solver:
         raise FlowmatchError(f"--sde integrates by Euler-Maruyama; --solver {args.solver} applies to the ODE")
     if args.noise_scale != 1.0 and not args.sde:

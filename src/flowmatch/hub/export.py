@@ -23,15 +23,15 @@ from flowmatch.hub.card import model_card, train_command
 from flowmatch.hub.files import CARD_FILE, PICTURE, write_export_files
 from flowmatch.hub.load import from_run_dir
 from flowmatch.runs import CHECKPOINT, load_checkpoint, load_config, sample_run, save_image_grid
+from flowmatch.runs.outputs import check_output
 from flowmatch.training import TrainConfig
 
 WEIGHTS = ("ema", "model")
 
 
 def check_new_folder(out: Path) -> None:
-    """--out must not exist, or be an empty directory."""
-    if out.exists() and not out.is_dir():
-        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    """--out must not exist, or be an empty directory (and not be inside a run's or export's own files)."""
+    check_output(out, "--out", directory=True)
     if out.is_dir() and any(out.iterdir()):
         raise FlowmatchError(f"--out {out} is not empty; an export is written to a new folder (choose another --out)")
 

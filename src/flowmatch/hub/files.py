@@ -28,13 +28,9 @@ from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object
 from flowmatch.options import build
 from flowmatch.paths import PathConfig
 from flowmatch.runs import Run
+from flowmatch.runs.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, SOURCE_POINTS
 from flowmatch.training import TrainConfig
 
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-SOURCE_POINTS = "source.safetensors"
-CARD_FILE = "README.md"
-PICTURE = "samples.png"
 FORMAT_VERSION = 1
 LIBRARY = "flowmatch"
 

@@ -36,6 +36,7 @@ from flowmatch.fileio import atomic_write_text
 from flowmatch.guidance import RowGuidedVelocity
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, load_run, train
 from flowmatch.runs.lock import run_lock
+from flowmatch.runs.outputs import check_output
 from flowmatch.runs.pairs import save_pairs
 from flowmatch.solvers import FIXED_STEP, Velocity, solve
 from flowmatch.training import FixedPairs, uses_bf16
@@ -264,8 +265,7 @@ def refuse_existing_run(out: Path, source: Path | None = None) -> None:
     """A new run directory must not be the source run, nor hold any run's files (nothing is replaced)."""
     if source is not None and out.resolve() == source.resolve():
         raise FlowmatchError(f"--out {out} is the run being read; choose a new directory")
-    if out.exists() and not out.is_dir():
-        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    check_output(out, "--out", directory=True, owner=out)
     found = sorted(p.name for p in out.glob("*") if p.name in RUN_FILES or p.name.startswith("reflow")) if out.is_dir() else []
     if found:
         raise FlowmatchError(f"--out {out} already holds a run ({', '.join(found)}); choose a new directory")
