@@ -6,6 +6,7 @@ containers and numbers: a crafted checkpoint.pt raises an error instead of runni
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,16 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         return torch.load(path, map_location=map_location, weights_only=True)
 
 
+def save_torch(obj: Any, path: str | Path) -> None:
+    """torch.save, atomically; serialised in memory first: torch's writer turns a failed write into
+    a RuntimeError, while a plain write of the bytes fails with the OSError (a full disk) naming the file."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(Path(path), lambda fh: fh.write(buffer.getbuffer()))
+
+
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    atomic_write(Path(path), lambda fh: torch.save(state, fh))
+    save_torch(state, path)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -55,4 +64,4 @@ def sampling_weights(state: dict[str, Any], use_ema: bool = True) -> dict[str, t
     return state["ema"] if use_ema and state.get("ema") is not None else state["model"]
 
 
-__all__ = ["load_checkpoint", "safe_load", "sampling_weights", "save_checkpoint"]
+__all__ = ["load_checkpoint", "safe_load", "sampling_weights", "save_checkpoint", "save_torch"]
