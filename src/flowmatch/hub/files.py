@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object
 from flowmatch.options import build
 from flowmatch.paths import PathConfig
 from flowmatch.runs import Run
+from flowmatch.runs.checkpoint import MAX_DATA_ELEMENTS, valid_data_shape
 from flowmatch.runs.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, SOURCE_POINTS
+from flowmatch.solvers import MAX_STEPS, SOLVERS
 from flowmatch.training import TrainConfig
 
 FORMAT_VERSION = 1
@@ -103,9 +106,35 @@ def write_export_files(run: Run, folder: Path, weights: str, extra: dict[str, An
     return meta
 
 
-def _dims(value: Any, key: str, where: Path) -> None:
-    if not (isinstance(value, list) and value and all(type(d) is int and d > 0 for d in value)):
-        raise FlowmatchError(f"{where}: {key} must be a list of positive integers")
+MAX_CLASSES = 100_000
+TEXT_KEYS = ("name", "description")
+
+
+def _check_plain_keys(raw: dict[str, Any], where: Path) -> None:
+    """Each plain key of an export's config.json typed and ranged (the training options are
+    checked by their own declarations)."""
+    shape = raw.get("data_shape")
+    if not valid_data_shape(shape):
+        raise FlowmatchError(f"{where}: data_shape must be a list such as (D,) or (C, H, W) of positive integers with at most {MAX_DATA_ELEMENTS:,} values, got {str(shape)[:60]}")
+    k = raw.get("num_classes")
+    if type(k) is not int or not 0 <= k <= MAX_CLASSES:
+        raise FlowmatchError(f"{where}: num_classes must be an integer from 0 to {MAX_CLASSES:,}")
+    if "step" in raw and (type(raw["step"]) is not int or not 0 <= raw["step"] < 2**62):
+        raise FlowmatchError(f"{where}: step must be a non-negative integer")
+    if "weights" in raw and raw["weights"] not in ("ema", "model"):
+        raise FlowmatchError(f"{where}: weights must be 'ema' or 'model'")
+    for key in TEXT_KEYS:
+        if key in raw and not (isinstance(raw[key], str) and len(raw[key]) <= 10_000):
+            raise FlowmatchError(f"{where}: {key} must be a string")
+    if "source_scale" in raw and not (type(raw["source_scale"]) in (int, float) and math.isfinite(raw["source_scale"]) and raw["source_scale"] > 0):
+        raise FlowmatchError(f"{where}: source_scale must be a finite number > 0")
+    rec = raw.get("recommended", {})
+    if not isinstance(rec, dict):
+        raise FlowmatchError(f"{where}: recommended must be a JSON object")
+    if "solver" in rec and rec["solver"] not in SOLVERS:
+        raise FlowmatchError(f"{where}: recommended solver must be one of {', '.join(SOLVERS)}")
+    if "steps" in rec and (type(rec["steps"]) is not int or not 1 <= rec["steps"] <= MAX_STEPS):
+        raise FlowmatchError(f"{where}: recommended steps must be an integer from 1 to {MAX_STEPS:,}")
 
 
 def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
@@ -116,9 +145,7 @@ def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
         raise FlowmatchError(f"{path} is not a flowmatch export (library_name {raw.get('library_name')!r})")
     if type(raw.get("format_version")) is not int or raw["format_version"] > FORMAT_VERSION:
         raise FlowmatchError(f"{path} has format_version {raw.get('format_version')!r}; this flowmatch reads up to {FORMAT_VERSION} (upgrade flowmatch)")
-    _dims(raw.get("data_shape"), "data_shape", path)
-    if type(raw.get("num_classes")) is not int or raw["num_classes"] < 0:
-        raise FlowmatchError(f"{path}: num_classes must be a non-negative integer")
+    _check_plain_keys(raw, path)
     training = raw.get("training", {})
     model_options, path_options = raw.get("model_options", {}), raw.get("path_options", {})
     if not all(isinstance(x, dict) for x in (training, model_options, path_options)):

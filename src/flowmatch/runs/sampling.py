@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from flowmatch.data import GaussianSource
@@ -10,6 +12,8 @@ from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labe
 from flowmatch.paths import BridgePath, SDEFields, bridge_sde, gaussian_path_sde
 from flowmatch.runs.run import Run
 from flowmatch.solvers import SampleResult, Velocity, solve, solve_sde
+
+MAX_SAMPLES = 10_000_000  # beyond this a request is a typo, not a request (it would not fit in memory)
 
 
 def sample_source(run: Run, n: int, seed: int) -> torch.Tensor:
@@ -82,6 +86,8 @@ def sample_run(
     (`method` is not used), with diffusion scaled by `noise_scale` (see flowmatch.paths.stochastic);
     its noise comes from the same seeded generator, after the source draw.
     """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_SAMPLES:
+        raise FlowmatchError(f"n must be an integer from 1 to {MAX_SAMPLES:,}, got {n!r}")
     g = torch.Generator().manual_seed(seed)
     x0 = run.source.sample(n, g).x.to(run.device)
     conditions = check_conditions(c, n, run.data.cond_dim)
@@ -105,7 +111,7 @@ def sample_run(
             velocity = DensityGuidedVelocity(velocity, density_guidance, seed=seed)
         res = solve(velocity, x0, method=method, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol, cond=cond)
     if not bool(torch.isfinite(res.x).all()):
-        raise FlowmatchError(f"sampling {run.config.out!r} gave NaN or infinite values: its weights do not give a usable flow (was it trained with too high a learning rate?)")
+        raise FlowmatchError("sampling gave NaN or infinite values: the model's weights do not give a usable flow (was it trained with too high a learning rate?)")
     return res
 
 
