@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -62,11 +63,33 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text.encode()))
 
 
+def open_regular(path: str | Path) -> IO[bytes]:
+    """`path` opened for binary reading if it is a regular file. It is opened without blocking, so
+    a FIFO or a device named like a data file is refused at once instead of waiting forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FlowmatchError(f"{path} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | Path) -> bytes:
+    """The bytes of a regular file (see `open_regular`)."""
+    with open_regular(path) as fh:
+        return fh.read()
+
+
 def read_json_object(path: str | Path, missing: str, what: str) -> dict[str, Any]:
-    """The JSON object in `path`; a missing, unreadable or non-object file is a one-line error."""
+    """The JSON object in `path`; a missing, unreadable, special or non-object file is a one-line error."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(read_regular(path).decode())
+    except FlowmatchError:
+        raise
     except FileNotFoundError:
         raise FlowmatchError(missing) from None
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -78,4 +101,4 @@ def read_json_object(path: str | Path, missing: str, what: str) -> dict[str, Any
     return raw
 
 
-__all__ = ["atomic_write", "atomic_write_text", "read_json_object"]
+__all__ = ["atomic_write", "atomic_write_text", "open_regular", "read_json_object", "read_regular"]

@@ -40,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
+    from flowmatch.fileio import read_regular
     from flowmatch.hub import export_run
     from flowmatch.parsing import parse_int_list
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     notes = ""
     if args.notes is not None:
         try:
-            notes = Path(args.notes).read_text()
+            notes = read_regular(args.notes).decode()
         except (OSError, UnicodeDecodeError) as exc:
             raise FlowmatchError(f"cannot read --notes {args.notes}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
     if args.push_to_hub is not None:

@@ -146,19 +146,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_conditions(path: str):
     """--condition FILE.npy -> float32 tensor (M, K): a (K,) array is one row."""
-    import numpy as np
     import torch
 
-    from flowmatch.errors import FlowmatchError
+    from flowmatch.data.points import load_condition_rows
 
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FlowmatchError(f"--condition file not found: {path}") from None
-    except Exception as exc:  # not an .npy, or one that needs pickle
-        raise FlowmatchError(f"cannot read --condition {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
-        raise FlowmatchError(f"--condition {path} must hold numbers of shape (K,) or (M, K), got {arr.dtype} {tuple(arr.shape)}")
-    if not np.isfinite(arr).all():
-        raise FlowmatchError(f"--condition {path} holds NaN or inf")
-    return torch.from_numpy(np.atleast_2d(arr).astype(np.float32))
+    return torch.from_numpy(load_condition_rows(path))

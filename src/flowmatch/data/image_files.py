@@ -8,11 +8,13 @@ import gzip
 import math
 import pickle
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.fileio import open_regular
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # The only decoders an image folder is read with. Pillow identifies a file by its content, not
@@ -34,11 +36,10 @@ DIGITS_TRAIN = 1500  # the first 1,500 of scikit-learn's 1,797 digits train, the
 def read_idx(path: str | Path) -> np.ndarray:
     """An IDX file (raw or gzip) -> uint8 array of the shape its header declares."""
     p = Path(path)
-    opener = gzip.open if p.suffix == ".gz" else open
     try:
-        with opener(p, "rb") as fh:
-            data = fh.read()
-    except (OSError, EOFError) as exc:
+        with open_regular(p) as raw:
+            data = gzip.GzipFile(fileobj=raw).read() if p.suffix == ".gz" else raw.read()
+    except (OSError, EOFError, zlib.error) as exc:
         raise FlowmatchError(f"cannot read IDX file {p}: {exc}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise FlowmatchError(f"{p} is not an unsigned-byte IDX file (bad magic number)")
@@ -101,7 +102,7 @@ class _ArraysOnly(pickle.Unpickler):
 
 def read_cifar_batch(path: Path) -> dict:
     """The dict in one CIFAR-10 python batch file, read without running code from it."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         return _ArraysOnly(fh, encoding="bytes").load()
 
 

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object
+from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object, read_regular
 from flowmatch.options import build
 from flowmatch.paths import PathConfig
 from flowmatch.runs import Run
@@ -62,7 +62,9 @@ def load_tensors(path: Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise FlowmatchError(f"no {path.name} in {path.parent}")
     try:
-        return st.load(path.read_bytes())
+        return st.load(read_regular(path))
+    except FlowmatchError:
+        raise
     except Exception as exc:  # safetensors raises its own error types for a damaged header or body
         raise FlowmatchError(f"corrupt weights file {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write
+from flowmatch.fileio import atomic_write, open_regular
 from flowmatch.runs.files import CHECKPOINT
 
 MAX_DATA_ELEMENTS = 2**24  # values in one sample (3 x 2048 x 2048 fits): a larger shape is damage, not data
@@ -29,9 +29,9 @@ def valid_data_shape(shape: Any) -> bool:
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """torch.load with the tensors-only unpickler (the one loader of .pt files); torch's own
     warnings about a file's pickle protocol are not the user's business and are not printed."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), open_regular(path) as fh:
         warnings.simplefilter("ignore")
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(fh, map_location=map_location, weights_only=True)
 
 
 def save_torch(obj: Any, path: str | Path) -> None:
@@ -55,6 +55,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise FlowmatchError(f"no checkpoint in run directory {path.parent} (expected {path.name})")
     try:
         state = safe_load(path, map_location)
+    except FlowmatchError:
+        raise
     except Exception as exc:
         raise FlowmatchError(f"corrupt or unsafe checkpoint {path}: {type(exc).__name__}") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict) or type(state.get("step")) is not int or state["step"] < 0:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write_text, read_json_object
+from flowmatch.fileio import atomic_write_text, read_json_object, read_regular
 from flowmatch.options import build
 from flowmatch.training import TrainConfig
 
@@ -41,7 +41,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if p.suffix not in (".toml", ".yaml", ".yml", ".json"):
         raise FlowmatchError(f"config file {p.name!r} must end in .toml, .yaml, .yml or .json")
     try:
-        text = p.read_text()
+        text = read_regular(p).decode()
         if p.suffix == ".toml":
             import tomllib
 
@@ -52,6 +52,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             raw = yaml.safe_load(text) or {}
         else:
             raw = json.loads(text)
+    except FlowmatchError:
+        raise
     except Exception as exc:
         raise FlowmatchError(f"cannot parse config file {p}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     if not isinstance(raw, dict):
@@ -87,7 +89,7 @@ def truncate_log(log_path: Path, step: int) -> None:
     if not log_path.exists():
         return
     kept = []
-    for line in log_path.read_text().splitlines():
+    for line in read_regular(log_path).decode(errors="replace").splitlines():
         try:
             if json.loads(line)["step"] <= step:
                 kept.append(line)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.fileio import open_regular
 from flowmatch.runs.files import upgrade_config
 from flowmatch.training import TrainConfig
 
@@ -39,7 +40,7 @@ def fingerprint(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     st = p.stat()
     digest = hashlib.sha256()
-    with open(p, "rb") as fh:
+    with open_regular(p) as fh:
         while block := fh.read(_CHUNK):
             digest.update(block)
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest.hexdigest()}

@@ -83,7 +83,7 @@ def check_weights(weights: dict[str, Tensor], make: Callable[[], nn.Module], whe
         got = weights[name]
         if got.dtype != want.dtype or tuple(got.shape) != tuple(want.shape):
             raise FlowmatchError(
-                f"weight {name} in {where} is {str(got.dtype).removeprefix('torch.')} {tuple(got.shape)}; its config declares {str(want.dtype).removeprefix('torch.')} {tuple(want.shape)}"
+                f"the weights in {where} do not match its config: {name} is {str(got.dtype).removeprefix('torch.')} {tuple(got.shape)}, the config declares {str(want.dtype).removeprefix('torch.')} {tuple(want.shape)}"
             )
         if got.is_floating_point() and not bool(torch.isfinite(got).all()):
             raise FlowmatchError(f"weight {name} in {where} holds NaN or infinite values")
@@ -142,7 +142,7 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     state = load_checkpoint(run_dir / CHECKPOINT)
     config = load_config(run_dir / CONFIG_FILE)
     kept = run_dir / SOURCE_FILE
-    points = torch.from_numpy(load_points(kept)) if kept.is_file() and config.source not in TOY_SETS and config.source != "gaussian" else None
+    points = torch.from_numpy(load_points(kept)) if kept.exists() and config.source not in TOY_SETS and config.source != "gaussian" else None
     shape, num_classes = tuple(state["data_shape"]), int(state["num_classes"])
     cond_dim = state.get("cond_dim", 0)  # runs written before conditions existed have none
     if type(cond_dim) is not int or cond_dim < 0:
