@@ -19,6 +19,7 @@ from flowmatch.options import check_options, option
 from flowmatch.recipes.reflow import reflow, reflow_record, refuse_existing_run
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, load_config, save_config, train
 from flowmatch.runs.lock import run_lock
+from flowmatch.runs.signals import RunInterrupted
 from flowmatch.training import TrainConfig
 
 # The base stage's learning rate in `train --recipe few-step` (flags override it): an OT-coupled
@@ -92,10 +93,13 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig | None = None) -> 
     recipe = recipe if recipe is not None else RecipeConfig()
     out = Path(config.out)
     refuse_existing_run(out)  # every stage trains into a new folder: nothing is ever replaced
-    if config.objective == "meanflow":  # one model for 1 to N steps needs no chain of stages
-        return _single_run(config, out)
-    with run_lock(out):
-        return _chain(config, recipe, out)
+    try:
+        if config.objective == "meanflow":  # one model for 1 to N steps needs no chain of stages
+            return _single_run(config, out)
+        with run_lock(out):
+            return _chain(config, recipe, out)
+    except RunInterrupted as exc:  # a recipe starts again into a new --out: it has no --resume
+        raise exc.in_a_chain() from None
 
 
 def _single_run(config: TrainConfig, out: Path) -> dict:

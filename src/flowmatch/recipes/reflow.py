@@ -38,6 +38,7 @@ from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, load_run, train
 from flowmatch.runs.lock import run_lock
 from flowmatch.runs.outputs import check_output
 from flowmatch.runs.pairs import save_pairs
+from flowmatch.runs.signals import RunInterrupted
 from flowmatch.solvers import FIXED_STEP, Velocity, solve
 from flowmatch.training import FixedPairs, uses_bf16
 
@@ -254,7 +255,10 @@ def reflow(
             # (docs/benchmarks.md, "The student's velocity")
             unguided_sampler="midpoint" if objective == "flowmap" and base_run.data.num_classes else base.unguided_sampler,
         )
-        res = train(cfg)
+        try:
+            res = train(cfg)
+        except RunInterrupted as exc:  # reflow refuses a directory that holds a run: it has no --resume
+            raise exc.in_a_chain() from None
         after = straightness(load_run(out, device=device).model, x_eval)
         result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
         atomic_write_text(out / "reflow.json", json.dumps(reflow_record(result), indent=2) + "\n")
