@@ -68,6 +68,15 @@ def output_cases(w) -> list[list]:
         cases += [["export", moons, "--out", d, "--no-eval"], ["reflow", moons, "--out", d, "--pairs", "8", "--steps", "1"], ["train", "--out", d, *TINY], ["demo", "--out", d, "--steps", "1"]]
         cases += [["plot", moons, "--out", d, "--n", "5"], ["eval", moons, "--n", "5", "--sweep-nfe", "1", "--out", d]]
     cases += [["plot", moons, "--out", export, "--n", "5"]]  # would overwrite the export's samples.png
+    np.save(w / "cond.npy", np.zeros(2))
+    np.save(w / "points.npy", np.zeros((10, 2)))
+    cases += [
+        ["sample", moons, "--n", "5", "--out", w / "cond.npy", "--condition", w / "cond.npy"],  # an input replaced by the output
+        ["sample", moons, "--n", "5", "--out", w / "same.png", "--trajectory", w / "same.png"],
+        ["likelihood", moons, "--n", "5", "--data", w / "points.npy", "--per-sample", w / "points.npy"],
+        ["sample", moons, "--n", "5", "--out", w / "x.NPY"],
+        ["sample", moons, "--n", "5", "--out", w / "x.Png"],
+    ]
     cases += [["train", "--out", export, *TINY], ["train", "--out", w / "theirs", *TINY], ["demo", "--out", w / "theirs", "--steps", "1"]]
     return cases
 

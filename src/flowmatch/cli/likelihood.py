@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.runs.outputs import check_output
 
     if args.per_sample is not None:
-        check_output(args.per_sample, "--per-sample", suffixes=(".npy",))
+        check_output(args.per_sample, "--per-sample", suffixes=(".npy",), inputs=(args.data,))
     run = load_model(args.run, device=args.device)
     x = reference_samples(run, args.data, args.n, seed=args.seed + 1)
     exact = True if args.exact else (False if args.probes is not None else None)

@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.runs.outputs import check_output
     from flowmatch.solvers import ADAPTIVE
 
-    out = check_output(args.out, "--out", suffixes=(".npy", ".png"))
+    out = check_output(args.out, "--out", suffixes=(".npy", ".png"), inputs=(args.condition,))
     if args.trajectory is not None:
-        check_output(args.trajectory, "--trajectory", suffixes=(".png",))
+        check_output(args.trajectory, "--trajectory", suffixes=(".png",), inputs=(args.condition, args.out))
     if args.sde and args.solver:
         raise FlowmatchError(f"--sde integrates by Euler-Maruyama; --solver {args.solver} applies to the ODE")
     if args.noise_scale != 1.0 and not args.sde:

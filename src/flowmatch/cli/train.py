@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and args.recipe is None:
         out = build(TrainConfig, *layers).out  # the directory the flags, or else --config, name
         base = resume_base(out)
-        if base is not None:  # the run's own options are the base; --config and the flags change it (refused unless they may)
-            layers = [base, file, flags, {"out": out}]
+        if base is not None:  # the run's own options are the base; --preset, --config and the flags change it (refused unless they may)
+            layers = [base, preset, file, flags, {"out": out}]
     if args.recipe == "few-step":
         if args.resume:
             raise FlowmatchError("--resume does not apply to --recipe: a recipe trains every stage into a new directory")

@@ -29,6 +29,7 @@ IDX_NAMES = {
 }
 CIFAR_DIR = "cifar-10-batches-py"
 CIFAR_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+MAX_IDX_BYTES = 2**33  # 8 GiB of pixels: more than any IDX image set
 DIGITS_TRAIN = 1500  # the first 1,500 of scikit-learn's 1,797 digits train, the rest test
 
 
@@ -38,19 +39,24 @@ def read_idx(path: str | Path) -> np.ndarray:
     p = Path(path)
     try:
         with open_regular(p) as raw:
-            data = gzip.GzipFile(fileobj=raw).read() if p.suffix == ".gz" else raw.read()
+            fh = gzip.GzipFile(fileobj=raw) if p.suffix == ".gz" else raw
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] != 0x08:
+                raise FlowmatchError(f"{p} is not an unsigned-byte IDX file (bad magic number)")
+            ndim = head[3]
+            sizes = fh.read(4 * ndim)
+            if ndim == 0 or len(sizes) < 4 * ndim:
+                raise FlowmatchError(f"{p} is truncated: its header declares {ndim} dimensions")
+            dims = [int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(ndim)]
+            expected = math.prod(dims)  # Python integers: a header's sizes cannot overflow
+            if expected > MAX_IDX_BYTES:
+                raise FlowmatchError(f"{p} declares {dims}, {expected:,} bytes of data (more than {MAX_IDX_BYTES:,}): not an image set")
+            data = fh.read(expected + 1)  # never more than the header promises (a gzip bomb stops here)
     except (OSError, EOFError, zlib.error) as exc:
         raise FlowmatchError(f"cannot read IDX file {p}: {exc}") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise FlowmatchError(f"{p} is not an unsigned-byte IDX file (bad magic number)")
-    ndim = data[3]
-    offset = 4 + 4 * ndim
-    if ndim == 0 or len(data) < offset:
-        raise FlowmatchError(f"{p} is truncated: its header declares {ndim} dimensions")
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    if len(data) - offset != math.prod(dims):  # Python integers: a header's sizes cannot overflow
-        raise FlowmatchError(f"{p} is truncated: header says {dims}, file holds {len(data) - offset} bytes of data")
-    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims).copy()
+    if len(data) != expected:
+        raise FlowmatchError(f"{p} is truncated or too long: header says {dims}, file holds {len(data)}{'+' if len(data) > expected else ''} bytes of data")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims).copy()
 
 
 def _find(data_dir: Path, name: str, stem: str) -> Path | None:

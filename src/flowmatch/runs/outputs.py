@@ -29,14 +29,15 @@ def protected_names(folder: Path) -> tuple[str, ...]:
     return (RUN_FILES if _is_run(folder) else ()) + (EXPORT_FILES if _is_export(folder) else ())
 
 
-def check_output(path: str | Path | None, flag: str, *, suffixes: tuple[str, ...] = (), directory: bool = False, owner: str | Path | None = None) -> Path:
+def check_output(path: str | Path | None, flag: str, *, suffixes: tuple[str, ...] = (), directory: bool = False, owner: str | Path | None = None, inputs: tuple[str | Path | None, ...] = ()) -> Path:
     """`path` as a Path if a command may write it (a file, or with directory=True a folder); else
-    a one-line error naming `flag`. suffixes: those a file must end in (lower case, with the dot)."""
+    a one-line error naming `flag`. suffixes: those a file must end in (with the dot); inputs:
+    files the command reads, which its output must not replace."""
     text = "" if path is None else str(path)
     if not text.strip():
         raise FlowmatchError(f"{flag} is empty; give a {'directory' if directory else 'file'} to write")
     p = Path(text)
-    if suffixes and p.suffix.lower() not in suffixes:
+    if suffixes and p.suffix not in suffixes:
         raise FlowmatchError(f"{flag} must end in {' or '.join(suffixes)}, got {p.name!r}")
     try:
         mode = p.stat().st_mode
@@ -52,6 +53,9 @@ def check_output(path: str | Path | None, flag: str, *, suffixes: tuple[str, ...
         if not directory and not stat.S_ISREG(mode):
             raise FlowmatchError(f"{flag} {p} is not a regular file")
     real = p.resolve()
+    for given in inputs:
+        if given is not None and str(given).strip() and Path(given).resolve() == real:
+            raise FlowmatchError(f"{flag} {p} is also another file of this command (one it reads or writes); choose another {flag}")
     mine = Path(owner).resolve() if owner is not None else None
     if mine is not None and real == mine and _is_export(real) and not (real / CHECKPOINT).exists():
         raise FlowmatchError(f"{flag} {p} is an exported model folder, not a run directory; choose another {flag}")
