@@ -42,7 +42,8 @@ def check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
             what = "resume" if has_checkpoint else "train into"
             raise FlowmatchError(f"cannot {what} {run_dir}: it holds a run with other {', '.join(k.replace('_', '-') for k in diff)}; choose another --out")
     elif not has_checkpoint:  # files a run writes, but no config.json saying whose: not ours to replace
-        foreign = sorted(n for n in RUN_FILES if n != LOCK_FILE and (run_dir / n).exists())
+        inputs = {Path(config.pairs).resolve()} if config.pairs else set()  # reflow's pairs, made for this run
+        foreign = sorted(n for n in RUN_FILES if n != LOCK_FILE and (run_dir / n).exists() and (run_dir / n).resolve() not in inputs)
         if foreign:
             raise FlowmatchError(f"{run_dir} holds {', '.join(foreign)} but no {CONFIG_FILE}: files of another run; choose another --out")
 
