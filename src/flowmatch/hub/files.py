@@ -14,24 +14,28 @@ nothing in the folder can run code when it is read.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
 
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object, read_regular
+from flowmatch.fileio import _UMASK, atomic_write, atomic_write_text, read_json_object, read_regular
 from flowmatch.options import build
 from flowmatch.paths import PathConfig
 from flowmatch.runs import Run
 from flowmatch.runs.checkpoint import MAX_DATA_ELEMENTS, valid_data_shape
 from flowmatch.runs.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, SOURCE_POINTS
-from flowmatch.solvers import MAX_STEPS, SOLVERS
+from flowmatch.runs.outputs import check_output
+from flowmatch.runs.recommend import card_recommendation
 from flowmatch.training import TrainConfig
 
 FORMAT_VERSION = 1
@@ -130,13 +134,12 @@ def _check_plain_keys(raw: dict[str, Any], where: Path) -> None:
             raise FlowmatchError(f"{where}: {key} must be a string")
     if "source_scale" in raw and not (type(raw["source_scale"]) in (int, float) and math.isfinite(raw["source_scale"]) and raw["source_scale"] > 0):
         raise FlowmatchError(f"{where}: source_scale must be a finite number > 0")
-    rec = raw.get("recommended", {})
-    if not isinstance(rec, dict):
+    if not isinstance(raw.get("recommended", {}), dict):
         raise FlowmatchError(f"{where}: recommended must be a JSON object")
-    if "solver" in rec and rec["solver"] not in SOLVERS:
-        raise FlowmatchError(f"{where}: recommended solver must be one of {', '.join(SOLVERS)}")
-    if "steps" in rec and (type(rec["steps"]) is not int or not 1 <= rec["steps"] <= MAX_STEPS):
-        raise FlowmatchError(f"{where}: recommended steps must be an integer from 1 to {MAX_STEPS:,}")
+    try:
+        card_recommendation(raw)  # the one check of a card's sampler (as sampling applies it)
+    except FlowmatchError as exc:
+        raise FlowmatchError(f"{where}: {exc}") from None
 
 
 def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
@@ -172,7 +175,32 @@ def read_source_points(folder: Path, config: TrainConfig) -> Tensor | None:
     return points
 
 
+def check_new_folder(out: Path) -> None:
+    """--out must not exist, or be an empty directory (and not be inside a run's or export's own files)."""
+    check_output(out, "--out", directory=True)
+    if out.is_dir() and any(out.iterdir()):
+        raise FlowmatchError(f"--out {out} is not empty; an export is written to a new folder (choose another --out)")
+
+
+@contextlib.contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out`, renamed to `out` when the block ends without error."""
+    check_new_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        check_new_folder(out)  # still free: nothing else wrote there meanwhile
+        tmp.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; the folder gets what mkdir would give it
+        tmp.replace(out)  # an empty directory is replaced atomically; none is created otherwise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 __all__ = [
+    "check_new_folder",
+    "new_folder",
     "CARD_FILE",
     "CONFIG_FILE",
     "MODEL_FILE",
