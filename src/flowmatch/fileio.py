@@ -63,6 +63,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text.encode()))
 
 
+CONFIG_BYTES = 16 << 20  # a JSON, TOML or YAML config larger than this is not a config
+
+
 def open_regular(path: str | Path) -> IO[bytes]:
     """`path` opened for binary reading if it is a regular file. It is opened without blocking, so
     a FIFO or a device named like a data file is refused at once instead of waiting forever."""
@@ -77,17 +80,20 @@ def open_regular(path: str | Path) -> IO[bytes]:
         raise
 
 
-def read_regular(path: str | Path) -> bytes:
-    """The bytes of a regular file (see `open_regular`)."""
+def read_regular(path: str | Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file (see `open_regular`); a file over `limit` bytes is refused."""
     with open_regular(path) as fh:
-        return fh.read()
+        data = fh.read() if limit is None else fh.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise FlowmatchError(f"{path} is larger than {limit:,} bytes: not a config file")
+    return data
 
 
 def read_json_object(path: str | Path, missing: str, what: str) -> dict[str, Any]:
     """The JSON object in `path`; a missing, unreadable, special or non-object file is a one-line error."""
     path = Path(path)
     try:
-        raw = json.loads(read_regular(path).decode())
+        raw = json.loads(read_regular(path, CONFIG_BYTES).decode())
     except FlowmatchError:
         raise
     except FileNotFoundError:
@@ -101,4 +107,4 @@ def read_json_object(path: str | Path, missing: str, what: str) -> dict[str, Any
     return raw
 
 
-__all__ = ["atomic_write", "atomic_write_text", "open_regular", "read_json_object", "read_regular"]
+__all__ = ["CONFIG_BYTES", "atomic_write", "atomic_write_text", "open_regular", "read_json_object", "read_regular"]

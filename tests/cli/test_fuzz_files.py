@@ -118,6 +118,16 @@ def warning_cases(w) -> list[list]:
         cases += [["train", "--data", d / name, "--out", w / "new", *TINY], ["likelihood", moons, "--n", "5", "--data", d / name]]
     for name in ("cond-big.npy", "cond.npz", "cond-obj.npy", "cond.csv", "npz-as.npy"):
         cases += [["sample", moons, "--out", w / "s.npy", "--condition", d / name]]
+    (d / "huge.json").write_text('{"steps": 5, "pad": "' + "x" * (17 << 20) + '"}')
+    (d / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    (d / "deep.yaml").write_text("a: " + "[" * 5_000 + "]" * 5_000 + "\n")
+    for name in ("huge.json", "deep.json", "deep.yaml"):
+        cases += [["train", "--config", d / name, "--out", w / "new", *TINY]]
+    for name in ("huge.json", "deep.json"):
+        bad = w / f"export-{name}"
+        shutil.copytree(w / "export", bad)
+        shutil.copy(d / name, bad / "config.json")
+        cases += [["sample", bad, "--n", "5", "--out", w / "s.npy"]]
     return cases
 
 

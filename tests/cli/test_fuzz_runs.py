@@ -63,6 +63,8 @@ def output_cases(w) -> list[list]:
             ["sample", moons, "--n", "5", "--out", w / "ok.npy", "--trajectory", t],
             ["likelihood", moons, "--n", "5", "--per-sample", t],
         ]
+        if t != w / "x.pt":  # the one a classifier may write
+            cases.append(["classifier", "--data", "digits", "--epochs", "1", "--out", t])
     dirs = [moons / "samples", moons / "tensorboard", moons / "wandb" / "x", export / "model.safetensors", "", " ", moons / "checkpoint.pt"]
     for d in dirs:
         cases += [["export", moons, "--out", d, "--no-eval"], ["reflow", moons, "--out", d, "--pairs", "8", "--steps", "1"], ["train", "--out", d, *TINY], ["demo", "--out", d, "--steps", "1"]]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write_text, read_json_object, read_regular
+from flowmatch.fileio import CONFIG_BYTES, atomic_write_text, read_json_object, read_regular
 from flowmatch.options import build
 from flowmatch.training import TrainConfig
 
@@ -41,7 +41,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if p.suffix not in (".toml", ".yaml", ".yml", ".json"):
         raise FlowmatchError(f"config file {p.name!r} must end in .toml, .yaml, .yml or .json")
     try:
-        text = read_regular(p).decode()
+        text = read_regular(p, CONFIG_BYTES).decode()
         if p.suffix == ".toml":
             import tomllib
 
