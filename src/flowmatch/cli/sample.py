@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import time
+from pathlib import Path
 
 NAME = "sample"
 HELP = "draw samples from a trained run"
@@ -62,6 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # long: every flag is checked here, in one place, before anything is sampled or written
     import numpy as np
 
     from flowmatch.errors import FlowmatchError
@@ -131,9 +133,14 @@ def run(args: argparse.Namespace) -> int:
         from flowmatch.viz import plot_trajectories
 
         plot_trajectories(res.trajectory, args.trajectory)
-    # what was applied, as sample_run reports it
+    print(json.dumps(_record(args, res, out, n, seconds, run.data.num_classes)))
+    return 0
+
+
+def _record(args: argparse.Namespace, res, out: Path, n: int, seconds: float, num_classes: int) -> dict:
+    """The printed record: what was applied, as sample_run reports it (solver, steps, rescale)."""
     record = {"out": str(out), "n": n, "solver": res.method, "steps": res.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
-    if run.data.num_classes:  # nfe counts solver calls; a guided call is one batched pass
+    if num_classes:  # nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
         if args.guidance_interval:
             record["guidance_interval"] = list(args.guidance_interval)
@@ -145,8 +152,7 @@ def run(args: argparse.Namespace) -> int:
         record["noise_scale"] = args.noise_scale
     if args.density_guidance:
         record["density_guidance"] = args.density_guidance
-    print(json.dumps(record))
-    return 0
+    return record
 
 
 def _read_conditions(path: str):
