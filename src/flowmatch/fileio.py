@@ -69,6 +69,8 @@ CONFIG_BYTES = 16 << 20  # a JSON, TOML or YAML config larger than this is not a
 def open_regular(path: str | Path) -> IO[bytes]:
     """`path` opened for binary reading if it is a regular file. It is opened without blocking, so
     a FIFO or a device named like a data file is refused at once instead of waiting forever."""
+    if "\0" in str(path):
+        raise FlowmatchError(f"file name {str(path)!r} holds a NUL character")
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):

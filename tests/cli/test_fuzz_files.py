@@ -6,6 +6,7 @@ warning printed before it, and no file changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -121,6 +122,10 @@ def warning_cases(w) -> list[list]:
     (d / "huge.json").write_text('{"steps": 5, "pad": "' + "x" * (17 << 20) + '"}')
     (d / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
     (d / "deep.yaml").write_text("a: " + "[" * 5_000 + "]" * 5_000 + "\n")
+    for key in ("out", "data", "source", "pairs", "init_from"):  # a NUL in a path, which no flag can carry
+        (d / f"nul-{key}.json").write_text(json.dumps({key: "a\u0000b.npy", "steps": 2}))
+        out = [] if key == "out" else ["--out", w / "new"]
+        cases += [["train", "--config", d / f"nul-{key}.json", *out], ["train", "--config", d / f"nul-{key}.json", "--resume", *out]]
     for name in ("huge.json", "deep.json", "deep.yaml"):
         cases += [["train", "--config", d / name, "--out", w / "new", *TINY]]
     for name in ("huge.json", "deep.json"):

@@ -36,6 +36,8 @@ def check_output(path: str | Path | None, flag: str, *, suffixes: tuple[str, ...
     text = "" if path is None else str(path)
     if not text.strip():
         raise FlowmatchError(f"{flag} is empty; give a {'directory' if directory else 'file'} to write")
+    if "\0" in text:
+        raise FlowmatchError(f"{flag} holds a NUL character: {text!r}")
     p = Path(text)
     if suffixes and p.suffix not in suffixes:
         raise FlowmatchError(f"{flag} must end in {' or '.join(suffixes)}, got {p.name!r}")
