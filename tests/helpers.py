@@ -156,7 +156,9 @@ def snapshot(root: Path) -> dict[str, bytes]:
 def refusal_failures(cases: list[list[object]], root: Path, expect: dict[int, str] | None = None) -> list[str]:
     """Run each case in this process; a case fails unless it ends with exit 2, one `error:` line
     (no traceback, no warning printed) and every file under root as it was, and (where `expect`
-    gives a word for its index) the line names that word. Returns one line per failure."""
+    gives a word for its index) the line names that word. Each runs in root, so that a file
+    written to the current directory (an empty --out read as ".") counts as a change. Returns one
+    line per failure."""
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -166,7 +168,7 @@ def refusal_failures(cases: list[list[object]], root: Path, expect: dict[int, st
     failures = []
     for i, args in enumerate(cases):
         try:
-            with warnings.catch_warnings():  # a warning printed to the user counts as a second line
+            with warnings.catch_warnings(), contextlib.chdir(root):  # a warning printed to the user counts as a second line
                 warnings.simplefilter("always")
                 warnings.showwarning = show
                 res = cli(*args)

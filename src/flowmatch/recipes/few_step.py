@@ -21,6 +21,7 @@ from flowmatch.options import check_options, option
 from flowmatch.recipes.reflow import reflow, reflow_record, refuse_existing_run
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, load_config, save_config, train
 from flowmatch.runs.lock import run_lock
+from flowmatch.runs.outputs import check_output
 from flowmatch.runs.signals import RunInterrupted
 from flowmatch.training import TrainConfig
 from flowmatch.training.presets import load_preset
@@ -107,7 +108,7 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig | None = None) -> 
     config.out must be a new directory (or hold no run): the recipe never replaces a run.
     """
     recipe = recipe if recipe is not None else RecipeConfig()
-    out = Path(config.out)
+    out = check_output(config.out, "--out", directory=True, owner=config.out)  # before an empty --out became "."
     refuse_existing_run(out)  # every stage trains into a new folder: nothing is ever replaced
     try:
         if config.objective == "meanflow":  # one model for 1 to N steps needs no chain of stages

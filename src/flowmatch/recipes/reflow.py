@@ -190,7 +190,7 @@ def reflow(
     run's label dropout); path_share: under max_minutes, the most of it that making pairs may take.
     """
     _check_reflow(pairs, steps, objective, path_share, null_fraction, guidance)
-    run_dir, out = Path(run_dir), Path(out)
+    run_dir, out = Path(run_dir), check_output(out, "--out", directory=True, owner=out)  # before an empty --out became "."
     refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
     with run_lock(out):  # the whole call: pairs, training and the record, under the run's lock
