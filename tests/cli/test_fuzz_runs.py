@@ -68,7 +68,7 @@ def output_cases(w) -> list[list]:
     dirs = [moons / "samples", moons / "tensorboard", moons / "wandb" / "x", export / "model.safetensors", "", " ", moons / "checkpoint.pt"]
     for d in dirs:
         cases += [["export", moons, "--out", d, "--no-eval"], ["reflow", moons, "--out", d, "--pairs", "8", "--steps", "1"], ["train", "--out", d, *TINY], ["demo", "--out", d, "--steps", "1"]]
-        cases += [["plot", moons, "--out", d, "--n", "5"], ["eval", moons, "--n", "5", "--sweep-nfe", "1", "--out", d]]
+        cases += [["plot", moons, "--out", d, "--n", "5"], ["eval", moons, "--n", "5", "--sweep-nfe", "1", "--out", d], ["train", "--recipe", "few-step", "--out", d, *TINY]]
     cases += [["plot", moons, "--out", export, "--n", "5"]]  # would overwrite the export's samples.png
     np.save(w / "cond.npy", np.zeros(2))
     np.save(w / "points.npy", np.zeros((10, 2)))
