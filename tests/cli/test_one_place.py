@@ -53,13 +53,25 @@ def test_sample_and_eval_use_the_recommended_sampler_of_a_one_step_model(tmp_pat
     assert (s["solver"], s["steps"], s["nfe"]) == ("euler", 1, 1)
 
 
-@pytest.mark.parametrize("lam", [0.3, 1.0])
-def test_density_guidance_at_its_default_sampler_raises_the_samples_model_log_density(tmp_path, lam):
+@pytest.mark.parametrize("lam", [0.05, 0.3, 1.0])
+def test_density_guidance_at_its_default_sampler_raises_the_samples_model_log_density_or_refuses(lam):
+    from flowmatch.errors import FlowmatchError
     from flowmatch.runs import run_log_likelihood, sample_run
 
     run = flowmatch.from_pretrained("pretrained:moons")
-    plain = sample_run(run, 300, method="rk4", steps=16, seed=0)
-    guided = sample_run(run, 300, seed=0, density_guidance=lam)
+    plain = sample_run(run, 200, method="rk4", steps=16, seed=0)
+    try:
+        guided = sample_run(run, 200, seed=0, density_guidance=lam)
+    except FlowmatchError as exc:
+        assert "smaller --density-guidance" in str(exc)
+        return
     assert (guided.method, guided.steps) == ("rk4", 16)
-    logp = [float(run_log_likelihood(run, s.x, method="rk4", steps=16).log_likelihood.mean()) for s in (plain, guided)]
+    # measured apart from the check, by the adaptive solver
+    logp = [float(run_log_likelihood(run, s.x).log_likelihood.mean()) for s in (plain, guided)]
     assert logp[1] > logp[0]
+
+
+def test_density_guidance_that_scatters_the_samples_is_refused_in_one_line(tmp_path):
+    r = cli("sample", "pretrained:moons", "--n", "200", "--density-guidance", "3", "--out", tmp_path / "g.npy")
+    assert r.returncode == 2 and r.stderr.startswith("error: density guidance 3 lowered") and len(r.stderr.splitlines()) == 1
+    assert not (tmp_path / "g.npy").exists()

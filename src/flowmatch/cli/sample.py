@@ -70,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
     from flowmatch.runs import class_labels, sample_run, save_image_grid
+    from flowmatch.runs.outputs import check_output
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
-        raise FlowmatchError(f"--out must end in .npy or .png, got {out.name!r}")
+    out = check_output(args.out, "--out", suffixes=(".npy", ".png"), inputs=(args.condition,))
+    if args.trajectory is not None:
+        check_output(args.trajectory, "--trajectory", suffixes=(".png",), inputs=(args.condition, args.out))
     if args.sde and args.solver:
         raise FlowmatchError(f"--sde integrates by Euler-Maruyama; --solver {args.solver} applies to the ODE")
     if args.noise_scale != 1.0 and not args.sde:
@@ -156,19 +157,8 @@ def _record(args: argparse.Namespace, res, out: Path, n: int, seconds: float, nu
 
 def _read_conditions(path: str):
     """--condition FILE.npy -> float32 tensor (M, K): a (K,) array is one row."""
-    import numpy as np
     import torch
 
-    from flowmatch.errors import FlowmatchError
+    from flowmatch.data.points import load_condition_rows
 
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FlowmatchError(f"--condition file not found: {path}") from None
-    except Exception as exc:  # not an .npy, or one that needs pickle
-        raise FlowmatchError(f"cannot read --condition {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
-        raise FlowmatchError(f"--condition {path} must hold numbers of shape (K,) or (M, K), got {arr.dtype} {tuple(arr.shape)}")
-    if not np.isfinite(arr).all():
-        raise FlowmatchError(f"--condition {path} holds NaN or inf")
-    return torch.from_numpy(np.atleast_2d(arr).astype(np.float32))
+    return torch.from_numpy(load_condition_rows(path))

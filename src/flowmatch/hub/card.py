@@ -9,6 +9,7 @@ from typing import Any
 
 from flowmatch import __version__
 from flowmatch.options import describe
+from flowmatch.recipes import RecipeConfig, image_stages, recipe_defaults
 from flowmatch.runs import SamplerSettings
 from flowmatch.training import TrainConfig
 
@@ -35,8 +36,6 @@ def _flags(values: dict[str, Any], defaults: dict[str, Any], fields: list) -> li
 def train_command(config: TrainConfig, recipe: dict[str, Any] | None = None) -> str:
     """`flowmatch train ...` with the options that differ from what the command starts from on
     this data (and, for a recipe run, `--recipe few-step`, its defaults and its own flags)."""
-    from flowmatch.recipes import RecipeConfig, image_stages, recipe_defaults
-
     start = recipe_defaults(config.data) if recipe is not None else {}
     # the learning rate's default depends on the model, so the model is given to find it
     defaults = {**dataclasses.asdict(TrainConfig(data=config.data, **{**start, "model": config.model})), "model": TrainConfig(data=config.data, **start).model}
