@@ -13,13 +13,14 @@ DESCRIPTION = "Print sample metrics (W2, sliced W2, MMD, energy distance) and NL
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import MAX_SAMPLES, number
     from flowmatch.evaluation import METRICS
+    from flowmatch.manifolds import MANIFOLD_SOLVERS
     from flowmatch.solvers import SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--ref", default=None, help="reference DATA (built-in name or file); default: fresh draws from the run's data set (image runs: its test split)")
-    p.add_argument("--metrics", default="w2,sliced_w2,mmd,energy", help=f"comma-separated, from {','.join(METRICS)}")
+    p.add_argument("--metrics", default=None, help=f"comma-separated, from {','.join(METRICS)} (default w2,sliced_w2,mmd,energy; on a manifold w2,mmd: geodesic W2 and an MMD with a geodesic kernel)")
     p.add_argument("--n", type=number(int, min=2, max=MAX_SAMPLES), default=1000, help="samples (and reference points) per metric")
-    p.add_argument("--solver", default="midpoint", choices=list(SOLVERS), help="sampler for the metrics")
+    p.add_argument("--solver", default="midpoint", choices=list(dict.fromkeys((*SOLVERS, *MANIFOLD_SOLVERS))), help="sampler for the metrics")
     p.add_argument("--steps", type=number(int, min=1), default=16)
     p.add_argument("--seed", type=number(int, min=0), default=0)
     p.add_argument("--probes", type=number(int, min=1), default=None, help="nll: Hutchinson probes instead of the exact trace")
@@ -34,10 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
     from flowmatch.evaluation import METRICS, evaluate_run, nfe_sweep, parse_list, reference_samples, write_sweep
+    from flowmatch.evaluation.metrics import default_metrics
     from flowmatch.hub import load_model
     from flowmatch.parsing import parse_int_list
 
-    metrics = parse_list(args.metrics, METRICS, "metric")
+    run = load_model(args.run, device=args.device)
+    metrics = parse_list(args.metrics or default_metrics(run), METRICS, "metric")
     nfes = parse_int_list(args.sweep_nfe, "--sweep-nfe", min_value=1) if args.sweep_nfe is not None else None
     if nfes is not None and args.out is None:
         raise FlowmatchError("--sweep-nfe needs --out DIR for the table and plot")
@@ -50,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
 
         classifier = load_classifier(args.classifier)
         feature_fn = lambda x: classifier_features(x, classifier)  # noqa: E731
-    run = load_model(args.run, device=args.device)
     ref = reference_samples(run, args.ref, args.n, seed=args.seed + 1)
     if nfes is None:
         print(json.dumps(evaluate_run(run, ref, metrics, n=args.n, method=args.solver, steps=args.steps, seed=args.seed, nll_probes=args.probes, feature_fn=feature_fn)))

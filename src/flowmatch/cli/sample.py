@@ -15,15 +15,19 @@ DESCRIPTION = "Solve the ODE (or, with --sde, an SDE with the same marginals) fr
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import MAX_SAMPLES, number
+    from flowmatch.manifolds import MANIFOLD_SOLVERS
     from flowmatch.solvers import GRIDS, SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=None, help="number of samples (default 2000, or one per row of --condition)")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
     p.add_argument(
-        "--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run; a flow-map student's own step, and midpoint on its velocity when unguided)"
+        "--solver",
+        default=None,
+        choices=list(dict.fromkeys((*SOLVERS, *MANIFOLD_SOLVERS))),
+        help="default: the run's own (midpoint; euler for a distilled run; a flow-map student's own step, and midpoint on its velocity when unguided); exp-*: along geodesics, for runs on a manifold",
     )
-    p.add_argument("--steps", type=number(int, min=1), default=4, help="solver steps (fixed-step solvers)")
+    p.add_argument("--steps", type=number(int, min=1), default=None, help="solver steps (fixed-step solvers; default 4, on a manifold 50)")
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=number(float, min=0, min_open=True), default=1e-5)
     p.add_argument("--rtol", type=number(float, min=0, min_open=True), default=1e-5)
@@ -60,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
     from flowmatch.runs import class_labels, default_sampler, sample_run, save_image_grid
+    from flowmatch.runs.run import run_manifold
+    from flowmatch.runs.sampling import default_steps
     from flowmatch.solvers import ADAPTIVE
 
     out = Path(args.out)
@@ -90,12 +96,14 @@ def run(args: argparse.Namespace) -> int:
         raise FlowmatchError(f"--class all draws {n} samples; give one condition for all of them, or {n} rows")
     guided = labels is not None and args.guidance > 1
     method = "euler-maruyama" if args.sde else args.solver or default_sampler(run, guided)
+    steps = args.steps or default_steps(run)
+    manifold = run_manifold(run.config, run.data.shape)
     start = time.perf_counter()
     res = sample_run(
         run,
         n,
         method=method,
-        steps=args.steps,
+        steps=steps,
         seed=args.seed,
         grid=args.grid,
         trajectory=args.trajectory is not None,
@@ -112,9 +120,18 @@ def run(args: argparse.Namespace) -> int:
     )
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npy":
+    if out.suffix == ".npy" and manifold is not None:  # in the data files' coordinates: latitude/longitude, angles
+        from flowmatch.data import to_file_coordinates
+
+        coords = to_file_coordinates(res.x, run.config.manifold, run.config.degrees)
+        atomic_write(out, lambda fh: np.save(fh, coords))
+    elif out.suffix == ".npy":
         x = res.x.clamp(-1, 1) if images else res.x
         atomic_write(out, lambda fh: np.save(fh, x.cpu().numpy()))
+    elif manifold is not None:
+        from flowmatch.viz import plot_manifold_points
+
+        plot_manifold_points(res.x, run.config.manifold, out, title=f"{method}, NFE {res.nfe}")
     elif images:  # a PNG grid; --class all: one row per class
         ncol = n // run.data.num_classes if str(args.class_).lower() == "all" else math.ceil(math.sqrt(n))
         save_image_grid(res.x, out, ncol=ncol)
@@ -122,11 +139,15 @@ def run(args: argparse.Namespace) -> int:
         from flowmatch.viz import plot_points
 
         plot_points(res.x, out, title=f"{method}, NFE {res.nfe}")
-    if args.trajectory:
+    if args.trajectory and manifold is not None:
+        from flowmatch.viz import plot_manifold_trajectories
+
+        plot_manifold_trajectories(res.trajectory, run.config.manifold, args.trajectory)
+    elif args.trajectory:
         from flowmatch.viz import plot_trajectories
 
         plot_trajectories(res.trajectory, args.trajectory)
-    record = {"out": str(out), "n": n, "solver": method, "steps": None if method in ADAPTIVE else args.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    record = {"out": str(out), "n": n, "solver": method, "steps": None if method in ADAPTIVE else steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
     if run.data.num_classes:  # nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
         if args.guidance_interval:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from torch import nn
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.manifolds import Manifold
 from flowmatch.options import build, check_options, option
 from flowmatch.parsing import parse_int_list
 
@@ -181,6 +182,7 @@ def build_model(
     mean_flow: bool = False,
     embed_scale: float = 0.0,
     guidance_input: bool = False,
+    manifold: Manifold | None = None,
     **options: Any,
 ) -> nn.Module:
     """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
@@ -191,6 +193,8 @@ def build_model(
     `options` are the architecture's own (see its config class); any other is an error naming it.
     cond_dim > 0 adds an input c: (B, cond_dim) of continuous conditions (architectures in
     CONDITIONED). score=True builds two networks, a velocity and a score (`VelocityAndScore`).
+    manifold: a field on that manifold (`TangentVelocity`): the network takes the manifold's
+    features of x and its output is projected onto the tangent space at x.
     """
     if name not in ARCHITECTURES:
         raise FlowmatchError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -210,6 +214,13 @@ def build_model(
         if name not in INTERVAL_MODELS or not num_classes:
             raise FlowmatchError(f"a guidance-weight input needs a class-conditional {' or '.join(INTERVAL_MODELS)} model, got {name!r} with {num_classes} classes")
         extra["guidance_input"] = True
+
+    if manifold is not None:
+        if tuple(data_shape) != (manifold.ambient_dim,) or score or mean_flow:
+            raise FlowmatchError(f"a field on the {manifold.name} takes points of shape ({manifold.ambient_dim},) and the plain flow-matching objective; got shape {tuple(data_shape)}")
+        from flowmatch.manifolds import TangentVelocity
+
+        return TangentVelocity(make(config, (manifold.feature_dim,), int(num_classes), False, **extra), manifold)
 
     def one() -> nn.Module:
         return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)

@@ -8,7 +8,8 @@ from torch import Tensor
 from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.likelihood import LikelihoodResult, image_log_likelihood, log_likelihood, to_pixels
-from flowmatch.runs.run import Run
+from flowmatch.manifolds import manifold_log_likelihood
+from flowmatch.runs.run import Run, run_manifold
 
 
 def run_source_scale(run: Run) -> float:
@@ -18,12 +19,30 @@ def run_source_scale(run: Run) -> float:
     return float(run.source.scale)
 
 
+# A flow on a manifold is integrated by a fixed-step manifold solver: its default and step count.
+MANIFOLD_LIKELIHOOD_SOLVER, MANIFOLD_LIKELIHOOD_STEPS = "midpoint", 100
+FLAT_LIKELIHOOD_SOLVER, FLAT_LIKELIHOOD_STEPS = "dopri5", 32
+
+
+def likelihood_solver(run: Run, method: str | None, steps: int | None) -> tuple[str, int]:
+    """(solver, steps) of a run's likelihood where not named: dopri5 in flat space, 100 midpoint steps on a manifold."""
+    curved = run_manifold(run.config, run.data.shape) is not None
+    default_method, default_steps = (MANIFOLD_LIKELIHOOD_SOLVER, MANIFOLD_LIKELIHOOD_STEPS) if curved else (FLAT_LIKELIHOOD_SOLVER, FLAT_LIKELIHOOD_STEPS)
+    return method or default_method, steps or default_steps
+
+
 def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, **kwargs) -> LikelihoodResult:
     """log-likelihood of x: (N, *D) in the run's data space (keywords as `log_likelihood`).
 
     Image runs (D of the form (C, H, W)) take x in [-1, 1], turn it back into pixel values,
-    dequantise and report bits per dimension.
+    dequantise and report bits per dimension. A run on a manifold scores points on it, in nats
+    w.r.t. the volume measure (`manifold_log_likelihood`; atol and rtol do not apply).
     """
+    manifold = run_manifold(run.config, run.data.shape)
+    if manifold is not None:
+        for key in ("atol", "rtol"):
+            kwargs.pop(key, None)
+        return manifold_log_likelihood(manifold, run.model, x.to(run.device, torch.float32), **kwargs)
     scale = run_source_scale(run)
     x = x.to(run.device)
     if images is None:
@@ -33,4 +52,4 @@ def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, **kwa
     return log_likelihood(run.model, x.to(torch.float32), source_scale=scale, **kwargs)
 
 
-__all__ = ["run_log_likelihood", "run_source_scale"]
+__all__ = ["likelihood_solver", "run_log_likelihood", "run_source_scale"]

@@ -9,10 +9,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, load_data
+from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, load_data, manifold_of
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
 from flowmatch.loss import interval_model
+from flowmatch.manifolds import CURVED_SETS, GeodesicPath, Manifold
 from flowmatch.models import build_model
 from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
@@ -30,22 +31,32 @@ class Run:
 
     config: TrainConfig
     model: nn.Module
-    path: AffinePath | BridgePath
+    path: AffinePath | BridgePath | GeodesicPath
     source: DataSource
     data: DataSource
     step: int
     device: torch.device
 
 
-def _data(spec: str, shape: tuple[int, ...], num_classes: int, cond_dim: int) -> DataSource:
+def run_manifold(config: TrainConfig, shape: tuple[int, ...]) -> Manifold | None:
+    """The manifold a run's flow lives on (`--manifold`), for data of shape `shape`; None in flat space."""
+    return None if config.manifold == "euclidean" else manifold_of(config.manifold, tuple(shape))
+
+
+def point_options(config: TrainConfig) -> dict[str, Any]:
+    """The `load_data` options that read points as a run reads them (on its manifold, in its angle unit)."""
+    return {"manifold": config.manifold, "degrees": config.degrees}
+
+
+def _data(spec: str, shape: tuple[int, ...], num_classes: int, cond_dim: int, options: dict[str, Any]) -> DataSource:
     """What sampling needs of the data: its shape, classes and condition size (stored in the checkpoint). The data
     themselves only where they are at hand: a built-in set, or the training file if it is still
     where it was (for `eval`'s default reference); never needed to sample."""
-    if spec in TOY_SETS and shape == (2,):
-        return load_data(spec)
+    if (spec in TOY_SETS and shape == (2,)) or (spec in CURVED_SETS and options["manifold"] == CURVED_SETS[spec][0]):
+        return load_data(spec, **options)
     if len(shape) == 1 and Path(spec).is_file():
         try:
-            data = load_data(spec)
+            data = load_data(spec, **options)
             if data.shape == shape and data.num_classes == num_classes and data.cond_dim == cond_dim:
                 return data
         except FlowmatchError:
@@ -83,9 +94,13 @@ def build_run(
     data's shape, class count and condition size and, for a two-sided run from a file, its source points:
     what a run directory and an exported folder both hold."""
     dev = resolve_device(device)
-    data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim))
+    data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim), point_options(config))
     path = config.build_path()
-    source = _source(config, data, path, source_points, Path(where))
+    manifold = run_manifold(config, data.shape)
+    if manifold is not None:  # a flow on a curved space: geodesic paths from the manifold's uniform distribution
+        path, source = GeodesicPath(manifold, path.schedule), ManifoldSource(config.manifold, data.shape)
+    else:
+        source = _source(config, data, path, source_points, Path(where))
     model = build_model(
         config.model,
         data.shape,
@@ -93,6 +108,7 @@ def build_run(
         cond_dim=int(cond_dim),
         score=isinstance(path, BridgePath),
         **interval_model(config.objective, config.distill_guidance),
+        **({"manifold": manifold} if manifold is not None else {}),
         **config.model_options(),
     )
     try:
@@ -121,4 +137,4 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     return build_run(config, sampling_weights(state, use_ema), shape, num_classes, cond_dim=cond_dim, step=int(state["step"]), device=device, source_points=points, where=run_dir)
 
 
-__all__ = ["Run", "build_run", "load_run"]
+__all__ = ["Run", "build_run", "load_run", "point_options", "run_manifold"]

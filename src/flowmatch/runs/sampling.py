@@ -7,8 +7,9 @@ import torch
 from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labels, takes_guidance
+from flowmatch.manifolds import solve_on_manifold
 from flowmatch.paths import BridgePath, SDEFields, bridge_sde, gaussian_path_sde
-from flowmatch.runs.run import Run
+from flowmatch.runs.run import Run, run_manifold
 from flowmatch.solvers import SampleResult, Velocity, solve, solve_sde
 
 
@@ -29,8 +30,23 @@ def run_sde(run: Run, velocity: Velocity, noise_scale: float) -> SDEFields:
 
 def default_sampler(run: Run, guided: bool) -> str:
     """The solver a run samples with when none is named: its `unguided_sampler` for draws without
-    classifier-free guidance (W <= 1), where it has one, else its `sampler`."""
+    classifier-free guidance (W <= 1), where it has one, else its `sampler` (on a manifold, its
+    projected version: a run's adaptive sampler there is midpoint)."""
+    if run_manifold(run.config, run.data.shape) is not None:
+        from flowmatch.manifolds import MANIFOLD_SOLVERS
+
+        return run.config.sampler if run.config.sampler in MANIFOLD_SOLVERS else "midpoint"
     return run.config.sampler if guided or not run.config.unguided_sampler else run.config.unguided_sampler
+
+
+# fixed-step solver steps of `flowmatch sample` where none are named: few in flat space (straight
+# paths), more on a manifold (curved geodesics and a harder field)
+FLAT_SAMPLE_STEPS, MANIFOLD_SAMPLE_STEPS = 4, 50
+
+
+def default_steps(run: Run) -> int:
+    """The steps a run samples with when none are named."""
+    return FLAT_SAMPLE_STEPS if run_manifold(run.config, run.data.shape) is None else MANIFOLD_SAMPLE_STEPS
 
 
 def check_conditions(c: torch.Tensor | None, n: int, cond_dim: int) -> torch.Tensor | None:
@@ -86,6 +102,13 @@ def sample_run(
     x0 = run.source.sample(n, g).x.to(run.device)
     conditions = check_conditions(c, n, run.data.cond_dim)
     cond = {} if conditions is None else {"c": conditions.to(run.device)}
+    manifold = run_manifold(run.config, run.data.shape)
+    if manifold is not None:
+        if y is not None or sde or density_guidance:
+            raise FlowmatchError(f"a flow on the {manifold.name} samples by its ODE, without class guidance, SDE or density guidance")
+        if grid != "uniform":
+            raise FlowmatchError(f"a flow on the {manifold.name} samples on the uniform time grid")
+        return solve_on_manifold(manifold, run.model, x0, method=method, steps=steps, trajectory=trajectory, cond=cond)
     velocity = run.model
     if y is not None:
         if len(y) != n:

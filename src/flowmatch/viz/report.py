@@ -15,6 +15,10 @@ def plot_run(run_dir: str | Path, out_dir: str | Path, n: int = 2000, device: st
     """The standard pictures of a trained 2D run: samples.png, trajectories.png, field.png,
     loss.png, and with density=True density.png (log-density beside a data histogram)."""
     run = load_run(run_dir, device=device)
+    if run.config.manifold != "euclidean":
+        from flowmatch.viz.manifolds import plot_manifold_run
+
+        return plot_manifold_run(run, out_dir, n=n, seed=seed, density=density)
     if run.data.shape != (2,):
         raise FlowmatchError(f"'plot' draws 2D runs; this run's data has shape {run.data.shape}")
     out_dir = Path(out_dir)
