@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adaptive", default="dopri5", help="adaptive solver for the sweep's extra point ('none' to skip)")
     p.add_argument("--out", default=None, help="sweep: directory for sweep.csv, sweep.json, sweep.png")
     p.add_argument("--device", default="auto")
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"), help="a run directory's last checkpoint, or its best by validation (best.pt, kept by --val-data)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.hub import load_model
     from flowmatch.parsing import parse_int_list
 
-    run = load_model(args.run, device=args.device)
+    run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
     metrics = parse_list(args.metrics or default_metrics(run), METRICS, "metric")
     nfes = parse_int_list(args.sweep_nfe, "--sweep-nfe", min_value=1) if args.sweep_nfe is not None else None
     if nfes is not None and args.out is None:

@@ -33,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=number(int, min=0), default=0)
     p.add_argument("--per-sample", default=None, metavar="FILE.npy", help="also save the per-sample log-likelihoods (nats)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"), help="a run directory's last checkpoint, or its best by validation (best.pt, kept by --val-data)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.per_sample is not None and not args.per_sample.endswith(".npy"):
         raise FlowmatchError(f"--per-sample must end in .npy, got {args.per_sample!r}")
-    run = load_model(args.run, device=args.device)
+    run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
     x = reference_samples(run, args.data, args.n, seed=args.seed + 1)
     exact = True if args.exact else (False if args.probes is not None else None)
     method, steps = likelihood_solver(run, args.solver, args.steps)

@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=number(int, min=0), default=0)
     p.add_argument("--trajectory", default=None, help="also draw the trajectories to this PNG")
     p.add_argument("--device", default="auto")
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"), help="a run directory's last checkpoint, or its best by validation (best.pt, kept by --val-data)")
     p.add_argument("--density-guidance", type=number(float), default=0.0, metavar="LAMBDA", help="mode-seeking guidance: follow v + LAMBDA grad(-div v) (default 0: off)")
     p.add_argument("--class", dest="class_", default=None, help="class id, or 'all' (one row per class); default: unconditional")
     p.add_argument("--condition", default=None, metavar="FILE.npy", help="continuous conditions of a run trained with them: (K,) for every sample, or (M, K), one sample per row")
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.noise_scale != 1.0 and not args.sde:
         raise FlowmatchError("--noise-scale applies to --sde sampling")
     conditions = _read_conditions(args.condition) if args.condition else None
-    run = load_model(args.run, device=args.device)
+    run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
     images = len(run.data.shape) == 3
     if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval or args.guidance_rescale):
         raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")

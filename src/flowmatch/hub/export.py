@@ -22,7 +22,9 @@ from flowmatch.fileio import _UMASK, atomic_write_text
 from flowmatch.hub.card import model_card, train_command
 from flowmatch.hub.files import CARD_FILE, PICTURE, write_export_files
 from flowmatch.hub.load import from_run_dir
-from flowmatch.runs import CHECKPOINT, load_checkpoint, load_config, sample_run, save_image_grid
+from flowmatch.runs import CHECKPOINT, default_sampler, load_checkpoint, load_config, sample_run, save_image_grid
+from flowmatch.runs.run import checkpoint_file
+from flowmatch.runs.sampling import MANIFOLD_SAMPLE_STEPS
 from flowmatch.training import TrainConfig
 
 WEIGHTS = ("ema", "model")
@@ -73,7 +75,9 @@ def _recipe_record(run_dir: Path) -> tuple[dict | None, list | None, TrainConfig
 
 
 def default_steps(config: TrainConfig) -> int:
-    """Steps to recommend: 1 for a distilled (one-step) model, else the sample command's 4."""
+    """Steps to recommend: 1 for a distilled (one-step) model, else the sample command's (4; on a manifold 50)."""
+    if config.manifold != "euclidean":
+        return MANIFOLD_SAMPLE_STEPS
     return 1 if config.distill_fraction > 0 else 4
 
 
@@ -94,20 +98,22 @@ def export_run(
     guidance: float = 1.0,
     device: str = "auto",
     seed: int = 0,
+    checkpoint: str = "last",
 ) -> dict[str, Any]:
-    """Export a run directory's model (EMA weights unless weights='model') to the new folder `out`
-    with its card; returns a summary (files, figures). See flowmatch.hub.files for the layout."""
+    """Export a run directory's model (EMA weights unless weights='model'; its last checkpoint, or
+    with checkpoint='best' its best by validation) to the new folder `out` with its card; returns a
+    summary (files, figures). See flowmatch.hub.files for the layout."""
     run_dir, out = Path(run_dir), Path(out)
     if weights not in WEIGHTS:
         raise FlowmatchError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
     check_new_folder(out)
     if not (run_dir / CHECKPOINT).is_file():
         raise FlowmatchError(f"{run_dir} holds no run to export (no {CHECKPOINT}; 'flowmatch export' takes a directory written by 'flowmatch train')")
-    state = load_checkpoint(run_dir)
+    state = load_checkpoint(checkpoint_file(run_dir, checkpoint))
     load_config(run_dir / "config.json")  # a one-line error for a missing or corrupt config, before anything else
     used = "ema" if weights == "ema" and state.get("ema") is not None else "model"
     del state
-    run = from_run_dir(run_dir, device=device, use_ema=used == "ema")
+    run = from_run_dir(run_dir, device=device, use_ema=used == "ema", checkpoint=checkpoint)
     config = run.config
     steps = steps if steps is not None else default_steps(config)
     recipe, stages, recipe_config = _recipe_record(run_dir)
@@ -145,6 +151,11 @@ def _picture(run, path: Path, steps: int, guidance: float, seed: int) -> str:
         else:
             x = sample_run(run, 64, method=run.config.sampler, steps=steps, seed=seed).x
             save_image_grid(x, path, ncol=8)
+    elif run.config.manifold != "euclidean":
+        from flowmatch.viz import plot_manifold_points
+
+        res = sample_run(run, 2000, method=default_sampler(run, False), steps=steps, seed=seed)
+        plot_manifold_points(res.x, run.config.manifold, path, title=f"{run.config.data}: NFE {res.nfe}")
     else:
         from flowmatch.viz import plot_points
 

@@ -16,6 +16,9 @@ from flowmatch.options import build
 from flowmatch.training import TrainConfig
 
 CHECKPOINT = "checkpoint.pt"
+# beside the last checkpoint, with --val-data: the one with the best validation figure, and that figure
+BEST_CHECKPOINT, BEST_RECORD = "best.pt", "best.json"
+CHECKPOINT_CHOICES = ("last", "best")
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.jsonl"
 PAIRS_FILE = "pairs.pt"

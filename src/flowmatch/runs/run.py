@@ -17,7 +17,7 @@ from flowmatch.manifolds import CURVED_SETS, GeodesicPath, Manifold
 from flowmatch.models import build_model
 from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
-from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, SOURCE_FILE, load_config
+from flowmatch.runs.files import BEST_CHECKPOINT, CHECKPOINT, CHECKPOINT_CHOICES, CONFIG_FILE, SOURCE_FILE, load_config
 from flowmatch.training import TrainConfig, resolve_device
 
 
@@ -121,12 +121,23 @@ def build_run(
     return cls(config, model, path, source, data, int(step), dev, **extra)
 
 
-def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) -> Run:
-    """Rebuild model, path and source from a run directory's config.json and checkpoint."""
+def checkpoint_file(run_dir: Path, checkpoint: str) -> Path:
+    """The file of a run's `checkpoint`: last (checkpoint.pt) or best (best.pt, kept by --val-data)."""
+    if checkpoint not in CHECKPOINT_CHOICES:
+        raise FlowmatchError(f"unknown checkpoint {checkpoint!r}; choose one of {', '.join(CHECKPOINT_CHOICES)}")
+    if checkpoint == "best":
+        if not (run_dir / BEST_CHECKPOINT).is_file():
+            raise FlowmatchError(f"{run_dir} holds no {BEST_CHECKPOINT}: it is kept by a run trained with --val-data")
+        return run_dir / BEST_CHECKPOINT
+    return run_dir / CHECKPOINT
+
+
+def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True, checkpoint: str = "last") -> Run:
+    """Rebuild model, path and source from a run directory's config.json and its last (or best) checkpoint."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FlowmatchError(f"run directory not found: {run_dir}")
-    state = load_checkpoint(run_dir / CHECKPOINT)
+    state = load_checkpoint(checkpoint_file(run_dir, checkpoint))
     config = load_config(run_dir / CONFIG_FILE)
     kept = run_dir / SOURCE_FILE
     points = torch.from_numpy(load_points(kept)) if kept.is_file() and config.source not in TOY_SETS and config.source != "gaussian" else None
@@ -137,4 +148,4 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     return build_run(config, sampling_weights(state, use_ema), shape, num_classes, cond_dim=cond_dim, step=int(state["step"]), device=device, source_points=points, where=run_dir)
 
 
-__all__ = ["Run", "build_run", "load_run", "point_options", "run_manifold"]
+__all__ = ["Run", "build_run", "checkpoint_file", "load_run", "point_options", "run_manifold"]
