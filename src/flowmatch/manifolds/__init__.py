@@ -8,7 +8,7 @@ and densities (w.r.t. the volume measure).
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.manifolds.base import Manifold, sphere_log_volume
-from flowmatch.manifolds.coupling import geodesic_ot_permutation
+from flowmatch.manifolds.coupling import GeodesicCoupling, geodesic_ot_permutation
 from flowmatch.manifolds.distributions import CURVED_SETS, SphereCheckerboard, VonMisesFisherMixture, WrappedNormalMixture, latlon_to_xyz, xyz_to_latlon
 from flowmatch.manifolds.euclidean import Euclidean
 from flowmatch.manifolds.likelihood import manifold_log_likelihood, riemannian_divergence
@@ -40,6 +40,7 @@ __all__ = [
     "Euclidean",
     "ExpMap",
     "FlatTorus",
+    "GeodesicCoupling",
     "GeodesicPath",
     "MANIFOLDS",
     "MANIFOLD_SOLVERS",

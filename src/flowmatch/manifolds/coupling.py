@@ -7,10 +7,13 @@ Reference: Chen and Lipman (2024), Section 3 (OT couplings with the geodesic cos
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
 
+from flowmatch.couplings import Pairing
 from flowmatch.manifolds.base import Manifold
 
 
@@ -29,3 +32,22 @@ def geodesic_ot_permutation(manifold: Manifold, x0: Tensor, x1: Tensor) -> Tenso
 
         perm = ot.emd(np.full(m, 1.0 / m), np.full(m, 1.0 / m), cost, check_marginals=False).argmax(axis=1)
     return torch.from_numpy(perm).to(x1.device)
+
+
+@dataclass(frozen=True)
+class GeodesicCoupling:
+    """Exact minibatch OT with the geodesic cost, in blocks of `block` rows (0: the whole batch);
+    the trainer's `Coupling` surface (`kind`, `couple`, `pair`) for runs on a manifold."""
+
+    manifold: Manifold
+    block: int = 0
+    kind: str = "ot"
+
+    def couple(self, x0: Tensor, x1: Tensor, generator: torch.Generator | None = None, **cond: Tensor) -> Pairing:
+        return Pairing(self.pair(x0, x1, **cond))
+
+    def pair(self, x0: Tensor, x1: Tensor, generator: torch.Generator | None = None, **cond: Tensor) -> Tensor:
+        """(B,) index into x1 of each x0's partner (conditions, if any, travel with x1 and are not in the cost)."""
+        n = len(x0)
+        size = n if self.block <= 0 else self.block
+        return torch.cat([lo + geodesic_ot_permutation(self.manifold, x0[lo : lo + size], x1[lo : lo + size]) for lo in range(0, n, size)])

@@ -17,7 +17,7 @@ from flowmatch.training import TrainConfig
 
 CHECKPOINT = "checkpoint.pt"
 # beside the last checkpoint, with --val-data: the one with the best validation figure, and that figure
-BEST_CHECKPOINT, BEST_RECORD = "best.pt", "best.json"
+BEST_CHECKPOINT, BEST_RECORD, VALIDATION_LOG = "best.pt", "best.json", "validation.jsonl"
 CHECKPOINT_CHOICES = ("last", "best")
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.jsonl"
@@ -89,4 +89,19 @@ def truncate_log(log_path: Path, step: int) -> None:
     atomic_write_text(log_path, "".join(k + "\n" for k in kept))
 
 
-__all__ = ["CHECKPOINT", "CONFIG_FILE", "LOG_FILE", "PAIRS_FILE", "SAMPLE_DIR", "SOURCE_FILE", "load_config", "read_config_file", "save_config", "truncate_log"]
+__all__ = [
+    "BEST_CHECKPOINT",
+    "BEST_RECORD",
+    "CHECKPOINT_CHOICES",
+    "VALIDATION_LOG",
+    "CHECKPOINT",
+    "CONFIG_FILE",
+    "LOG_FILE",
+    "PAIRS_FILE",
+    "SAMPLE_DIR",
+    "SOURCE_FILE",
+    "load_config",
+    "read_config_file",
+    "save_config",
+    "truncate_log",
+]

@@ -9,16 +9,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, load_data, manifold_of
+from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
-from flowmatch.loss import interval_model
-from flowmatch.manifolds import CURVED_SETS, GeodesicPath, Manifold
-from flowmatch.models import build_model
+from flowmatch.manifolds import CURVED_SETS, GeodesicPath
 from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import BEST_CHECKPOINT, CHECKPOINT, CHECKPOINT_CHOICES, CONFIG_FILE, SOURCE_FILE, load_config
-from flowmatch.training import TrainConfig, resolve_device
+from flowmatch.training import TrainConfig, build_network, resolve_device, run_manifold, run_path
 
 
 @dataclass
@@ -36,11 +34,6 @@ class Run:
     data: DataSource
     step: int
     device: torch.device
-
-
-def run_manifold(config: TrainConfig, shape: tuple[int, ...]) -> Manifold | None:
-    """The manifold a run's flow lives on (`--manifold`), for data of shape `shape`; None in flat space."""
-    return None if config.manifold == "euclidean" else manifold_of(config.manifold, tuple(shape))
 
 
 def point_options(config: TrainConfig) -> dict[str, Any]:
@@ -95,22 +88,12 @@ def build_run(
     what a run directory and an exported folder both hold."""
     dev = resolve_device(device)
     data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim), point_options(config))
-    path = config.build_path()
-    manifold = run_manifold(config, data.shape)
-    if manifold is not None:  # a flow on a curved space: geodesic paths from the manifold's uniform distribution
-        path, source = GeodesicPath(manifold, path.schedule), ManifoldSource(config.manifold, data.shape)
+    path = run_path(config, data.shape)
+    if isinstance(path, GeodesicPath):  # a flow on a curved space, from the manifold's uniform distribution
+        source: DataSource = ManifoldSource(config.manifold, data.shape)
     else:
         source = _source(config, data, path, source_points, Path(where))
-    model = build_model(
-        config.model,
-        data.shape,
-        num_classes=data.num_classes,
-        cond_dim=int(cond_dim),
-        score=isinstance(path, BridgePath),
-        **interval_model(config.objective, config.distill_guidance),
-        **({"manifold": manifold} if manifold is not None else {}),
-        **config.model_options(),
-    )
+    model = build_network(config, data.shape, data.num_classes, cond_dim)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

@@ -18,9 +18,9 @@ import numpy as np
 from flowmatch.data import ArrayData, DataSource
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.fileio import atomic_write
-from flowmatch.runs.callbacks import Checkpoints, JsonLog, SampleGrids
+from flowmatch.runs.callbacks import BestCheckpoint, Checkpoints, JsonLog, SampleGrids
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
-from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, SOURCE_FILE, load_config, save_config, truncate_log
+from flowmatch.runs.files import BEST_CHECKPOINT, BEST_RECORD, CHECKPOINT, CONFIG_FILE, LOG_FILE, SOURCE_FILE, VALIDATION_LOG, load_config, save_config, truncate_log
 from flowmatch.runs.lock import run_lock
 from flowmatch.runs.loggers import check_logger, make_logger
 from flowmatch.runs.pairs import load_pairs
@@ -29,7 +29,7 @@ from flowmatch.training import TrainConfig, Trainer, TrainResult, default_callba
 
 # What a resume may change: how long and how often, and where it runs. Anything else (data,
 # source, path, coupling, model and its sizes, optimiser, seed, ...) would make it another run.
-MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "device", "progress", "prefetch", "out", "logger")
+MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "val_every", "device", "progress", "prefetch", "out", "logger")
 
 
 def changed_fields(saved: TrainConfig, new: TrainConfig) -> list[str]:
@@ -73,8 +73,10 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
                 trainer.load_state_dict(load_checkpoint(ckpt, map_location=trainer.device))
                 if main:
                     truncate_log(run_dir / LOG_FILE, trainer.step)
+                    truncate_log(run_dir / VALIDATION_LOG, trainer.step)
             elif main:
-                (run_dir / LOG_FILE).unlink(missing_ok=True)
+                for name in (LOG_FILE, VALIDATION_LOG, BEST_CHECKPOINT, BEST_RECORD):  # what a run that never checkpointed left
+                    (run_dir / name).unlink(missing_ok=True)
             if main:
                 save_config(config, run_dir / CONFIG_FILE)
                 if isinstance(trainer.source, ArrayData):  # a two-sided run keeps its source points
@@ -86,6 +88,8 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
             callbacks = [*default_callbacks(config, main), stop_on_signal]
             if main:
                 callbacks += [JsonLog(run_dir, config.log_every), *make_logger(config, run_dir), checkpoints]
+                if config.val_data:
+                    callbacks.append(BestCheckpoint(run_dir, config.val_every))
                 if config.sample_every and trainer.images:
                     callbacks.append(SampleGrids(run_dir, config.sample_every, config.seed))
             try:

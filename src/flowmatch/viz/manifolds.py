@@ -58,7 +58,7 @@ def plot_manifold_points(x, manifold: str, out: str | Path, title: str = "sample
     ax.scatter(p[:, 0], p[:, 1], s=1.5, alpha=0.6, color="C0", label="samples")
     if data is not None:
         ax.legend(loc="lower right", fontsize=7, markerscale=4)
-    ax.set_title(title)
+    ax.set_title(title, pad=14 if manifold == "sphere" else 6)
     return save_figure(fig, out)
 
 
@@ -74,7 +74,7 @@ def plot_manifold_trajectories(trajectory, manifold: str, out: str | Path, max_p
             ax.plot(seg[:, 0], seg[:, 1], lw=0.5, alpha=0.5, color="C1")
     ax.scatter(pts[0, :, 0], pts[0, :, 1], s=2, color="0.4")
     ax.scatter(pts[-1, :, 0], pts[-1, :, 1], s=2, color="C0")
-    ax.set_title("trajectories")
+    ax.set_title("trajectories", pad=14 if manifold == "sphere" else 6)
     return save_figure(fig, out)
 
 
@@ -102,7 +102,7 @@ def plot_manifold_density(run, manifold: str, out: str | Path, resolution: int =
     fig, ax = _axes(manifold)
     mesh = ax.pcolormesh(xs, ys, logp, shading="nearest", cmap="viridis", vmin=float(np.quantile(logp, 0.02)))
     fig.colorbar(mesh, ax=ax, shrink=0.7, label="log p (nats)")
-    ax.set_title("model log-density")
+    ax.set_title("model log-density", pad=14 if manifold == "sphere" else 6)
     return save_figure(fig, out)
 
 
