@@ -52,6 +52,8 @@ class ModelConfig:
 class MLPConfig:
     hidden: int = _hidden()
     depth: int = _depth()
+    fourier_features: int = option(0, "mlp: K random Fourier features sin, cos(x B) of the input, B ~ N(0, fourier-scale^2) (0: off; for sharp densities)", min=0)
+    fourier_scale: float = option(1.0, "mlp: the frequency scale of --fourier-features", min=0.0, min_open=True)
 
     def __post_init__(self):
         check_options(self)
@@ -104,7 +106,18 @@ def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bo
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
-    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow, embed_scale=embed_scale, guidance_input=guidance_input)
+    return MLPVelocity(
+        shape[0],
+        hidden=cfg.hidden,
+        depth=cfg.depth,
+        fourier_features=cfg.fourier_features,
+        fourier_scale=cfg.fourier_scale,
+        num_classes=num_classes,
+        cond_dim=cond_dim,
+        mean_flow=mean_flow,
+        embed_scale=embed_scale,
+        guidance_input=guidance_input,
+    )
 
 
 def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
