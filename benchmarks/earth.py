@@ -95,6 +95,7 @@ def main() -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--max-minutes", type=float, default=10.0, help="training wall time per seed")
     p.add_argument("--test-steps", type=int, default=100, help="midpoint steps of the test likelihood")
+    p.add_argument("--keep", default=None, metavar="DIR", help="keep the splits and runs in this folder (default: a temporary one)")
     p.add_argument("--set", nargs=2, action="append", default=[], metavar=("OPTION", "VALUE"), help="override a recipe option, e.g. --set hidden 256")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -103,15 +104,17 @@ def main() -> None:
         recipe[key] = type(RECIPE[key])(value) if key in RECIPE else value
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(args.keep or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for name in args.sets:
             for seed in args.seeds:
-                row = run_seed(name, seed, args.max_minutes, Path(tmp), recipe, args.test_steps)
+                row = run_seed(name, seed, args.max_minutes, workdir, recipe, args.test_steps)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     for name in args.sets:
         nll = [r["test_nll"] for r in rows if r["set"] == name]
         sd = statistics.stdev(nll) if len(nll) > 1 else math.nan
-        print(json.dumps({"set": name, "seeds": len(nll), "test_nll_mean": round(statistics.mean(nll), 3), "test_nll_sd": round(sd, 3), "published": PUBLISHED[name], "max_minutes": args.max_minutes}))
+        print(json.dumps({"set": name, "seeds": len(nll), "test_nll_mean": round(statistics.mean(nll), 3), "test_nll_sd": None if math.isnan(sd) else round(sd, 3), "published": PUBLISHED[name], "max_minutes": args.max_minutes}))
 
 
 if __name__ == "__main__":

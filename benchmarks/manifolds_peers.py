@@ -1,7 +1,7 @@
 """Side by side with facebookresearch/flow_matching on checkerboards of the sphere and the flat torus.
 
-Both sides train the same network (a 256 x 4 MLP on the point's features, its output projected
-onto the tangent space) with the same optimiser, batch, steps and seed, on the same draws; what
+Both sides train the same network (a 256 x 4 MLP on the point's features and 64 random Fourier
+features of them, its output projected onto the tangent space) with the same optimiser, batch, steps and seed, on the same draws; what
 differs is the library's path and loss for training (theirs: `GeodesicProbPath` with
 the velocity by forward-mode autodiff through the geodesic, and the mean squared error; ours:
 `GeodesicPath` with the closed-form velocity and the Riemannian loss) and its sampler (theirs:
@@ -58,7 +58,8 @@ def peer_loss(fm_path, model, x0, x1, t, to_peer, from_peer):
 
 def train(side, manifold, board, args, fm_path=None):
     torch.manual_seed(args.seed)
-    model = TangentVelocity(build_model("mlp", (manifold.feature_dim,), hidden=args.hidden, depth=args.depth), manifold)
+    net = build_model("mlp", (manifold.feature_dim,), hidden=args.hidden, depth=args.depth, fourier_features=args.fourier_features, fourier_scale=args.fourier_scale)
+    model = TangentVelocity(net, manifold)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     path = GeodesicPath(manifold, CondOTSchedule())
     g = torch.Generator().manual_seed(args.seed)
@@ -103,6 +104,8 @@ def main():
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--fourier-features", type=int, default=64, help="of the network's input (the cells' sharp edges need high frequencies)")
+    p.add_argument("--fourier-scale", type=float, default=4.0)
     p.add_argument("--sample-steps", type=int, default=50)
     p.add_argument("--n", type=int, default=5000)
     p.add_argument("--nll-points", type=int, default=1000)
