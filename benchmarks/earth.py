@@ -114,7 +114,18 @@ def main() -> None:
     for name in args.sets:
         nll = [r["test_nll"] for r in rows if r["set"] == name]
         sd = statistics.stdev(nll) if len(nll) > 1 else math.nan
-        print(json.dumps({"set": name, "seeds": len(nll), "test_nll_mean": round(statistics.mean(nll), 3), "test_nll_sd": None if math.isnan(sd) else round(sd, 3), "published": PUBLISHED[name], "max_minutes": args.max_minutes}))
+        print(
+            json.dumps(
+                {
+                    "set": name,
+                    "seeds": len(nll),
+                    "test_nll_mean": round(statistics.mean(nll), 3),
+                    "test_nll_sd": None if math.isnan(sd) else round(sd, 3),
+                    "published": PUBLISHED[name],
+                    "max_minutes": args.max_minutes,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,12 @@ import time
 
 import torch
 
-from flowmatch.manifolds import FlatTorus, GeodesicPath, Sphere, SphereCheckerboard, TangentVelocity, manifold_log_likelihood, riemannian_fm_loss, solve_on_manifold, wrap
+from flowmatch.likelihood import manifold_log_likelihood
+from flowmatch.loss import riemannian_fm_loss
+from flowmatch.manifolds import FlatTorus, Sphere, SphereCheckerboard, TangentVelocity, wrap
 from flowmatch.models import build_model
-from flowmatch.paths import CondOTSchedule
+from flowmatch.paths import CondOTSchedule, GeodesicPath
+from flowmatch.solvers import solve_on_manifold
 
 
 class TorusCheckerboard:

@@ -17,7 +17,8 @@ import time
 import torch
 
 from flowmatch.data import load_data
-from flowmatch.manifolds import Sphere, manifold_log_likelihood
+from flowmatch.likelihood import manifold_log_likelihood
+from flowmatch.manifolds import Sphere
 from flowmatch.manifolds.distributions import vmf_mixture
 from flowmatch.training import TrainConfig, fit
 

@@ -20,6 +20,9 @@ contradicts). With continuous conditions, the cost becomes |x0_i - x1_j|^2 + w |
 (w = `condition_weight`), which moves a source point to data of another condition only when
 that pays. `aware=False` pairs by the points alone (plain OT).
 
+On a manifold, `GeodesicCoupling` is exact minibatch OT with the squared geodesic distance as
+the cost (`geodesic_ot_permutation`).
+
 Every coupling keeps x0 as drawn and returns a `Pairing`: the index into x1 (and its labels
 and conditions) for each x0, and the pairs' loss weights where the coupling has them.
 References: Tong et al., "Improving and generalizing flow-based generative models with minibatch
@@ -39,6 +42,7 @@ import torch
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.manifolds import Manifold
 from flowmatch.options import check_options, option
 
 COUPLINGS = ("independent", "ot", "sinkhorn", "unbalanced", "partial")
@@ -88,16 +92,6 @@ def _sq_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0)
 
 
-def ot_permutation(x0: Tensor, x1: Tensor, block: int = 0) -> Tensor:
-    """(B,) index pi with x1[pi] the exact-OT partner of each x0 (uniform weights, equal B).
-
-    block > 0 solves rows [k*block, (k+1)*block) of x0 against the same rows of x1 on their own.
-    """
-    _check_sizes(x0, x1)
-    perm = _exact(_rows(x0), _rows(x1), np.arange(x0.shape[0]), block)
-    return torch.from_numpy(perm).to(x1.device)
-
-
 def _exact(a: np.ndarray, b: np.ndarray, rows: np.ndarray, block: int) -> np.ndarray:
     """Exact OT of a[rows] against b[rows] in blocks of `block` rows -> partner positions (global)."""
     size = len(rows) if block <= 0 else block
@@ -134,16 +128,6 @@ def _draw_from_rows(plan: np.ndarray, generator: torch.Generator) -> Tensor:
     """(m,) index j_i ~ plan[i, :] / sum(plan[i, :]) for every row i."""
     p = torch.from_numpy(np.nan_to_num(plan)).clamp_min(0) + 1e-30
     return torch.multinomial(p, 1, generator=generator).squeeze(1)
-
-
-def sinkhorn_indices(x0: Tensor, x1: Tensor, reg: float, generator: torch.Generator, relative: bool = True) -> Tensor:
-    """(B,) index j_i ~ plan[i, :] / sum(plan[i, :]) under the entropic plan with regularisation reg.
-
-    relative=True divides the cost by its mean, so that `reg` is unitless across data scales;
-    relative=False uses the raw squared distance (the Schrödinger bridge's reg = 2 sigma^2).
-    """
-    _check_sizes(x0, x1)
-    return _draw_from_rows(_plan("sinkhorn", _rows(x0), _rows(x1), reg, relative, 1.0, 1.0), generator).to(x1.device)
 
 
 def _check_sizes(x0: Tensor, x1: Tensor) -> None:
@@ -249,3 +233,40 @@ class CouplingConfig:
                 raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")
             return Coupling("sinkhorn", reg=2 * bridge_sigma**2, relative=False, **common)
         return Coupling(self.coupling, self.sinkhorn_reg, **common)
+
+
+# -- on a manifold: exact OT with the squared geodesic distance as the cost (Chen and Lipman, 2024) --
+def geodesic_ot_permutation(manifold: Manifold, x0: Tensor, x1: Tensor) -> Tensor:
+    """(B,) index pi with x1[pi] the exact-OT partner of each x0 under the cost d(x0_i, x1_j)^2."""
+    cost = manifold.pairwise_dist(x0.detach().double(), x1.detach().double()).pow(2).cpu().numpy()
+    m = len(cost)
+    if m <= 128:
+        from scipy.optimize import linear_sum_assignment
+
+        rows, cols = linear_sum_assignment(cost)
+        perm = np.empty(m, dtype=np.int64)
+        perm[rows] = cols
+    else:
+        import ot  # POT: imported only where OT is used
+
+        perm = ot.emd(np.full(m, 1.0 / m), np.full(m, 1.0 / m), cost, check_marginals=False).argmax(axis=1)
+    return torch.from_numpy(perm).to(x1.device)
+
+
+@dataclass(frozen=True)
+class GeodesicCoupling:
+    """Exact minibatch OT with the geodesic cost, in blocks of `block` rows (0: the whole batch);
+    the trainer's `Coupling` surface (`kind`, `couple`, `pair`) for runs on a manifold."""
+
+    manifold: Manifold
+    block: int = 0
+    kind: str = "ot"
+
+    def couple(self, x0: Tensor, x1: Tensor, generator: torch.Generator | None = None, **cond: Tensor) -> Pairing:
+        return Pairing(self.pair(x0, x1, **cond))
+
+    def pair(self, x0: Tensor, x1: Tensor, generator: torch.Generator | None = None, **cond: Tensor) -> Tensor:
+        """(B,) index into x1 of each x0's partner (conditions, if any, travel with x1 and are not in the cost)."""
+        n = len(x0)
+        size = n if self.block <= 0 else self.block
+        return torch.cat([lo + geodesic_ot_permutation(self.manifold, x0[lo : lo + size], x1[lo : lo + size]) for lo in range(0, n, size)])

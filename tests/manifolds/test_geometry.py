@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
+from flowmatch.couplings import geodesic_ot_permutation
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds import Euclidean, FlatTorus, Product, Sphere, geodesic_ot_permutation, make_manifold, sphere_log_volume
+from flowmatch.manifolds import Euclidean, FlatTorus, Product, Sphere, make_manifold, sphere_log_volume
 
 MANIFOLDS = [Sphere(1), Sphere(2), Sphere(4), FlatTorus(1), FlatTorus(3), Euclidean(2), Product([FlatTorus(2), Sphere(2), Euclidean(1)])]
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds import FlatTorus, Sphere, manifold_log_likelihood, riemannian_divergence
+from flowmatch.likelihood import manifold_log_likelihood, riemannian_divergence
+from flowmatch.manifolds import FlatTorus, Sphere
 
 S2 = Sphere(2)
 EZ = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.loss import flow_matching_loss
-from flowmatch.manifolds import Euclidean, FlatTorus, GeodesicPath, Product, Sphere, TangentVelocity, riemannian_fm_loss
+from flowmatch.loss import flow_matching_loss, riemannian_fm_loss
+from flowmatch.manifolds import Euclidean, FlatTorus, Product, Sphere, TangentVelocity
 from flowmatch.models import build_model
-from flowmatch.paths import AffinePath, CondOTSchedule, CosineSchedule, PolynomialSchedule, VESchedule, VPSchedule
+from flowmatch.paths import AffinePath, CondOTSchedule, CosineSchedule, GeodesicPath, PolynomialSchedule, VESchedule, VPSchedule
 
 MANIFOLDS = [Sphere(2), Sphere(3), FlatTorus(2), Product([Sphere(2), FlatTorus(1)])]
 

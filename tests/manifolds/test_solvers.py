@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds import MANIFOLD_SOLVERS, FlatTorus, Sphere, TangentVelocity, manifold_stepper, solve_on_manifold
+from flowmatch.manifolds import FlatTorus, Sphere, TangentVelocity
 from flowmatch.models import build_model
+from flowmatch.solvers import MANIFOLD_SOLVERS, manifold_stepper, solve_on_manifold
 
 S2 = Sphere(2)
 EZ = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)

@@ -13,10 +13,9 @@ DESCRIPTION = "Exact log-likelihoods by the instantaneous change of variables; p
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from flowmatch.cli.common import MAX_SAMPLES, number
+    from flowmatch.cli.common import MAX_SAMPLES, add_progress_flag, number
     from flowmatch.likelihood import PROBE_KINDS
-    from flowmatch.manifolds import MANIFOLD_SOLVERS
-    from flowmatch.solvers import SOLVERS
+    from flowmatch.solvers import MANIFOLD_SOLVERS, SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--data", default=None, help="DATA to score (built-in name or file); default: the run's data set")
@@ -34,27 +33,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-sample", default=None, metavar="FILE.npy", help="also save the per-sample log-likelihoods (nats)")
     p.add_argument("--device", default="auto")
     p.add_argument("--checkpoint", default="last", choices=("last", "best"), help="a run directory's last checkpoint, or its best by validation (best.pt, kept by --val-data)")
+    add_progress_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from flowmatch.errors import FlowmatchError
+    from flowmatch.cli.common import note_fewer
     from flowmatch.evaluation import reference_samples
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
     from flowmatch.runs import run_log_likelihood
     from flowmatch.runs.likelihood import likelihood_solver
+    from flowmatch.runs.outputs import check_output
 
-    if args.per_sample is not None and not args.per_sample.endswith(".npy"):
-        raise FlowmatchError(f"--per-sample must end in .npy, got {args.per_sample!r}")
+    if args.per_sample is not None:
+        check_output(args.per_sample, "--per-sample", suffixes=(".npy",), inputs=(args.data,))
     run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
     x = reference_samples(run, args.data, args.n, seed=args.seed + 1)
+    note_fewer(len(x), args.n, args.data or run.config.data)
     exact = True if args.exact else (False if args.probes is not None else None)
     method, steps = likelihood_solver(run, args.solver, args.steps)
     start = time.perf_counter()
     res = run_log_likelihood(
-        run, x, exact=exact, probes=args.probes or 1, probe_kind=args.probe_kind, method=method, steps=steps, atol=args.atol, rtol=args.rtol, batch_size=args.batch_size, seed=args.seed
+        run,
+        x,
+        exact=exact,
+        probes=args.probes or 1,
+        probe_kind=args.probe_kind,
+        method=method,
+        steps=steps,
+        atol=args.atol,
+        rtol=args.rtol,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        progress=args.progress,
     )
     seconds = time.perf_counter() - start
     record = {"nll": res.nll, "nll_se": res.nll_se, "n": len(res.log_likelihood), "solver": method, "nfe": res.nfe, "seconds": round(seconds, 3)}

@@ -15,8 +15,8 @@ DESCRIPTION = "Solve the ODE (or, with --sde, an SDE with the same marginals) fr
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import MAX_SAMPLES, number
-    from flowmatch.manifolds import MANIFOLD_SOLVERS
-    from flowmatch.solvers import GRIDS, SOLVERS
+    from flowmatch.runs.recommend import MAX_STEPS
+    from flowmatch.solvers import GRIDS, MANIFOLD_SOLVERS, SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=None, help="number of samples (default 2000, or one per row of --condition)")
@@ -25,9 +25,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--solver",
         default=None,
         choices=list(dict.fromkeys((*SOLVERS, *MANIFOLD_SOLVERS))),
-        help="default: the run's own (midpoint; euler for a distilled run; a flow-map student's own step, and midpoint on its velocity when unguided); exp-*: along geodesics, for runs on a manifold",
+        help="default: the run's recommended solver (its model card's; else midpoint, euler for a one-step distilled run, an average-velocity model's own step; rk4 with --density-guidance); exp-*: along geodesics, for runs on a manifold",
     )
-    p.add_argument("--steps", type=number(int, min=1), default=None, help="solver steps (fixed-step solvers; default 4, on a manifold 50)")
+    p.add_argument(
+        "--steps",
+        type=number(int, min=1, max=MAX_STEPS),
+        default=None,
+        help="solver steps of a fixed-step solver (default: the run's recommended count: 1 for a one-step model, 16 with --density-guidance, 50 on a manifold, else 4)",
+    )
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=number(float, min=0, min_open=True), default=1e-5)
     p.add_argument("--rtol", type=number(float, min=0, min_open=True), default=1e-5)
@@ -59,25 +64,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # long: every flag is checked here, in one place, before anything is sampled or written
     import numpy as np
 
     from flowmatch.errors import FlowmatchError
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
-    from flowmatch.runs import class_labels, default_sampler, sample_run, save_image_grid
-    from flowmatch.runs.run import run_manifold
-    from flowmatch.runs.sampling import default_steps
-    from flowmatch.solvers import ADAPTIVE
+    from flowmatch.runs import class_labels, sample_run, save_image_grid
+    from flowmatch.runs.outputs import check_output
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
-        raise FlowmatchError(f"--out must end in .npy or .png, got {out.name!r}")
+    out = check_output(args.out, "--out", suffixes=(".npy", ".png"), inputs=(args.condition,))
+    if args.trajectory is not None:
+        check_output(args.trajectory, "--trajectory", suffixes=(".png",), inputs=(args.condition, args.out))
     if args.sde and args.solver:
         raise FlowmatchError(f"--sde integrates by Euler-Maruyama; --solver {args.solver} applies to the ODE")
     if args.noise_scale != 1.0 and not args.sde:
         raise FlowmatchError("--noise-scale applies to --sde sampling")
     conditions = _read_conditions(args.condition) if args.condition else None
     run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
+    manifold = run.config.manifold if run.config.manifold != "euclidean" else None
     images = len(run.data.shape) == 3
     if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval or args.guidance_rescale):
         raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")
@@ -95,16 +100,12 @@ def run(args: argparse.Namespace) -> int:
         conditions = conditions.expand(n, -1)
     elif rows and rows != n:
         raise FlowmatchError(f"--class all draws {n} samples; give one condition for all of them, or {n} rows")
-    guided = labels is not None and args.guidance > 1
-    method = "euler-maruyama" if args.sde else args.solver or default_sampler(run, guided)
-    steps = args.steps or default_steps(run)
-    manifold = run_manifold(run.config, run.data.shape)
     start = time.perf_counter()
     res = sample_run(
         run,
         n,
-        method=method,
-        steps=steps,
+        method=args.solver,
+        steps=args.steps,
         seed=args.seed,
         grid=args.grid,
         trajectory=args.trajectory is not None,
@@ -124,63 +125,55 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix == ".npy" and manifold is not None:  # in the data files' coordinates: latitude/longitude, angles
         from flowmatch.data import to_file_coordinates
 
-        coords = to_file_coordinates(res.x, run.config.manifold, run.config.degrees)
+        coords = to_file_coordinates(res.x, manifold, run.config.degrees)
         atomic_write(out, lambda fh: np.save(fh, coords))
     elif out.suffix == ".npy":
-        x = res.x.clamp(-1, 1) if images else res.x
-        atomic_write(out, lambda fh: np.save(fh, x.cpu().numpy()))
+        atomic_write(out, lambda fh: np.save(fh, res.x.cpu().numpy()))
     elif manifold is not None:
         from flowmatch.viz import plot_manifold_points
 
-        plot_manifold_points(res.x, run.config.manifold, out, title=f"{method}, NFE {res.nfe}")
+        plot_manifold_points(res.x, manifold, out, title=f"{res.method}, NFE {res.nfe}")
     elif images:  # a PNG grid; --class all: one row per class
         ncol = n // run.data.num_classes if str(args.class_).lower() == "all" else math.ceil(math.sqrt(n))
         save_image_grid(res.x, out, ncol=ncol)
     else:
         from flowmatch.viz import plot_points
 
-        plot_points(res.x, out, title=f"{method}, NFE {res.nfe}")
+        plot_points(res.x, out, title=f"{res.method}, NFE {res.nfe}")
     if args.trajectory and manifold is not None:
         from flowmatch.viz import plot_manifold_trajectories
 
-        plot_manifold_trajectories(res.trajectory, run.config.manifold, args.trajectory)
+        plot_manifold_trajectories(res.trajectory, manifold, args.trajectory)
     elif args.trajectory:
         from flowmatch.viz import plot_trajectories
 
         plot_trajectories(res.trajectory, args.trajectory)
-    record = {"out": str(out), "n": n, "solver": method, "steps": None if method in ADAPTIVE else steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
-    if run.data.num_classes:  # nfe counts solver calls; a guided call is one batched pass
+    print(json.dumps(_record(args, res, out, n, seconds, run.data.num_classes)))
+    return 0
+
+
+def _record(args: argparse.Namespace, res, out: Path, n: int, seconds: float, num_classes: int) -> dict:
+    """The printed record: what was applied, as sample_run reports it (solver, steps, rescale)."""
+    record = {"out": str(out), "n": n, "solver": res.method, "steps": res.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    if num_classes:  # nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
         if args.guidance_interval:
             record["guidance_interval"] = list(args.guidance_interval)
-        rescale = run.config.guidance_rescale if args.guidance_rescale is None else args.guidance_rescale
-        if rescale and args.guidance not in (0.0, 1.0):
-            record["guidance_rescale"] = rescale
+        if res.guidance_rescale is not None:
+            record["guidance_rescale"] = res.guidance_rescale
     if args.condition:
         record["condition"] = args.condition
     if args.sde:
         record["noise_scale"] = args.noise_scale
     if args.density_guidance:
         record["density_guidance"] = args.density_guidance
-    print(json.dumps(record))
-    return 0
+    return record
 
 
 def _read_conditions(path: str):
     """--condition FILE.npy -> float32 tensor (M, K): a (K,) array is one row."""
-    import numpy as np
     import torch
 
-    from flowmatch.errors import FlowmatchError
+    from flowmatch.data.points import load_condition_rows
 
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FlowmatchError(f"--condition file not found: {path}") from None
-    except Exception as exc:  # not an .npy, or one that needs pickle
-        raise FlowmatchError(f"cannot read --condition {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
-        raise FlowmatchError(f"--condition {path} must hold numbers of shape (K,) or (M, K), got {arr.dtype} {tuple(arr.shape)}")
-    if not np.isfinite(arr).all():
-        raise FlowmatchError(f"--condition {path} holds NaN or inf")
-    return torch.from_numpy(np.atleast_2d(arr).astype(np.float32))
+    return torch.from_numpy(load_condition_rows(path))

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flowmatch.data.sources import Batch, DataSource
+from flowmatch.data.sources import ArrayData, Batch, DataSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.manifolds import CURVED_SETS, latlon_to_xyz, make_manifold, wrap, xyz_to_latlon
 
@@ -144,8 +144,6 @@ def manifold_of(name: str, shape: tuple[int, ...]):
 
 def load_curved(spec: str, manifold: str, degrees: bool = False) -> DataSource:
     """A built-in curved set or a file of points on `manifold` (sphere or torus) -> DataSource."""
-    from flowmatch.data.sources import ArrayData
-
     if spec in CURVED_SETS:
         data = CurvedToyData(spec)
         if data.manifold != manifold:

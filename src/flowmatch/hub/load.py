@@ -28,9 +28,9 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.hub import hf
-from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, read_export_config, read_source_points, write_export_files
+from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, new_folder, read_export_config, read_source_points, write_export_files
 from flowmatch.hub.registry import PREFIX, pretrained_folder
-from flowmatch.runs import CHECKPOINT, Run, build_run, default_sampler, load_run, sample_run
+from flowmatch.runs import CHECKPOINT, Run, build_run, card_recommendation, load_run, sample_run
 
 HUB_PREFIX = "hf:"
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$")
@@ -47,19 +47,13 @@ class Pretrained(Run):
 
     @torch.no_grad()
     def sample(self, n: int, *, method: str | None = None, steps: int | None = None, seed: int = 0, y: Tensor | None = None, guidance: float = 1.0) -> Tensor:
-        """(n, *D) samples at t = 1: by default with the solver and steps its card recommends
-        (else the run's own sampler for guided or unguided draws, 4 steps); y: (n,) class labels,
-        guidance as `sample_run`."""
-        rec = self.meta.get("recommended", {}) if isinstance(self.meta.get("recommended"), dict) else {}
-        method = method or rec.get("solver") or default_sampler(self, guided=y is not None and guidance > 1)
-        steps = steps or (rec["steps"] if type(rec.get("steps")) is int and rec["steps"] > 0 else 4)
+        """(n, *D) samples at t = 1 (images in [-1, 1]), by default with the solver and steps that
+        `flowmatch sample` uses (its card's recommendation); y: (n,) class labels, guidance as `sample_run`."""
         return sample_run(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
 
     def save_pretrained(self, save_directory: str | Path, *, push_to_hub: bool = False, repo_id: str | None = None, token: str | None = None) -> Path:
         """Write this model as an exported folder (weights, config.json, and the card and picture
         of the folder it came from); `push_to_hub=True` then uploads it to `repo_id`."""
-        from flowmatch.hub.export import new_folder
-
         out = Path(save_directory)
         with new_folder(out) as tmp:
             extra = {k: v for k, v in self.meta.items() if k in ("name", "description", "recommended")}
@@ -108,6 +102,7 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
         source_points=points,
         where=folder,
         cls=Pretrained,
+        recommended=card_recommendation(meta),
         name_or_path=name_or_path or str(folder),
         meta=meta,
         folder=folder,
@@ -151,15 +146,32 @@ def from_pretrained(
     return load_model(name_or_path, device, bare_hub_ids=True, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only)
 
 
+_HUB_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+_REVISION = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
+
+
+def check_hub_id(repo: str, revision: str | None) -> None:
+    """OWNER/NAME and a revision as the Hub and huggingface_hub's `validate_repo_id` take them:
+    each part 1 to 96 of letters, digits, '-', '_', '.', not starting or ending with '-' or '.',
+    no '--' or '..', no '.git' ending; a revision a branch, tag or commit name with no '..', no
+    '//', no leading '/' or '-': nothing that could name a folder outside the Hub's cache."""
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(_HUB_PART.match(p) for p in parts) or "--" in repo or ".." in repo or repo.endswith(".git"):
+        raise FlowmatchError(f"not a Hugging Face Hub model id: {repo!r} (expected OWNER/NAME of letters, digits, '-', '_', '.')")
+    if revision is None:
+        return
+    if not isinstance(revision, str) or not _REVISION.match(revision) or ".." in revision or "//" in revision or revision[0] in "/-." or revision.endswith(("/", ".lock")):
+        raise FlowmatchError(f"not a Hub revision: {str(revision)[:80]!r} (a branch, tag or commit name)")
+
+
 def _from_hub(repo: str, device: str, revision: str | None = None, **kwargs: Any) -> Pretrained:
     if "@" in repo:
         repo, revision = repo.split("@", 1)
-    if not REPO_ID.match(repo):
-        raise FlowmatchError(f"not a Hugging Face Hub model id: {repo!r} (expected OWNER/NAME)")
+    check_hub_id(repo, revision)
     folder = hf.download(repo, revision=revision, **kwargs)
     if not (folder / MODEL_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
         raise FlowmatchError(f"the Hub repository {repo} holds no flowmatch export ({MODEL_FILE} and {CONFIG_FILE})")
     return load_export(folder, device, name_or_path=f"{HUB_PREFIX}{repo}" + (f"@{revision}" if revision else ""))
 
 
-__all__ = ["HUB_PREFIX", "REPO_ID", "Pretrained", "from_pretrained", "from_run_dir", "is_export", "load_export", "load_model"]
+__all__ = ["HUB_PREFIX", "REPO_ID", "Pretrained", "check_hub_id", "from_pretrained", "from_run_dir", "is_export", "load_export", "load_model"]

@@ -12,21 +12,26 @@ from typing import Any, Callable
 from torch import nn
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds import Manifold
+from flowmatch.manifolds import Manifold, TangentVelocity
+from flowmatch.models.diffusers_unet import DiffusersUNetVelocity  # imports diffusers (an optional extra) only when built
+from flowmatch.models.mlp import MLPVelocity
+from flowmatch.models.simple_cnn import SimpleCNNVelocity
+from flowmatch.models.unet import UNetVelocity
+from flowmatch.models.velocity_score import VelocityAndScore
 from flowmatch.options import build, check_options, option
 from flowmatch.parsing import parse_int_list
 
 
 def _hidden():
-    return option(128, "mlp: hidden units per layer", min=1)
+    return option(128, "mlp: hidden units per layer", min=1, max=65536)
 
 
 def _depth():
-    return option(3, "mlp / simple-cnn: hidden layers", min=1)
+    return option(3, "mlp / simple-cnn: hidden layers", min=1, max=256)
 
 
 def _channels():
-    return option(32, "unet base width, diffusers-unet base width, simple-cnn width", min=1)
+    return option(32, "unet base width, diffusers-unet base width, simple-cnn width", min=1, max=4096)
 
 
 def _channel_mults():
@@ -34,7 +39,7 @@ def _channel_mults():
 
 
 def _num_res_blocks():
-    return option(1, "unet / diffusers-unet: residual blocks per resolution", min=1)
+    return option(1, "unet / diffusers-unet: residual blocks per resolution", min=1, max=64)
 
 
 def _dropout():
@@ -75,7 +80,7 @@ class UNetConfig:
     num_res_blocks: int = _num_res_blocks()
     attn_resolutions: str = option("auto", "unet: feature-map sizes with self-attention, e.g. 7,14; 'auto' (the coarsest) or 'none'")
     dropout: float = _dropout()
-    patch_size: int = option(1, "unet: space-to-depth patch (2: a quarter of the compute)", min=1)
+    patch_size: int = option(1, "unet: space-to-depth patch (2: a quarter of the compute)", min=1, max=64)
 
     def __post_init__(self):
         check_options(self)
@@ -102,7 +107,6 @@ def _no_mean_flow(name: str, mean_flow: bool) -> None:
 
 
 def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, cond_dim: int = 0, embed_scale: float = 0.0, guidance_input: bool = False) -> nn.Module:
-    from flowmatch.models.mlp import MLPVelocity
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
@@ -127,7 +131,6 @@ def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
-    from flowmatch.models.simple_cnn import SimpleCNNVelocity
 
     _no_mean_flow("simple-cnn", mean_flow)
     c, _, _ = _image_shape("simple-cnn", shape)
@@ -135,7 +138,6 @@ def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int, 
 
 
 def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, embed_scale: float = 0.0, guidance_input: bool = False) -> nn.Module:
-    from flowmatch.models.unet import UNetVelocity
 
     c, h, w = _image_shape("unet", shape)
     if h != w:
@@ -163,7 +165,6 @@ def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: 
 
 
 def _diffusers_unet(cfg: DiffusersUNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
-    from flowmatch.interop.diffusers_unet import DiffusersUNetVelocity  # optional extra: imported only here
 
     _no_mean_flow("diffusers-unet", mean_flow)
     widths = tuple(cfg.channels * m for m in parse_int_list(cfg.channel_mults, "channel-mults", min_value=1))
@@ -231,16 +232,12 @@ def build_model(
     if manifold is not None:
         if tuple(data_shape) != (manifold.ambient_dim,) or score or mean_flow:
             raise FlowmatchError(f"a field on the {manifold.name} takes points of shape ({manifold.ambient_dim},) and the plain flow-matching objective; got shape {tuple(data_shape)}")
-        from flowmatch.manifolds import TangentVelocity
-
         return TangentVelocity(make(config, (manifold.feature_dim,), int(num_classes), False, **extra), manifold)
 
     def one() -> nn.Module:
         return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)
 
     if score:
-        from flowmatch.models.velocity_score import VelocityAndScore
-
         return VelocityAndScore(one(), one())
     return one()
 

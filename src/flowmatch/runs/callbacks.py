@@ -84,8 +84,9 @@ class JsonLog(WindowLog):
 class Checkpoints(BaseCallback):
     """A checkpoint every `every` steps and one at the end (a finished, stopped or empty run)."""
 
-    def __init__(self, run_dir: Path, every: int):
+    def __init__(self, run_dir: Path, every: int, extra: dict | None = None):
         self.path, self.every = run_dir / CHECKPOINT, every
+        self.extra = dict(extra or {})  # saved beside the trainer's state (the run's file fingerprints)
         self.saved_at = -1
 
     def on_fit_start(self, trainer: Trainer) -> None:
@@ -97,7 +98,7 @@ class Checkpoints(BaseCallback):
         tensors = [p.detach() for m in modules for p in m.state_dict().values() if p.is_floating_point()]
         if not all(bool(torch.isfinite(t).all()) for t in tensors):
             raise NonFiniteError(f"weights became NaN or infinite by step {trainer.step}; lower --lr or check the data")
-        save_checkpoint(trainer.state_dict(), self.path)
+        save_checkpoint({**trainer.state_dict(), **self.extra}, self.path)
         self.saved_at = trainer.step
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:
@@ -117,8 +118,9 @@ class BestCheckpoint(BaseCallback):
     """--val-data: the validation figure every `every` steps and at the end (one line each in
     validation.jsonl); best.pt, the checkpoint with the lowest so far, and best.json, its step and figure."""
 
-    def __init__(self, run_dir: Path, every: int):
+    def __init__(self, run_dir: Path, every: int, extra: dict | None = None):
         self.dir, self.every = run_dir, every
+        self.extra = dict(extra or {})  # saved beside the trainer's state, as in checkpoint.pt
         self.best: float | None = None
         self.checked_at = -1
 
@@ -136,7 +138,7 @@ class BestCheckpoint(BaseCallback):
             fh.write(json.dumps(record) + "\n")
         if np.isfinite(figure.value) and (self.best is None or figure.value < self.best):
             self.best = figure.value
-            save_checkpoint(trainer.state_dict(), self.dir / BEST_CHECKPOINT)
+            save_checkpoint({**trainer.state_dict(), **self.extra}, self.dir / BEST_CHECKPOINT)
             atomic_write_text(self.dir / BEST_RECORD, json.dumps({"step": trainer.step, "metric": figure.metric, "value": figure.value}) + "\n")
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:

@@ -1,4 +1,5 @@
-"""Log-likelihoods of data under a trained run (see flowmatch.likelihood for the method)."""
+"""Log-likelihoods of data under a trained run (see flowmatch.likelihood for the method;
+flowmatch.manifolds for a run on a manifold)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,9 @@ from torch import Tensor
 
 from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
-from flowmatch.likelihood import LikelihoodResult, image_log_likelihood, log_likelihood, to_pixels
-from flowmatch.manifolds import manifold_log_likelihood
+from flowmatch.likelihood import LikelihoodResult, image_log_likelihood, log_likelihood, manifold_log_likelihood, to_pixels
 from flowmatch.runs.run import Run, run_manifold
-
-
-def run_source_scale(run: Run) -> float:
-    """The standard deviation s of a run's Gaussian source N(0, s^2 I); an error otherwise."""
-    if not isinstance(run.source, GaussianSource):
-        raise FlowmatchError(f"likelihoods need a Gaussian source; this run's source is {run.config.source!r} (a two-sided flow has no tractable source density)")
-    return float(run.source.scale)
-
+from flowmatch.training.progress import progress_bar
 
 # A flow on a manifold is integrated by a fixed-step manifold solver: its default and step count.
 MANIFOLD_LIKELIHOOD_SOLVER, MANIFOLD_LIKELIHOOD_STEPS = "midpoint", 100
@@ -31,8 +24,16 @@ def likelihood_solver(run: Run, method: str | None, steps: int | None) -> tuple[
     return method or default_method, steps or default_steps
 
 
-def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, **kwargs) -> LikelihoodResult:
-    """log-likelihood of x: (N, *D) in the run's data space (keywords as `log_likelihood`).
+def run_source_scale(run: Run) -> float:
+    """The standard deviation s of a run's Gaussian source N(0, s^2 I); an error otherwise."""
+    if not isinstance(run.source, GaussianSource):
+        raise FlowmatchError(f"likelihoods need a Gaussian source; this run's source is {run.config.source!r} (a two-sided flow has no tractable source density)")
+    return float(run.source.scale)
+
+
+def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, progress: bool = False, **kwargs) -> LikelihoodResult:
+    """log-likelihood of x: (N, *D) in the run's data space (keywords as `log_likelihood`);
+    progress: a progress bar on a terminal.
 
     Image runs (D of the form (C, H, W)) take x in [-1, 1], turn it back into pixel values,
     dequantise and report bits per dimension. A run on a manifold scores points on it, in nats
@@ -40,16 +41,17 @@ def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, **kwa
     """
     manifold = run_manifold(run.config, run.data.shape)
     if manifold is not None:
-        for key in ("atol", "rtol"):
-            kwargs.pop(key, None)
-        return manifold_log_likelihood(manifold, run.model, x.to(run.device, torch.float32), **kwargs)
+        rest = {k: v for k, v in kwargs.items() if k not in ("atol", "rtol")}
+        with progress_bar(len(x), "likelihood", enabled=progress, unit="point") as bar:
+            return manifold_log_likelihood(manifold, run.model, x.to(run.device, torch.float32), on_batch=bar.update, **rest)
     scale = run_source_scale(run)
     x = x.to(run.device)
     if images is None:
         images = x.ndim == 4
-    if images:
-        return image_log_likelihood(run.model, to_pixels(x).to(run.device), source_scale=scale, **kwargs)
-    return log_likelihood(run.model, x.to(torch.float32), source_scale=scale, **kwargs)
+    with progress_bar(len(x), "likelihood", enabled=progress, unit="point") as bar:
+        if images:
+            return image_log_likelihood(run.model, to_pixels(x).to(run.device), source_scale=scale, on_batch=bar.update, **kwargs)
+        return log_likelihood(run.model, x.to(torch.float32), source_scale=scale, on_batch=bar.update, **kwargs)
 
 
 __all__ = ["likelihood_solver", "run_log_likelihood", "run_source_scale"]

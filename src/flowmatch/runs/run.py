@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -12,10 +12,11 @@ from torch import Tensor, nn
 from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds import CURVED_SETS, GeodesicPath
-from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
+from flowmatch.manifolds import CURVED_SETS
+from flowmatch.paths import AffinePath, BridgePath, GeodesicPath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import BEST_CHECKPOINT, CHECKPOINT, CHECKPOINT_CHOICES, CONFIG_FILE, SOURCE_FILE, load_config
+from flowmatch.runs.recommend import SamplerSettings
 from flowmatch.training import TrainConfig, build_network, resolve_device, run_manifold, run_path
 
 
@@ -34,6 +35,8 @@ class Run:
     data: DataSource
     step: int
     device: torch.device
+    # an exported model's recommended sampler (its card's), else None: the run's config decides
+    recommended: SamplerSettings | None = None
 
 
 def point_options(config: TrainConfig) -> dict[str, Any]:
@@ -69,6 +72,30 @@ def _source(config: TrainConfig, data: DataSource, path: AffinePath | BridgePath
     return config.build_source(data, path)  # a run written before the source was kept: read the file
 
 
+def check_weights(weights: dict[str, Tensor], make: Callable[[], nn.Module], where: str | Path) -> None:
+    """The weights must be, name for name, of the dtype and shape the config's network declares,
+    and finite. The network is built on the meta device (no memory) to learn what it declares, so
+    a config that declares an absurd network is refused before anything of that size is made."""
+    try:
+        with torch.device("meta"):
+            declared = make().state_dict()
+    except FlowmatchError:
+        raise
+    except Exception as exc:  # sizes torch cannot even describe
+        raise FlowmatchError(f"the config in {where} declares a network that cannot be built: {type(exc).__name__}") from None
+    missing, unexpected = sorted(set(declared) - set(weights)), sorted(set(weights) - set(declared))
+    if missing or unexpected:
+        raise FlowmatchError(f"the weights in {where} do not match its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    for name, want in declared.items():
+        got = weights[name]
+        if got.dtype != want.dtype or tuple(got.shape) != tuple(want.shape):
+            raise FlowmatchError(
+                f"the weights in {where} do not match its config: {name} is {str(got.dtype).removeprefix('torch.')} {tuple(got.shape)}, the config declares {str(want.dtype).removeprefix('torch.')} {tuple(want.shape)}"
+            )
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise FlowmatchError(f"weight {name} in {where} holds NaN or infinite values")
+
+
 def build_run(
     config: TrainConfig,
     weights: dict[str, Tensor],
@@ -93,7 +120,12 @@ def build_run(
         source: DataSource = ManifoldSource(config.manifold, data.shape)
     else:
         source = _source(config, data, path, source_points, Path(where))
-    model = build_network(config, data.shape, data.num_classes, cond_dim)
+
+    def make() -> torch.nn.Module:
+        return build_network(config, data.shape, data.num_classes, cond_dim)
+
+    check_weights(weights, make, where)  # before the network is built: its size is the weights'
+    model = make()
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
@@ -123,7 +155,7 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True, ch
     state = load_checkpoint(checkpoint_file(run_dir, checkpoint))
     config = load_config(run_dir / CONFIG_FILE)
     kept = run_dir / SOURCE_FILE
-    points = torch.from_numpy(load_points(kept)) if kept.is_file() and config.source not in TOY_SETS and config.source != "gaussian" else None
+    points = torch.from_numpy(load_points(kept)) if kept.exists() and config.source not in TOY_SETS and config.source != "gaussian" else None
     shape, num_classes = tuple(state["data_shape"]), int(state["num_classes"])
     cond_dim = state.get("cond_dim", 0)  # runs written before conditions existed have none
     if type(cond_dim) is not int or cond_dim < 0:
@@ -131,4 +163,4 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True, ch
     return build_run(config, sampling_weights(state, use_ema), shape, num_classes, cond_dim=cond_dim, step=int(state["step"]), device=device, source_points=points, where=run_dir)
 
 
-__all__ = ["Run", "build_run", "checkpoint_file", "load_run", "point_options", "run_manifold"]
+__all__ = ["Run", "build_run", "check_weights", "checkpoint_file", "load_run", "point_options", "run_manifold"]

@@ -7,9 +7,9 @@ from typing import Any
 from torch import nn
 
 from flowmatch.data import manifold_of
-from flowmatch.manifolds import GeodesicPath, Manifold
+from flowmatch.manifolds import Manifold
 from flowmatch.models import build_model
-from flowmatch.paths import AffinePath, BridgePath
+from flowmatch.paths import AffinePath, BridgePath, GeodesicPath
 from flowmatch.training.objectives import OBJECTIVE_CLASSES
 
 

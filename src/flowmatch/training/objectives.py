@@ -29,10 +29,9 @@ from torch import Tensor, nn
 from flowmatch.data import Batch, DataSource, GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.guidance import label_drop_mask
-from flowmatch.likelihood import EXACT_MAX_DIM, log_likelihood
-from flowmatch.loss import flow_map_loss, flow_matching_loss, interval_model, mean_flow_loss, sample_grid_interval, sample_interval, sample_time
-from flowmatch.manifolds import GeodesicPath, manifold_log_likelihood, riemannian_fm_loss
-from flowmatch.paths import AffinePath, BridgePath
+from flowmatch.likelihood import EXACT_MAX_DIM, log_likelihood, manifold_log_likelihood
+from flowmatch.loss import flow_map_loss, flow_matching_loss, interval_model, mean_flow_loss, riemannian_fm_loss, sample_grid_interval, sample_interval, sample_time
+from flowmatch.paths import AffinePath, BridgePath, GeodesicPath
 from flowmatch.solvers import hermite
 
 # the likelihood of validation data: a fixed-step solve, cheap next to training (model selection

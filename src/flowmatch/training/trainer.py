@@ -17,12 +17,11 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
-from flowmatch.couplings import Coupling
+from flowmatch.couplings import Coupling, GeodesicCoupling
 from flowmatch.data import Batch, DataConfig, DataSource, load_data
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.guidance import apply_label_drop
-from flowmatch.manifolds import GeodesicCoupling, GeodesicPath
-from flowmatch.paths import PredictionVelocity
+from flowmatch.paths import GeodesicPath, PredictionVelocity
 from flowmatch.training import distributed
 from flowmatch.training.callbacks import Callback, Deadline, Progress
 from flowmatch.training.config import TrainConfig, resolve_device, uses_bf16

@@ -15,6 +15,7 @@ import torch
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.manifolds import latlon_to_xyz, xyz_to_latlon
+from flowmatch.runs import run_log_likelihood, sample_run
 from flowmatch.viz.plots import pyplot, save_figure, to_numpy
 
 
@@ -80,8 +81,6 @@ def plot_manifold_trajectories(trajectory, manifold: str, out: str | Path, max_p
 
 def log_density_map(run, manifold: str, resolution: int = 60, **likelihood) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(longitudes, latitudes or angles, log p: (R, 2R) or (R, R)) of a run on a grid of cell centres."""
-    from flowmatch.runs import run_log_likelihood
-
     if manifold == "sphere":
         lat = np.linspace(-90, 90, resolution + 1)[:-1] + 90 / resolution
         lon = np.linspace(-180, 180, 2 * resolution + 1)[:-1] + 180 / (2 * resolution)
@@ -108,8 +107,6 @@ def plot_manifold_density(run, manifold: str, out: str | Path, resolution: int =
 
 def plot_manifold_run(run, out_dir: str | Path, n: int = 2000, seed: int = 0, density: bool = False) -> list[Path]:
     """The standard pictures of a run on the sphere or the torus: samples.png, trajectories.png (and density.png)."""
-    from flowmatch.runs import sample_run
-
     manifold = run.config.manifold
     out_dir = Path(out_dir)
     res = sample_run(run, n, method="midpoint", steps=50, seed=seed, trajectory=True)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from torch import Tensor
 
-from flowmatch.manifolds.base import Manifold
+from flowmatch.manifolds import Manifold
 
 
 def geodesic_w2(manifold: Manifold, x: Tensor, y: Tensor) -> float:

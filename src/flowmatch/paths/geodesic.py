@@ -16,8 +16,9 @@ import torch
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds.base import Manifold
-from flowmatch.paths import PathSample, Schedule
+from flowmatch.manifolds import Manifold
+from flowmatch.paths.affine import PathSample
+from flowmatch.paths.schedules import Schedule
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from typing import Mapping
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds.base import Manifold
-from flowmatch.solvers import FIXED_STEP, SampleResult, Stepper, Velocity, solve
-from flowmatch.solvers.steppers import RHS
+from flowmatch.manifolds import Manifold
+from flowmatch.solvers.ode import SampleResult, Velocity, solve
+from flowmatch.solvers.steppers import FIXED_STEP, RHS, Stepper
 
 # (a: stage coefficients, b: weights, c: stage times) of the exponential-map methods
 _TABLEAUS = {
