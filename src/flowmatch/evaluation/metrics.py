@@ -15,7 +15,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.evaluation.fid import inception_fid, inception_weights
 from flowmatch.metrics import energy_distance, frechet_distance, geodesic_mmd, geodesic_w2, mmd, sliced_wasserstein2, wasserstein2
 from flowmatch.runs import Run, run_log_likelihood, sample_run
-from flowmatch.runs.run import point_options, run_manifold
+from flowmatch.runs.run import point_options, space_of
 
 SAMPLE_METRICS = ("w2", "sliced_w2", "mmd", "energy")
 # on a manifold: W2 with the geodesic cost and an MMD with a Gaussian kernel of the geodesic distance
@@ -25,7 +25,7 @@ DEFAULT_METRICS, DEFAULT_MANIFOLD_METRICS = "w2,sliced_w2,mmd,energy", "w2,mmd"
 
 def default_metrics(run: Run) -> str:
     """The metrics `flowmatch eval` reports when none are named."""
-    return DEFAULT_METRICS if run_manifold(run.config, run.data.shape) is None else DEFAULT_MANIFOLD_METRICS
+    return DEFAULT_METRICS if space_of(run) is None else DEFAULT_MANIFOLD_METRICS
 
 
 # "fd": Fréchet distance in the space of a feature extractor passed as `feature_fn` (the hook
@@ -114,7 +114,7 @@ def evaluate_run(
     feature_fn(ref), feature_fn: (N, *D) -> (N, F), e.g. a classifier's penultimate layer.
     """
     metrics = parse_list(list(metrics), METRICS, "metric")
-    manifold = run_manifold(run.config, run.data.shape)
+    manifold = space_of(run)
     if manifold is not None:
         metrics = parse_list(metrics, MANIFOLD_METRICS, f"metric on the {manifold.name}")
     out: dict = {"n": n}

@@ -9,7 +9,7 @@ from torch import Tensor
 from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.likelihood import LikelihoodResult, image_log_likelihood, log_likelihood, manifold_log_likelihood, to_pixels
-from flowmatch.runs.run import Run, run_manifold
+from flowmatch.runs.run import Run, space_of
 from flowmatch.training.progress import progress_bar
 
 # A flow on a manifold is integrated by a fixed-step manifold solver: its default and step count.
@@ -19,7 +19,7 @@ FLAT_LIKELIHOOD_SOLVER, FLAT_LIKELIHOOD_STEPS = "dopri5", 32
 
 def likelihood_solver(run: Run, method: str | None, steps: int | None) -> tuple[str, int]:
     """(solver, steps) of a run's likelihood where not named: dopri5 in flat space, 100 midpoint steps on a manifold."""
-    curved = run_manifold(run.config, run.data.shape) is not None
+    curved = space_of(run) is not None
     default_method, default_steps = (MANIFOLD_LIKELIHOOD_SOLVER, MANIFOLD_LIKELIHOOD_STEPS) if curved else (FLAT_LIKELIHOOD_SOLVER, FLAT_LIKELIHOOD_STEPS)
     return method or default_method, steps or default_steps
 
@@ -39,7 +39,7 @@ def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, progr
     dequantise and report bits per dimension. A run on a manifold scores points on it, in nats
     w.r.t. the volume measure (`manifold_log_likelihood`; atol and rtol do not apply).
     """
-    manifold = run_manifold(run.config, run.data.shape)
+    manifold = space_of(run)
     if manifold is not None:
         rest = {k: v for k, v in kwargs.items() if k not in ("atol", "rtol")}
         with progress_bar(len(x), "likelihood", enabled=progress, unit="point") as bar:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
-from flowmatch.manifolds import CURVED_SETS
+from flowmatch.manifolds import CURVED_SETS, Manifold
 from flowmatch.paths import AffinePath, BridgePath, GeodesicPath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import BEST_CHECKPOINT, CHECKPOINT, CHECKPOINT_CHOICES, CONFIG_FILE, SOURCE_FILE, load_config
@@ -37,6 +37,13 @@ class Run:
     device: torch.device
     # an exported model's recommended sampler (its card's), else None: the run's config decides
     recommended: SamplerSettings | None = None
+
+
+def space_of(run: Run) -> Manifold | None:
+    """The manifold a loaded run's flow lives on; None in flat space (also for a run-like object without a manifold option)."""
+    if getattr(run.config, "manifold", "euclidean") == "euclidean":
+        return None
+    return run_manifold(run.config, run.data.shape)
 
 
 def point_options(config: TrainConfig) -> dict[str, Any]:
@@ -163,4 +170,4 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True, ch
     return build_run(config, sampling_weights(state, use_ema), shape, num_classes, cond_dim=cond_dim, step=int(state["step"]), device=device, source_points=points, where=run_dir)
 
 
-__all__ = ["Run", "build_run", "check_weights", "checkpoint_file", "load_run", "point_options", "run_manifold"]
+__all__ = ["Run", "build_run", "check_weights", "checkpoint_file", "load_run", "point_options", "run_manifold", "space_of"]
