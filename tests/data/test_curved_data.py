@@ -83,6 +83,8 @@ def test_built_in_curved_sets():
         load_data("vmf-mixture")
     with pytest.raises(FlowmatchError, match="--manifold torus"):
         load_data("wrapped-normal-mixture", manifold="sphere")
+    with pytest.raises(FlowmatchError, match="flat 2D set.*vmf-mixture, sphere-checkerboard"):
+        load_data("moons", manifold="sphere")
     with pytest.raises(FlowmatchError, match="--degrees applies to --manifold torus"):
         DataConfig(data="x.csv", manifold="sphere", degrees=True)
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from flowmatch.data.sources import ArrayData, Batch, DataSource
+from flowmatch.data.toy import TOY_SETS
 from flowmatch.errors import FlowmatchError
 from flowmatch.manifolds import CURVED_SETS, latlon_to_xyz, make_manifold, wrap, xyz_to_latlon
 
@@ -151,6 +152,9 @@ def load_curved(spec: str, manifold: str, degrees: bool = False) -> DataSource:
         return data
     if manifold not in CURVED:
         raise FlowmatchError(f"unknown manifold {manifold!r}; choose one of euclidean, {', '.join(CURVED)}")
+    if spec in TOY_SETS:
+        ours = ", ".join(k for k, (m, _) in CURVED_SETS.items() if m == manifold)
+        raise FlowmatchError(f"{spec!r} is a flat 2D set; --manifold {manifold} takes a file of points on it or a built-in set ({ours})")
     table = read_table(spec)
     points = sphere_points(table, spec) if manifold == "sphere" else torus_points(table, degrees, spec)
     return ArrayData(points, name=spec)
