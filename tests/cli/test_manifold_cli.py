@@ -103,3 +103,12 @@ def test_best_checkpoint_needs_val_data(tmp_path):
     cli("train", "--data", "moons", "--out", run, "--steps", "5", *TINY, check=True)
     res = cli("sample", run, "--out", tmp_path / "s.npy", "--checkpoint", "best")
     assert res.returncode == 2 and "best.pt" in res.stderr and "--val-data" in res.stderr
+
+
+def test_flat_only_samplers_are_refused_on_a_manifold(sphere_run, tmp_path):
+    _, run = sphere_run
+    for flags, message in ((("--solver", "dopri5"), "samples with a manifold solver"), (("--sde",), "samples by its ODE")):
+        res = cli("sample", run, "--out", tmp_path / "s.npy", "--n", "10", *flags)
+        assert res.returncode == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    res = cli("sample", run, "--out", tmp_path / "s.npy", "--n", "10", "--solver", "exp-rk4", "--steps", "3")
+    assert res.returncode == 0 and json.loads(res.stdout)["nfe"] == 12
