@@ -11,20 +11,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowmatch.data.config import DataConfig
+from flowmatch.data.curved import CurvedToyData, ManifoldSource, load_curved, manifold_of, to_file_coordinates
 from flowmatch.data.images import ImageData, is_image_spec, load_images
 from flowmatch.data.points import POINT_SUFFIXES, PointSet, load_point_set
 from flowmatch.data.sources import ArrayData, Batch, DataShape, DataSource, GaussianSource, ToyData
 from flowmatch.data.toy import TOY_CLASSES, TOY_SETS, toy_labelled
 from flowmatch.errors import FlowmatchError
+from flowmatch.manifolds import CURVED_SETS
 
 ImageShape = DataShape  # its first name, when only image runs were loaded without their data
 
 
-def load_data(spec: str, *, data_dir: str = "data", image_size: int = 0, download: bool = False, hflip: bool = False, split: str = "train") -> DataSource:
+def load_data(
+    spec: str, *, data_dir: str = "data", image_size: int = 0, download: bool = False, hflip: bool = False, split: str = "train", manifold: str = "euclidean", degrees: bool = False
+) -> DataSource:
     """A built-in toy name, a point-cloud file path, or an image set / folder -> DataSource.
 
-    The keyword options apply to image data only (see `flowmatch.data.images`).
+    data_dir, image_size, download, hflip and split apply to image data only (see
+    `flowmatch.data.images`); manifold (sphere, torus) and degrees to points on curved spaces
+    (see `flowmatch.data.curved`).
     """
+    if manifold != "euclidean":
+        return load_curved(spec, manifold, degrees)
+    if spec in CURVED_SETS:
+        raise FlowmatchError(f"{spec!r} lives on the {CURVED_SETS[spec][0]}: add --manifold {CURVED_SETS[spec][0]}")
     if is_image_spec(spec):
         return load_images(spec, data_dir=data_dir, image_size=image_size, download_files=download, hflip=hflip, split=split)
     if image_size:
@@ -44,6 +54,11 @@ __all__ = [
     "GaussianSource",
     "ToyData",
     "ArrayData",
+    "CurvedToyData",
+    "ManifoldSource",
+    "load_curved",
+    "manifold_of",
+    "to_file_coordinates",
     "DataShape",
     "ImageData",
     "ImageShape",

@@ -19,6 +19,12 @@ class DataConfig:
     image_size: int = option(0, "resize and centre-crop images to this size (0: the set's own; 32 for folders)", min=0)
     download: bool = option(False, "fetch mnist/fashion-mnist/cifar10 into --data-dir (checksums verified)")
     hflip: bool = option(False, "random horizontal flips of images")
+    manifold: str = option(
+        "euclidean",
+        "the space the data live on: sphere (--data: latitude,longitude in degrees, unit vectors, or vmf-mixture / sphere-checkerboard) or torus (angles; wrapped-normal-mixture); flows follow its geodesics from its uniform distribution",
+        choices=("euclidean", "sphere", "torus"),
+    )
+    degrees: bool = option(False, "--manifold torus: the data file's angles are in degrees (default radians)")
 
     def __post_init__(self):
         check_options(self)
@@ -28,7 +34,9 @@ class DataConfig:
             check_image_size(self.image_size)
         if not self.data.strip():
             raise FlowmatchError("data must name a data set or a file")
+        if self.degrees and self.manifold != "torus":
+            raise FlowmatchError("--degrees applies to --manifold torus (sphere files are always latitude,longitude in degrees)")
 
     def load_options(self) -> dict:
         """Keyword options of `load_data` (image data only use them)."""
-        return {"data_dir": self.data_dir, "image_size": self.image_size, "download": self.download, "hflip": self.hflip}
+        return {"data_dir": self.data_dir, "image_size": self.image_size, "download": self.download, "hflip": self.hflip, "manifold": self.manifold, "degrees": self.degrees}
