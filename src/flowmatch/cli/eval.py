@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.parsing import parse_int_list
 
     run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
-    metrics = parse_list(args.metrics or default_metrics(run), METRICS, "metric")
+    metrics = parse_list(default_metrics(run) if args.metrics is None else args.metrics, METRICS, "metric")
     nfes = parse_int_list(args.sweep_nfe, "--sweep-nfe", min_value=1) if args.sweep_nfe is not None else None
     if nfes is not None and args.out is None:
         raise FlowmatchError("--sweep-nfe needs --out DIR for the table and plot")
