@@ -12,13 +12,15 @@ from flowmatch.options import check_options, option
 class DataConfig:
     data: str = option(
         "moons",
-        "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel, rings), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder",
+        "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel, rings), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder; token data: discrete-checkerboard, a UTF-8 .txt file, integer tokens .npy/.npz with --vocab-size",
     )
     source: str = option("gaussian", "'gaussian' (the path's own N(0, sigma_0^2 I)) or a data set as for --data (a two-sided flow)")
     data_dir: str = option("data", "folder with the image set's original files")
     image_size: int = option(0, "resize and centre-crop images to this size (0: the set's own; 32 for folders)", min=0)
     download: bool = option(False, "fetch mnist/fashion-mnist/cifar10 into --data-dir (checksums verified)")
     hflip: bool = option(False, "random horizontal flips of images")
+    seq_len: int = option(128, "text: characters per training window (token sequences of this length)", min=1)
+    vocab_size: int = option(0, "integer-token .npy/.npz data: the vocabulary size V (tokens 0..V-1); 0: point data", min=0)
 
     def __post_init__(self):
         check_options(self)
@@ -30,5 +32,5 @@ class DataConfig:
             raise FlowmatchError("data must name a data set or a file")
 
     def load_options(self) -> dict:
-        """Keyword options of `load_data` (image data only use them)."""
-        return {"data_dir": self.data_dir, "image_size": self.image_size, "download": self.download, "hflip": self.hflip}
+        """Keyword options of `load_data` (image and token data use them)."""
+        return {"data_dir": self.data_dir, "image_size": self.image_size, "download": self.download, "hflip": self.hflip, "seq_len": self.seq_len, "vocab_size": self.vocab_size}
