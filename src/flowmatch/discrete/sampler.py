@@ -48,8 +48,8 @@ class DiscreteSampleResult:
 
 def categorical(weights: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """One draw per row of non-negative weights (N, K) (not necessarily normalised) -> (N,) indices."""
-    cdf = weights.double().cumsum(-1)
-    u = torch.rand(weights.shape[:-1], generator=generator, dtype=torch.float64).to(weights.device) * cdf[..., -1]
+    cdf = weights.cumsum(-1)
+    u = torch.rand(weights.shape[:-1], generator=generator, dtype=cdf.dtype).to(weights.device) * cdf[..., -1]
     return torch.searchsorted(cdf, u.unsqueeze(-1)).squeeze(-1).clamp(max=weights.shape[-1] - 1)
 
 
@@ -64,7 +64,8 @@ def discrete_step(path: MixturePath, x: Tensor, log_q: Tensor, t: float, s: floa
         dk = float(path.schedule.kappa(torch.tensor(s, dtype=torch.float64))) - kt
     else:
         dk = (s - t) * float(path.schedule.d_kappa(torch.tensor(t, dtype=torch.float64)))
-    q = torch.nn.functional.pad(q, (0, path.input_vocab - path.vocab_size))  # the mask column: never a destination of the forward term
+    if path.input_vocab > path.vocab_size:  # the mask column: never a destination of the forward term
+        q = torch.nn.functional.pad(q, (0, path.input_vocab - path.vocab_size))
     rates = dk / max(1.0 - kt, 1e-12) * q
     if corrector > 0:  # kappa_t = 0 would divide by zero: the term then resamples the source, bounded by the cap
         rates = rates + corrector * dk / (max(kt, 1e-6) * max(1.0 - kt, 1e-12)) * ((1 - kt) * path.source_probs(x.device) + kt * q)
