@@ -7,6 +7,7 @@ the chain whose rates follow from that posterior (`sampler`), plainly or with cl
 guidance (`posterior`); `mask_elbo` bounds the likelihood of the mask path (`elbo`).
 """
 
+from flowmatch.discrete.config import DiscreteConfig
 from flowmatch.discrete.elbo import BoundResult, mask_elbo
 from flowmatch.discrete.loss import DISCRETE_LOSSES, DiscreteDraw, discrete_loss, draw_masked_count, draw_training, token_losses
 from flowmatch.discrete.path import DISCRETE_SOURCES, MixturePath
@@ -20,6 +21,7 @@ __all__ = [
     "DISCRETE_LOSSES",
     "DISCRETE_METHODS",
     "DISCRETE_SOURCES",
+    "DiscreteConfig",
     "DiscreteDraw",
     "DiscreteSampleResult",
     "GUIDANCE_SPACES",
