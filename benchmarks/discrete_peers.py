@@ -29,7 +29,7 @@ from torch import Tensor, nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from flowmatch.data import DiscreteCheckerboard  # noqa: E402
-from flowmatch.discrete import MixturePath, Posterior, PolynomialKappa, discrete_loss, draw_training, sample_discrete  # noqa: E402
+from flowmatch.discrete import MixturePath, PolynomialKappa, Posterior, discrete_loss, draw_training, sample_discrete  # noqa: E402
 from flowmatch.models import build_model  # noqa: E402
 
 VOCAB, HIDDEN, BATCH, LR = 128, 128, 4096, 1e-3
@@ -149,7 +149,14 @@ def main() -> None:
     for nfe in nfes:
         x_fm, s_fm = sample_fm(fm_model, args.samples, nfe, args.chunk)
         x_our, s_our, n_our = sample_ours(our_model, path, args.samples, nfe, args.chunk, args.seed)
-        row = {"nfe": nfe, "flowmatch_nfe": n_our, "tv_flow_matching": round(tv(x_fm, p), 4), "tv_flowmatch": round(tv(x_our, p), 4), "sample_s_flow_matching": round(s_fm, 1), "sample_s_flowmatch": round(s_our, 1)}
+        row = {
+            "nfe": nfe,
+            "flowmatch_nfe": n_our,
+            "tv_flow_matching": round(tv(x_fm, p), 4),
+            "tv_flowmatch": round(tv(x_our, p), 4),
+            "sample_s_flow_matching": round(s_fm, 1),
+            "sample_s_flowmatch": round(s_our, 1),
+        }
         rows.append(row)
         print(json.dumps(row), flush=True)
     summary = {"steps": args.steps, "samples": args.samples, "floor": round(floor, 4), "train_s_flow_matching": round(fm_time, 1), "train_s_flowmatch": round(our_time, 1), "rows": rows}

@@ -10,20 +10,28 @@ from pathlib import Path
 
 NAME = "sample"
 HELP = "draw samples from a trained run"
-DESCRIPTION = "Solve the ODE (or, with --sde, an SDE with the same marginals) from the source to t=1 and save the samples."
+DESCRIPTION = "Solve the ODE (or, with --sde, an SDE with the same marginals) from the source to t=1 and save the samples; a discrete run simulates its chain over tokens."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import MAX_SAMPLES, number
+    from flowmatch.discrete import DISCRETE_METHODS, GUIDANCE_SPACES
     from flowmatch.solvers import GRIDS, SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=None, help="number of samples (default 2000, or one per row of --condition)")
-    p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
     p.add_argument(
-        "--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run; a flow-map student's own step, and midpoint on its velocity when unguided)"
+        "--out",
+        required=True,
+        help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images; tokens (N, L) for a discrete run) or FILE.png (scatter plot, image grid, or the 2D discrete histogram beside the truth); FILE.txt: the text of a discrete text run",
     )
-    p.add_argument("--steps", type=number(int, min=1), default=4, help="solver steps (fixed-step solvers)")
+    p.add_argument(
+        "--solver",
+        default=None,
+        choices=list(dict.fromkeys(SOLVERS + DISCRETE_METHODS)),
+        help="default: the run's own (midpoint; euler for a distilled run; a flow-map student's own step, and midpoint on its velocity when unguided; a discrete run: kappa, the Euler step in kappa)",
+    )
+    p.add_argument("--steps", type=number(int, min=1), default=None, help="solver steps (fixed-step solvers; default 4, and 64 for a discrete run)")
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=number(float, min=0, min_open=True), default=1e-5)
     p.add_argument("--rtol", type=number(float, min=0, min_open=True), default=1e-5)
@@ -51,6 +59,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PHI",
         help="pull the spread of the guided data prediction back toward the conditional one by PHI (0: plain guidance; default: the run's own)",
     )
+    d = p.add_argument_group("discrete runs")
+    d.add_argument("--temperature", type=number(float, min=0, min_open=True), default=1.0, help="divide the posterior's logits by this (below 1: sharper samples)")
+    d.add_argument(
+        "--corrector", type=number(float, min=0), default=0.0, help="weight of the corrector (divergence-free) term, which sends tokens back to the source as others move to the data (default 0: off)"
+    )
+    d.add_argument("--guidance-space", default="logits", choices=list(GUIDANCE_SPACES), help="combine the class and null posteriors on their logits (normalised) or on the chain's rates")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,14 +77,26 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.solvers import ADAPTIVE
 
     out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
-        raise FlowmatchError(f"--out must end in .npy or .png, got {out.name!r}")
+    if out.suffix not in (".npy", ".png", ".txt"):
+        raise FlowmatchError(f"--out must end in .npy, .png or (text runs) .txt, got {out.name!r}")
     if args.sde and args.solver:
         raise FlowmatchError(f"--sde integrates by Euler-Maruyama; --solver {args.solver} applies to the ODE")
     if args.noise_scale != 1.0 and not args.sde:
         raise FlowmatchError("--noise-scale applies to --sde sampling")
     conditions = _read_conditions(args.condition) if args.condition else None
     run = load_model(args.run, device=args.device)
+    if run.discrete:
+        from flowmatch.cli.sample_tokens import sample_tokens_command
+
+        return sample_tokens_command(run, args)
+    discrete_only = [
+        flag
+        for flag, used in (("--temperature", args.temperature != 1.0), ("--corrector", args.corrector), ("--guidance-space", args.guidance_space != "logits"), ("--out FILE.txt", out.suffix == ".txt"))
+        if used
+    ]
+    if discrete_only or args.solver == "kappa":
+        raise FlowmatchError(f"{(discrete_only or ['--solver kappa'])[0]} applies to discrete runs (flows on tokens)")
+    args.steps = args.steps or 4
     images = len(run.data.shape) == 3
     if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval or args.guidance_rescale):
         raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")

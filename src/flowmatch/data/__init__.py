@@ -15,7 +15,7 @@ from flowmatch.data.config import DataConfig
 from flowmatch.data.images import ImageData, is_image_spec, load_images
 from flowmatch.data.points import POINT_SUFFIXES, PointSet, load_point_set
 from flowmatch.data.sources import ArrayData, Batch, DataShape, DataSource, GaussianSource, ToyData
-from flowmatch.data.tokens import TEXT_SUFFIXES, TOKEN_SETS, DiscreteCheckerboard, TextData, TokenArray, decode, encode, load_token_array
+from flowmatch.data.tokens import TEXT_SUFFIXES, TOKEN_SETS, DiscreteCheckerboard, TextData, TokenArray, TokenSource, decode, encode, is_token_spec, load_token_array
 from flowmatch.data.toy import TOY_CLASSES, TOY_SETS, toy_labelled
 from flowmatch.errors import FlowmatchError
 
@@ -75,6 +75,8 @@ __all__ = [
     "TOKEN_SETS",
     "TextData",
     "TokenArray",
+    "TokenSource",
+    "is_token_spec",
     "decode",
     "encode",
     "load_token_array",

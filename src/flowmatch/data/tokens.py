@@ -27,6 +27,21 @@ TOKEN_SETS = ("discrete-checkerboard",)
 TEXT_SUFFIXES = (".txt",)
 
 
+def is_token_spec(spec: str, vocab_size: int = 0) -> bool:
+    """Whether `load_data(spec, vocab_size=...)` gives token data (checked without reading the data)."""
+    return spec in TOKEN_SETS or Path(spec).suffix in TEXT_SUFFIXES or (vocab_size > 0 and Path(spec).suffix in (".npy", ".npz"))
+
+
+class TokenSource(DataSource):
+    """Draws of a mixture path's source p0 (uniform tokens or all-mask) for sequences of `shape` (L,)."""
+
+    def __init__(self, path, shape: tuple[int, ...]):
+        self.path, self.shape = path, tuple(shape)
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch:
+        return Batch(self.path.sample_source((n, *self.shape), generator))
+
+
 class DiscreteCheckerboard(DataSource):
     """(x1, x2) in {0..127}^2, uniform on the cells (i, j) of width 32 with i + j even; y: the quadrant 2 [x1 >= 64] + [x2 >= 64]."""
 

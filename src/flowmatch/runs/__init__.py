@@ -1,7 +1,9 @@
 """Run directories: training into one (`train`), its files (config, log, checkpoints, pairs,
-grids), and what is done with a trained run (`load_run`, `sample_run`, `run_log_likelihood`)."""
+grids), and what is done with a trained run (`load_run`, `sample_run`, `run_log_likelihood`;
+for discrete runs `sample_tokens` and `run_bound`)."""
 
 from flowmatch.runs.checkpoint import load_checkpoint, save_checkpoint
+from flowmatch.runs.discrete import DISCRETE_STEPS, default_discrete_sampler, run_bound, sample_tokens
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, load_config, read_config_file, save_config
 from flowmatch.runs.images import save_image_grid
 from flowmatch.runs.likelihood import run_log_likelihood
@@ -11,20 +13,24 @@ from flowmatch.runs.train import train
 
 __all__ = [
     "CHECKPOINT",
+    "DISCRETE_STEPS",
     "CONFIG_FILE",
     "LOG_FILE",
     "PAIRS_FILE",
     "Run",
     "build_run",
     "class_labels",
+    "default_discrete_sampler",
     "default_sampler",
     "load_checkpoint",
     "load_config",
     "load_run",
     "read_config_file",
+    "run_bound",
     "run_log_likelihood",
     "sample_run",
     "sample_source",
+    "sample_tokens",
     "save_checkpoint",
     "save_config",
     "save_image_grid",

@@ -15,10 +15,11 @@ from typing import Any
 import torch
 
 from flowmatch.couplings import Coupling, CouplingConfig
-from flowmatch.data import DataConfig, DataSource, GaussianSource, load_data
+from flowmatch.data import DataConfig, DataSource, GaussianSource, is_token_spec, load_data
+from flowmatch.discrete import DiscreteConfig
 from flowmatch.errors import FlowmatchError
 from flowmatch.loss import LossConfig
-from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
+from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, TokenMLPConfig, TransformerConfig, UNetConfig, architecture_config
 from flowmatch.options import check_options, compose, option, section
 from flowmatch.paths import AffinePath, BridgePath, PathConfig
 from flowmatch.solvers import SOLVERS
@@ -63,12 +64,45 @@ class LoopConfig:
         check_options(self)
 
 
-SECTIONS = (LoopConfig, DataConfig, PathConfig, CouplingConfig, ModelConfig, MLPConfig, UNetConfig, SimpleCNNConfig, DiffusersUNetConfig, LossConfig, OptimConfig)
+SECTIONS = (
+    LoopConfig,
+    DataConfig,
+    PathConfig,
+    CouplingConfig,
+    ModelConfig,
+    MLPConfig,
+    UNetConfig,
+    SimpleCNNConfig,
+    DiffusersUNetConfig,
+    TokenMLPConfig,
+    TransformerConfig,
+    LossConfig,
+    DiscreteConfig,
+    OptimConfig,
+)
+
+
+def token_run_choices(data: str, vocab_size: int, objective: str, model: str) -> tuple[str, str]:
+    """(objective, model) of a run: token data train a discrete flow, with the posterior network
+    token-mlp for the 2D discrete set and transformer for sequences where `mlp` (the default) is
+    named; a discrete objective on other data, or a continuous one on tokens, is an error."""
+    if not is_token_spec(data, vocab_size):
+        if objective == "discrete":
+            raise FlowmatchError(f"--objective discrete trains on token data (discrete-checkerboard, a .txt file, integer tokens with --vocab-size), not {data!r}")
+        return objective, model
+    if objective not in ("fm", "discrete"):
+        raise FlowmatchError(f"token data train a discrete flow; --objective {objective} applies to continuous data")
+    if model == "mlp":
+        model = "token-mlp" if data == "discrete-checkerboard" else "transformer"
+    return "discrete", model
 
 
 def _post_init(self) -> None:
     for sec in self.sections:  # each package checks its own options (types, choices, ranges)
         section(self, sec)
+    objective, model = token_run_choices(self.data, self.vocab_size, self.objective, self.model)
+    object.__setattr__(self, "objective", objective)
+    object.__setattr__(self, "model", model)
     self.part(architecture_config(self.model))
     if self.objective in ("meanflow", "flowmap") and self.sampler == "midpoint":  # the default sampler of such a run: its own step
         object.__setattr__(self, "sampler", "meanflow")

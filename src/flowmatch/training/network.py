@@ -11,16 +11,17 @@ from flowmatch.paths import BridgePath
 from flowmatch.training.objectives import OBJECTIVE_CLASSES
 
 
-def build_network(config: Any, data_shape: tuple[int, ...], num_classes: int, cond_dim: int = 0) -> nn.Module:
+def build_network(config: Any, data_shape: tuple[int, ...], num_classes: int, cond_dim: int = 0, vocab_size: int = 0) -> nn.Module:
     """The network `config` trains (untrained weights): its architecture and options, the inputs
-    its objective needs (an interval h, a guidance weight) and, on the bridge, a score head."""
+    its objective needs (an interval h, a guidance weight, the vocabulary of token data) and, on
+    the bridge, a score head. vocab_size: the number of tokens of token data (0 for the others)."""
     return build_model(
         config.model,
         tuple(data_shape),
         num_classes=int(num_classes),
         cond_dim=int(cond_dim),
         score=isinstance(config.build_path(), BridgePath),
-        **OBJECTIVE_CLASSES[config.objective].network_options(config),
+        **OBJECTIVE_CLASSES[config.objective].network_options(config, int(vocab_size)),
         **config.model_options(),
     )
 
