@@ -22,7 +22,7 @@ from flowmatch.fileio import _UMASK, atomic_write_text
 from flowmatch.hub.card import model_card, train_command
 from flowmatch.hub.files import CARD_FILE, PICTURE, write_export_files
 from flowmatch.hub.load import from_run_dir
-from flowmatch.runs import CHECKPOINT, load_checkpoint, load_config, sample_run, save_image_grid
+from flowmatch.runs import CHECKPOINT, DISCRETE_STEPS, load_checkpoint, load_config, sample_run, sample_tokens, save_image_grid
 from flowmatch.training import TrainConfig
 
 WEIGHTS = ("ema", "model")
@@ -73,7 +73,10 @@ def _recipe_record(run_dir: Path) -> tuple[dict | None, list | None, TrainConfig
 
 
 def default_steps(config: TrainConfig) -> int:
-    """Steps to recommend: 1 for a distilled (one-step) model, else the sample command's 4."""
+    """Steps to recommend: 1 for a distilled (one-step) model, the sample command's 64 for a
+    discrete flow, else the sample command's 4."""
+    if config.objective == "discrete":
+        return DISCRETE_STEPS
     return 1 if config.distill_fraction > 0 else 4
 
 
@@ -117,7 +120,7 @@ def export_run(
     if command is None:
         base = recipe_config if recipe is not None and recipe_config is not None else config
         command = train_command(base.replace(out=str(run_dir)), recipe) + "\n" + f"flowmatch export {run_dir} --out {out}"
-    extra = {"name": name, "description": description, "recommended": {"solver": config.sampler, "steps": steps}}
+    extra = {"name": name, "description": description, "recommended": {"solver": config.discrete_sampler if run.discrete else config.sampler, "steps": steps}}
     if figures is not None:
         extra["figures"] = {"metric": "w2", "n": figures.n, "draws": figures.draws, "noise_floor": figures.floor, "rows": figures.rows}
     with new_folder(out) as tmp:
@@ -134,6 +137,15 @@ def export_run(
 
 
 def _picture(run, path: Path, steps: int, guidance: float, seed: int) -> str:
+    if run.discrete:
+        from flowmatch.viz import plot_text_samples, plot_token_histogram
+
+        res = sample_tokens(run, 2000 if tuple(run.data.shape) == (2,) else 6, steps=steps, seed=seed)
+        if getattr(run.data, "vocabulary", None) is not None:
+            plot_text_samples(run.data.decode(res.x.cpu()), path, title=f"{run.config.data}: {res.nfe} steps")
+        else:
+            plot_token_histogram(res.x.cpu(), path, vocab_size=run.path.vocab_size, truth=getattr(run.data, "probabilities", lambda: None)(), title=f"NFE {res.nfe}")
+        return path.name
     images = len(run.data.shape) == 3
     if images:
         k = run.data.num_classes

@@ -30,7 +30,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.hub import hf
 from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, read_export_config, read_source_points, write_export_files
 from flowmatch.hub.registry import PREFIX, pretrained_folder
-from flowmatch.runs import CHECKPOINT, Run, build_run, default_sampler, load_run, sample_run
+from flowmatch.runs import CHECKPOINT, DISCRETE_STEPS, Run, build_run, default_sampler, load_run, sample_run, sample_tokens
 
 HUB_PREFIX = "hf:"
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$")
@@ -47,10 +47,12 @@ class Pretrained(Run):
 
     @torch.no_grad()
     def sample(self, n: int, *, method: str | None = None, steps: int | None = None, seed: int = 0, y: Tensor | None = None, guidance: float = 1.0) -> Tensor:
-        """(n, *D) samples at t = 1: by default with the solver and steps its card recommends
+        """(n, *D) samples at t = 1 (a discrete run: (n, L) tokens): by default with the solver and steps its card recommends
         (else the run's own sampler for guided or unguided draws, 4 steps); y: (n,) class labels,
         guidance as `sample_run`."""
         rec = self.meta.get("recommended", {}) if isinstance(self.meta.get("recommended"), dict) else {}
+        if self.discrete:  # tokens (n, L) from the chain over tokens
+            return sample_tokens(self, n, method=method or rec.get("solver"), steps=steps or rec.get("steps") or DISCRETE_STEPS, seed=seed, y=y, guidance=guidance).x
         method = method or rec.get("solver") or default_sampler(self, guided=y is not None and guidance > 1)
         steps = steps or (rec["steps"] if type(rec.get("steps")) is int and rec["steps"] > 0 else 4)
         return sample_run(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
@@ -106,6 +108,8 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
         step=step if type(step) is int and step >= 0 else 0,
         device=device,
         source_points=points,
+        vocab_size=meta.get("vocab_size", 0),
+        vocabulary=meta.get("vocabulary"),
         where=folder,
         cls=Pretrained,
         name_or_path=name_or_path or str(folder),

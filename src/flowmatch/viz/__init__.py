@@ -2,7 +2,7 @@
 sweeps, the standard pictures of a trained 2D run, and the 2D discrete set's histograms. matplotlib (Agg) is imported here only."""
 
 from flowmatch.runs.images import save_image_grid
-from flowmatch.viz.discrete import plot_token_histogram, plot_token_path
+from flowmatch.viz.discrete import plot_text_samples, plot_token_histogram, plot_token_path
 from flowmatch.viz.plots import (
     log_density_grid,
     plot_density,

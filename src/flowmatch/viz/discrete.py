@@ -47,3 +47,12 @@ def plot_token_path(trajectory: torch.Tensor, times: torch.Tensor, out: str | Pa
         ax.set_xticks([])
         ax.set_yticks([])
     return save_figure(fig, out)
+
+
+def plot_text_samples(samples: list[str], out: str | Path, title: str = "samples") -> Path:
+    """Text samples, one block each, as a picture (the model card's)."""
+    plt = pyplot()
+    lines = sum(s.count("\n") + 2 for s in samples)
+    fig = plt.figure(figsize=(9, 0.18 * lines + 0.6))
+    fig.text(0.01, 0.99, title + "\n\n" + "\n\n".join(samples), va="top", ha="left", family="monospace", fontsize=8)
+    return save_figure(fig, out)
