@@ -1,5 +1,4 @@
-"""Discrete runs in run directories: resumed bit for bit, loaded with their vocabulary, and the
-loaded with their vocabulary; samples follow the seed."""
+"""Discrete runs in run directories: resumed bit for bit, loaded with their vocabulary; samples follow the seed."""
 
 from __future__ import annotations
 
