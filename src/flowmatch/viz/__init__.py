@@ -23,6 +23,7 @@ __all__ = [
     "plot_run",
     "plot_samples_vs_data",
     "plot_sweep",
+    "plot_text_samples",
     "plot_token_histogram",
     "plot_token_path",
     "plot_trajectories",
