@@ -62,6 +62,8 @@ def test_checkerboard_guided_picture_and_tokens(tmp_path):
     cli("sample", tmp_path / "cb", "--out", tmp_path / "cb.npy", "--n", 10, "--steps", 2, "--guidance-space", "rates", "--class", 0, "--guidance", 3, check=True)
     x = np.load(tmp_path / "cb.npy")
     assert x.shape == (10, 2) and x.min() >= 0 and x.max() < 128
+    figures = json.loads(cli("eval", tmp_path / "cb", "--n", 500, "--steps", 2, check=True).stdout)
+    assert 0 <= figures["tv_floor"] < figures["tv"] <= 1 and figures["nll"] > 0  # an untrained model is far from the law
 
 
 def test_bad_token_input_gets_one_error_line(tmp_path):

@@ -51,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
         classifier = load_classifier(args.classifier)
         feature_fn = lambda x: classifier_features(x, classifier)  # noqa: E731
     run = load_model(args.run, device=args.device)
+    if run.discrete:  # TV to an exact law and the likelihood bound
+        from flowmatch.evaluation.discrete import evaluate_discrete
+
+        if nfes is not None:
+            raise FlowmatchError("--sweep-nfe sweeps ODE solvers; evaluate a discrete run at one --steps per call")
+        print(json.dumps(evaluate_discrete(run, args.ref, n=args.n, steps=args.steps, seed=args.seed)))
+        return 0
     ref = reference_samples(run, args.ref, args.n, seed=args.seed + 1)
     if nfes is None:
         print(json.dumps(evaluate_run(run, ref, metrics, n=args.n, method=args.solver, steps=args.steps, seed=args.seed, nll_probes=args.probes, feature_fn=feature_fn)))
