@@ -93,7 +93,7 @@ def test_flags_of_the_other_kind_of_run_are_refused(tmp_path, text_run):
     fails_cleanly(cli("likelihood", root / "run", "--data", other), "outside the vocabulary")
     cli("train", "--data", "moons", "--steps", 2, "--batch-size", 16, "--hidden", 8, "--out", tmp_path / "moons", "--no-progress", check=True)
     fails_cleanly(cli("sample", tmp_path / "moons", "--out", tmp_path / "m.txt"), "discrete runs")
-    fails_cleanly(cli("sample", tmp_path / "moons", "--out", tmp_path / "m.npy", "--solver", "kappa"), "discrete runs")
+    fails_cleanly(cli("sample", tmp_path / "moons", "--out", tmp_path / "m.npy", "--solver", "kappa"), "discrete run")
 
 
 def test_token_array_run_with_labels(tmp_path):

@@ -9,10 +9,10 @@ import torch
 
 from flowmatch.options import build
 from flowmatch.recipes import IMAGE_DISTILL
-from flowmatch.recipes.presets import PRESETS, load_preset
 from flowmatch.runs import load_run, sample_run
 from flowmatch.runs.pairs import load_pairs
 from flowmatch.training import TrainConfig
+from flowmatch.training.presets import PRESETS, load_preset
 from helpers import cli, make_cifar_dir
 
 

@@ -12,10 +12,9 @@ def sample_tokens_command(run, args: argparse.Namespace) -> int:
     """Draw --n sequences from a discrete run and write --out (.txt text, .npy tokens, .png for the 2D set); print the record."""
     import numpy as np
 
-    from flowmatch.discrete import DISCRETE_METHODS
     from flowmatch.errors import FlowmatchError
     from flowmatch.fileio import atomic_write, atomic_write_text
-    from flowmatch.runs import DISCRETE_STEPS, class_labels, default_discrete_sampler, sample_tokens
+    from flowmatch.runs import class_labels, recommended_sampler, sample_tokens
 
     out = Path(args.out)
     continuous = [
@@ -31,8 +30,6 @@ def sample_tokens_command(run, args: argparse.Namespace) -> int:
     ]
     if continuous:
         raise FlowmatchError(f"{continuous[0]} applies to flows on continuous data, not to this discrete run")
-    if args.solver and args.solver not in DISCRETE_METHODS:
-        raise FlowmatchError(f"a discrete run samples its chain with --solver {' or '.join(DISCRETE_METHODS)}, not {args.solver}")
     if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0):
         raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")
     text = getattr(run.data, "vocabulary", None) is not None
@@ -43,7 +40,8 @@ def sample_tokens_command(run, args: argparse.Namespace) -> int:
     n = args.n or (8 if text else 2000)
     labels = class_labels(args.class_, n, run.data.num_classes)
     n = len(labels) if labels is not None else n
-    steps, method = args.steps or DISCRETE_STEPS, args.solver or default_discrete_sampler(run)
+    chosen = recommended_sampler(run.config, card=run.recommended, method=args.solver, steps=args.steps)
+    steps, method = chosen.steps, chosen.method
     start = time.perf_counter()
     res = sample_tokens(
         run,

@@ -5,7 +5,7 @@ from flowmatch.evaluation.discrete import evaluate_discrete, histogram_tv
 from flowmatch.evaluation.fid import INCEPTION_WEIGHTS, inception_fid, inception_weights
 from flowmatch.evaluation.floor import W2Figures, can_measure_w2, w2_figures
 from flowmatch.evaluation.metrics import METRICS, SAMPLE_METRICS, evaluate_run, parse_list, reference_samples, sample_metrics
-from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, sweep_table_markdown, write_sweep
+from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, write_sweep
 
 __all__ = [
     "evaluate_discrete",
@@ -26,7 +26,6 @@ __all__ = [
     "reference_samples",
     "sample_metrics",
     "save_classifier",
-    "sweep_table_markdown",
     "w2_figures",
     "write_sweep",
 ]

@@ -14,17 +14,20 @@ nothing in the folder can run code when it is read.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
 
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object
+from flowmatch.fileio import _UMASK, atomic_write, atomic_write_text, read_json_object
 from flowmatch.options import build
 from flowmatch.paths import PathConfig
 from flowmatch.runs import Run
@@ -91,7 +94,7 @@ def export_config(run: Run, weights: str, extra: dict[str, Any] | None = None) -
         # a discrete run: no Gaussian source; its vocabulary travels with it (and its characters, for text)
         "source_scale": 0.0 if run.discrete else float(run.path.schedule.source_scale),
         **({"vocab_size": run.path.vocab_size, "vocabulary": getattr(run.data, "vocabulary", None)} if run.discrete else {}),
-        "sampler": c.discrete_sampler if run.discrete else c.sampler,
+        "sampler": c.sampler,
         "weights": weights,
         "step": int(run.step),
         **(extra or {}),
@@ -131,9 +134,7 @@ def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
         raise FlowmatchError(f"{path}: training, model_options and path_options must be JSON objects")
     if not (type(raw.get("vocab_size", 0)) is int and raw.get("vocab_size", 0) >= 0 and (raw.get("vocabulary") is None or isinstance(raw["vocabulary"], str))):
         raise FlowmatchError(f"{path}: vocab_size must be a non-negative integer and vocabulary a string")
-    plain = {k: raw[k] for k in ("data", "model", "path", "source") if k in raw}
-    if "sampler" in raw and not raw.get("vocab_size"):
-        plain["sampler"] = raw["sampler"]
+    plain = {k: raw[k] for k in ("data", "model", "path", "source", "sampler") if k in raw}
     try:
         config = build(TrainConfig, training, plain, model_options, path_options)
     except FlowmatchError as exc:
@@ -153,7 +154,33 @@ def read_source_points(folder: Path, config: TrainConfig) -> Tensor | None:
     return points
 
 
+def check_new_folder(out: Path) -> None:
+    """--out must not exist, or be an empty directory."""
+    if out.exists() and not out.is_dir():
+        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        raise FlowmatchError(f"--out {out} is not empty; an export is written to a new folder (choose another --out)")
+
+
+@contextlib.contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out`, renamed to `out` when the block ends without error."""
+    check_new_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        check_new_folder(out)  # still free: nothing else wrote there meanwhile
+        tmp.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; the folder gets what mkdir would give it
+        tmp.replace(out)  # an empty directory is replaced atomically; none is created otherwise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 __all__ = [
+    "check_new_folder",
+    "new_folder",
     "CARD_FILE",
     "CONFIG_FILE",
     "MODEL_FILE",

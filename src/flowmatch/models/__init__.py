@@ -1,6 +1,6 @@
 """Velocity networks v(x, t, y=None): an MLP for points, a U-Net and a plain CNN for images
-(diffusers' UNet2DModel through `flowmatch.interop`), each with its options class; posterior
-networks over token sequences for discrete flows (`TokenMLP`, `TokenTransformer`).
+(diffusers' UNet2DModel, the optional extra `diffusers`, imported when built), each with its options class;
+posterior networks over token sequences for discrete flows (`TokenMLP`, `TokenTransformer`).
 
 Class labels: every network takes y: (B,) with the extra index `num_classes` as the null class
 of classifier-free guidance, and y=None meaning that null class. The MLP also takes continuous

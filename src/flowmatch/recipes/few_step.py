@@ -12,14 +12,17 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flowmatch.couplings import COUPLINGS
+from flowmatch.data import is_image_spec
 from flowmatch.fileio import atomic_write, atomic_write_text
 from flowmatch.options import check_options, option
 from flowmatch.recipes.reflow import reflow, reflow_record, refuse_existing_run
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, load_config, save_config, train
 from flowmatch.runs.lock import run_lock
 from flowmatch.training import TrainConfig
+from flowmatch.training.presets import load_preset
 
 # The base stage's learning rate in `train --recipe few-step` (flags override it): an OT-coupled
 # MLP flow came within 0.004 W2 (dopri5) in 8,000 steps at 3e-3 of 20,000 steps at 1e-3
@@ -48,6 +51,19 @@ IMAGE_DISTILL = {
     # native bf16 again, and the student's learning rate"): a student that moves far from its teacher in few steps loses more than it learns
     "distill_lr_scale": 0.075,
 }
+
+
+def recipe_defaults(data: str) -> dict[str, Any]:
+    """The training options `--recipe few-step` starts from, below --preset, --config and the flags:
+    the `images-few-step` preset on image data, else the base's steps and learning rate."""
+    if is_image_spec(str(data)):
+        return load_preset("images-few-step")
+    return {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR}
+
+
+def image_stages(data: str) -> dict[str, Any]:
+    """The stage options the recipe starts from on `data` (`IMAGE_DISTILL` on image data)."""
+    return dict(IMAGE_DISTILL) if is_image_spec(str(data)) else {}
 
 
 @dataclass(frozen=True)
@@ -164,4 +180,4 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     return summary
 
 
-__all__ = ["IMAGE_DISTILL", "IMAGE_SOLVER_STEPS", "RECIPE_LR", "RecipeConfig", "few_step_recipe"]
+__all__ = ["IMAGE_DISTILL", "IMAGE_SOLVER_STEPS", "RECIPE_LR", "RecipeConfig", "few_step_recipe", "image_stages", "recipe_defaults"]

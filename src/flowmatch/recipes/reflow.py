@@ -39,6 +39,7 @@ from flowmatch.runs.lock import run_lock
 from flowmatch.runs.pairs import save_pairs
 from flowmatch.solvers import FIXED_STEP, Velocity, solve
 from flowmatch.training import FixedPairs, uses_bf16
+from flowmatch.training.progress import progress_bar
 
 # the files and folders that make a directory someone's run (recipes add their stage folders)
 RUN_FILES = (CHECKPOINT, CONFIG_FILE, PAIRS_FILE, "log.jsonl", "reflow.json", "recipe.json", "base", "distill")
@@ -56,34 +57,20 @@ def straightness(velocity: Velocity, x0: Tensor, steps: int = 32) -> float:
 
 
 @torch.no_grad()
-def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 64, chunk: int = 8192, y: Tensor | None = None, deadline: float | None = None) -> Tensor:
+def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 64, chunk: int = 8192, y: Tensor | None = None, deadline: float | None = None, progress: bool = False) -> Tensor:
     """x1 = ODE_1(x0): (n, *D), solved accurately (rk4 with `steps` steps, or dopri5), in chunks;
     y: (N,) labels passed to the velocity as v(x, t, y=y). n = N, unless time.perf_counter()
-    passes `deadline`: then n stops at the chunk in progress (always at least one chunk)."""
+    passes `deadline`: then n stops at the chunk in progress (always at least one chunk).
+    progress: a progress bar on a terminal."""
     out = []
-    for k, c in enumerate(x0.split(chunk)):
-        cond = {} if y is None else {"y": y[k * chunk : k * chunk + len(c)]}
-        out.append(solve(velocity, c, method=method, steps=steps, atol=1e-5, rtol=1e-5, cond=cond).x)
-        if deadline is not None and time.perf_counter() > deadline:
-            break
+    with progress_bar(len(x0), "pairs", enabled=progress, unit="pair") as bar:
+        for k, c in enumerate(x0.split(chunk)):
+            cond = {} if y is None else {"y": y[k * chunk : k * chunk + len(c)]}
+            out.append(solve(velocity, c, method=method, steps=steps, atol=1e-5, rtol=1e-5, cond=cond).x)
+            bar.update(len(c))
+            if deadline is not None and time.perf_counter() > deadline:
+                break
     return torch.cat(out)
-
-
-class _KeepFirstStage:
-    """A fixed-step method that keeps f(x_k, t_k), the first stage of each step (Euler, midpoint,
-    Heun and RK4 all begin there), and hands it to the method instead of a second evaluation."""
-
-    def __init__(self, method: str):
-        if method not in FIXED_STEP:
-            raise FlowmatchError(f"teacher paths are solved with a fixed-step method ({', '.join(FIXED_STEP)}), got {method!r}")
-        self.inner = FIXED_STEP[method]
-        self.order, self.evals_per_step = self.inner.order, self.inner.evals_per_step
-        self.first: list[Tensor] = []
-
-    def step(self, f, x: Tensor, t: float, h: float) -> Tensor:
-        k1 = f(x, t)
-        self.first.append(k1)
-        return self.inner.step(lambda xx, tt, **kw: k1 if xx is x and tt == t and not kw else f(xx, tt, **kw), x, t, h)
 
 
 @torch.no_grad()
@@ -97,29 +84,50 @@ def make_paths(
     deadline: float | None = None,
     dtype: torch.dtype = torch.float32,
     guidance: Tensor | None = None,
+    progress: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The teacher's solved paths from x0: (N, *D): states and velocities (K+1, n, *D) in `dtype`
     at the fixed-step grid's times (K+1,) (K = steps), in chunks; y and deadline as in `make_pairs`;
     guidance: (N,) weights passed beside y (to a `RowGuidedVelocity`).
-    The velocities let `hermite` read the path at any t; the solver's first stage of each step is
-    already v(x_k, t_k), so they cost one more evaluation per path (at t = 1)."""
+    The velocities let `hermite` read the path at any t; `solve` keeps v(x_k, t_k), each step's first
+    stage, so they cost one more evaluation per path (at t = 1)."""
+    if method not in FIXED_STEP:
+        raise FlowmatchError(f"teacher paths are solved with a fixed-step method ({', '.join(FIXED_STEP)}), got {method!r}")
     states, velocities, times = [], [], None
+    bar = progress_bar(len(x0), "paths", enabled=progress, unit="path")
     for k, c in enumerate(x0.split(chunk)):
         rows = slice(k * chunk, k * chunk + len(c))
         cond = {} if y is None else {"y": y[rows]}
         if guidance is not None:
             cond["guidance"] = guidance[rows]
-        stepper = _KeepFirstStage(method)
-        res = solve(velocity, c, method=stepper, steps=steps, trajectory=True, cond=cond)
+        res = solve(velocity, c, method=method, steps=steps, trajectory=True, velocities=True, cond=cond)
         times = res.times
         traj = res.trajectory.float()
         end = velocity(res.x, torch.full((len(c),), float(times[-1]), dtype=c.dtype, device=c.device), **cond)
         states.append(traj.to(dtype))
-        velocities.append(torch.stack([v.float() for v in (*stepper.first, end)]).to(dtype))
+        velocities.append(torch.cat([res.velocities.float(), end.float()[None]]).to(dtype))
+        bar.update(len(c))
         if deadline is not None and time.perf_counter() > deadline:
             break
+    bar.close()
     with torch.autocast(x0.device.type, enabled=False):  # a caller's autocast refuses to cat float16
         return torch.cat(states, 1), torch.cat(velocities, 1), times
+
+
+# what `flowmatch reflow` trains: a reflow of straight lines, a one-step distillation (every
+# row at t = 0), or a flow-map student (this share of its rows one step of 1, the rest of 2 to 10)
+DISTILLATIONS = {
+    "reflow": {"objective": "fm", "distill_fraction": 0.0},
+    "distill": {"objective": "fm", "distill_fraction": 1.0},
+    "flow-map": {"objective": "flowmap", "distill_fraction": 0.3},
+}
+
+
+def distillation(kind: str) -> dict:
+    """The `reflow` options (objective, distill_fraction) of a reflow, distill or flow-map student."""
+    if kind not in DISTILLATIONS:
+        raise FlowmatchError(f"unknown distillation {kind!r}; choose one of {', '.join(DISTILLATIONS)}")
+    return dict(DISTILLATIONS[kind])
 
 
 def pair_labels(n: int, num_classes: int, null_fraction: float, generator: torch.Generator) -> Tensor | None:
@@ -209,13 +217,13 @@ def reflow(
             if objective == "flowmap":
                 # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
                 dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
-                states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights)
+                states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights, progress=progress)
                 x1 = states[-1].float()
                 paths = {"states": states, "velocities": velocities, "times": times}
                 if weights is not None:
                     paths["guidance"] = weights[: len(x1)].float().cpu()
             else:
-                x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk).float(), {}
+                x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, progress=progress).float(), {}
         x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
         save_pairs(FixedPairs(x0, x1, y, **paths), out / PAIRS_FILE)
         pair_seconds = time.perf_counter() - start
@@ -246,7 +254,8 @@ def reflow(
             progress=progress,
             save_every=max(steps, 1),
             warmup_steps=0,
-            sampler="meanflow" if objective == "flowmap" else "euler" if distill_fraction > 0 else base.sampler,
+            # a distilled student samples with its objective's own step (flowmatch.runs.recommend)
+            sampler="" if objective == "flowmap" or distill_fraction > 0 else base.sampler,
             # a class-conditional flow-map student draws unguided samples (W <= 1) by the midpoint method
             # on its velocity u(x, t, 0), guided ones by its own jumps: on four MNIST chains, unconditional
             # NFE 10 FD 4.8-6.9 against 9.4-14.4 by jumps, guided (W = 2) NFE 10 FD 14-19 against 12-15
@@ -282,4 +291,4 @@ def reflow_record(r: ReflowResult) -> dict:
     }
 
 
-__all__ = ["RUN_FILES", "ReflowResult", "refuse_existing_run", "make_pairs", "make_paths", "pair_labels", "reflow", "reflow_record", "straightness"]
+__all__ = ["DISTILLATIONS", "RUN_FILES", "ReflowResult", "distillation", "refuse_existing_run", "make_pairs", "make_paths", "pair_labels", "reflow", "reflow_record", "straightness"]

@@ -3,12 +3,13 @@ grids), and what is done with a trained run (`load_run`, `sample_run`, `run_log_
 for discrete runs `sample_tokens` and `run_bound`)."""
 
 from flowmatch.runs.checkpoint import load_checkpoint, save_checkpoint
-from flowmatch.runs.discrete import DISCRETE_STEPS, default_discrete_sampler, run_bound, sample_tokens
+from flowmatch.runs.discrete import run_bound, sample_tokens
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, load_config, read_config_file, save_config
 from flowmatch.runs.images import save_image_grid
 from flowmatch.runs.likelihood import run_log_likelihood
+from flowmatch.runs.recommend import DISCRETE_STEPS, SamplerSettings, card_recommendation, recommended_sampler
 from flowmatch.runs.run import Run, build_run, load_run
-from flowmatch.runs.sampling import class_labels, default_sampler, sample_run, sample_source
+from flowmatch.runs.sampling import RunSamples, class_labels, sample_run, sample_source
 from flowmatch.runs.train import train
 
 __all__ = [
@@ -18,10 +19,12 @@ __all__ = [
     "LOG_FILE",
     "PAIRS_FILE",
     "Run",
+    "RunSamples",
+    "SamplerSettings",
     "build_run",
     "class_labels",
-    "default_discrete_sampler",
-    "default_sampler",
+    "card_recommendation",
+    "recommended_sampler",
     "load_checkpoint",
     "load_config",
     "load_run",

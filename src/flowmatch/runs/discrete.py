@@ -1,5 +1,5 @@
-"""What is done with a trained discrete run: samples of tokens (`sample_tokens`) and the
-likelihood bound of token data (`run_bound`); the defaults of both are decided here."""
+"""What is done with a trained discrete run: samples of tokens (`sample_tokens`, its sampler
+chosen by `flowmatch.runs.recommend`) and the likelihood bound of token data (`run_bound`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ from torch import Tensor
 from flowmatch.data import TextData, load_data
 from flowmatch.discrete import BoundResult, DiscreteSampleResult, Posterior, mask_elbo, posterior, sample_discrete
 from flowmatch.errors import FlowmatchError
+from flowmatch.runs.recommend import recommended_sampler
 from flowmatch.runs.run import Run
-
-# the step count of a discrete run's samples when none is given (the chain's error falls with h;
-# 64 steps is where the checkerboard's TV reaches its floor, docs/benchmarks/discrete.md)
-DISCRETE_STEPS = 64
 
 
 def _check(run: Run) -> None:
@@ -21,18 +18,12 @@ def _check(run: Run) -> None:
         raise FlowmatchError("this run is a flow on continuous data; token sampling and the likelihood bound apply to discrete runs")
 
 
-def default_discrete_sampler(run: Run) -> str:
-    """The step a discrete run samples with when none is named: its `discrete_sampler` option."""
-    _check(run)
-    return run.config.discrete_sampler
-
-
 @torch.no_grad()
 def sample_tokens(
     run: Run,
     n: int,
     *,
-    steps: int = DISCRETE_STEPS,
+    steps: int | None = None,
     method: str | None = None,
     seed: int = 0,
     y: Tensor | None = None,
@@ -42,7 +33,8 @@ def sample_tokens(
     corrector: float = 0.0,
     trajectory: bool = False,
 ) -> DiscreteSampleResult:
-    """n token sequences (n, L) from a discrete run: its chain from the source in `steps` steps.
+    """n token sequences (n, L) from a discrete run: its chain from the source in `steps` steps of
+    `method` (None: the run's recommendation, `flowmatch.runs.recommend`).
 
     y: (n,) class labels for a class-conditional run, guided at weight `guidance` on the posterior's
     logits or on the rates (`guidance_space`, see flowmatch.discrete.posterior); y=None: the null class.
@@ -53,7 +45,8 @@ def sample_tokens(
     g = torch.Generator().manual_seed(seed)
     x0 = run.source.sample(n, g).x.to(run.device)
     post = posterior(run.model, y=None if y is None else y.to(run.device), guidance=guidance, num_classes=run.data.num_classes, space=guidance_space, temperature=temperature)
-    return sample_discrete(post, run.path, x0, steps=steps, method=method or default_discrete_sampler(run), corrector=corrector, trajectory=trajectory, generator=g)
+    chosen = recommended_sampler(run.config, card=run.recommended, method=method, steps=steps)
+    return sample_discrete(post, run.path, x0, steps=chosen.steps, method=chosen.method, corrector=corrector, trajectory=trajectory, generator=g)
 
 
 def token_data(run: Run, spec: str):
@@ -85,4 +78,4 @@ def run_bound(run: Run, spec: str, *, n: int = 0, samples: int = 1, batch_size: 
     return mask_elbo(Posterior(run.model), run.path, x1.to(run.device), samples=samples, batch_size=batch_size, generator=g)
 
 
-__all__ = ["DISCRETE_STEPS", "default_discrete_sampler", "run_bound", "sample_tokens", "token_data"]
+__all__ = ["run_bound", "sample_tokens", "token_data"]

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labels, takes_guidance
 from flowmatch.paths import BridgePath, SDEFields, bridge_sde, gaussian_path_sde
+from flowmatch.runs.recommend import DEFAULT_STEPS, recommended_sampler
 from flowmatch.runs.run import Run
 from flowmatch.solvers import SampleResult, Velocity, solve, solve_sde
+
+
+@dataclass(frozen=True)
+class RunSamples(SampleResult):
+    """A solve's result (x: (N, *D), trajectory, times, nfe) with the settings it was drawn with:
+    method and steps (None for adaptive solvers), and the guidance rescale applied (None: none)."""
+
+    method: str = ""
+    steps: int | None = None
+    guidance_rescale: float | None = None
 
 
 def sample_source(run: Run, n: int, seed: int) -> torch.Tensor:
@@ -25,12 +38,6 @@ def run_sde(run: Run, velocity: Velocity, noise_scale: float) -> SDEFields:
     if not isinstance(run.source, GaussianSource):
         raise FlowmatchError(f"SDE sampling needs a Gaussian source (the score follows from the velocity only then) or a bridge run; this run's source is {run.config.source!r}")
     return gaussian_path_sde(run.path, velocity, noise_scale, source_scale=run.source.scale)
-
-
-def default_sampler(run: Run, guided: bool) -> str:
-    """The solver a run samples with when none is named: its `unguided_sampler` for draws without
-    classifier-free guidance (W <= 1), where it has one, else its `sampler`."""
-    return run.config.sampler if guided or not run.config.unguided_sampler else run.config.unguided_sampler
 
 
 def check_conditions(c: torch.Tensor | None, n: int, cond_dim: int) -> torch.Tensor | None:
@@ -54,8 +61,8 @@ def sample_run(
     run: Run,
     n: int,
     *,
-    method: str = "euler",
-    steps: int = 8,
+    method: str | None = None,
+    steps: int | None = None,
     seed: int = 0,
     grid: str = "uniform",
     trajectory: bool = False,
@@ -69,8 +76,11 @@ def sample_run(
     density_guidance: float = 0.0,
     sde: bool = False,
     noise_scale: float = 1.0,
-) -> SampleResult:
+) -> RunSamples:
     """Integrate n source samples to t = 1 through the run's (EMA) velocity network.
+
+    method, steps: the solver and its step count; None takes the run's recommendation
+    (`flowmatch.runs.recommend`). Image samples are clipped to the data range [-1, 1].
 
     y: (n,) class labels for a class-conditional run, sampled with classifier-free guidance
     weight `guidance` (only for t in guidance_interval, when given; rescaled by guidance_rescale,
@@ -87,6 +97,7 @@ def sample_run(
     conditions = check_conditions(c, n, run.data.cond_dim)
     cond = {} if conditions is None else {"c": conditions.to(run.device)}
     velocity = run.model
+    rescale = None
     if y is not None:
         if len(y) != n:
             raise FlowmatchError(f"got {len(y)} class labels for {n} samples")
@@ -99,14 +110,19 @@ def sample_run(
         if density_guidance:
             raise FlowmatchError("density guidance follows the ODE: use it without SDE sampling")
         fields = run_sde(run, velocity, noise_scale)
+        method, steps = "euler-maruyama", DEFAULT_STEPS if steps is None else steps
         res = solve_sde(fields.drift, fields.diffusion, x0, generator=g, steps=steps, grid=grid, trajectory=trajectory, cond=cond)
     else:
+        settings = recommended_sampler(run.config, card=run.recommended, guided=y is not None and guidance > 1, density_guidance=density_guidance, method=method, steps=steps)
+        method, steps = settings.method, settings.steps
         if density_guidance:
             velocity = DensityGuidedVelocity(velocity, density_guidance, seed=seed)
         res = solve(velocity, x0, method=method, steps=steps, grid=grid, trajectory=trajectory, atol=atol, rtol=rtol, cond=cond)
     if not bool(torch.isfinite(res.x).all()):
         raise FlowmatchError(f"sampling {run.config.out!r} gave NaN or infinite values: its weights do not give a usable flow (was it trained with too high a learning rate?)")
-    return res
+    x = res.x.clamp(-1, 1) if len(run.data.shape) == 3 else res.x  # images live in [-1, 1]
+    applied = rescale if rescale and guidance not in (0.0, 1.0) else None
+    return RunSamples(x, res.trajectory, res.times, res.nfe, method=method, steps=steps, guidance_rescale=applied)
 
 
 def class_labels(spec: str | int | None, n: int, num_classes: int) -> torch.Tensor | None:
