@@ -5,12 +5,14 @@ tokens of vocabulary 128, uniform source, kappa_t = t^2, generalised-KL loss, Ad
 4096, the same number of steps, and an MLP of the same shape (each token embedded in 128
 dimensions, 3 hidden layers of 128, 128 x 2 logits; the notebook's network feeds t through
 Linear(1, 1), flowmatch's `token-mlp` a 32-wide sinusoidal embedding). Both see the same data
-draws (the notebook's law). Then each samples `--samples` points at NFE 8, 16 and 64 (flow_matching:
+draws (the notebook's law), in alternating chunks of 100 steps, so that both meet the same load
+on a shared machine (each one's training time sums its own chunks). Then each samples `--samples` points at NFE 8, 16 and 64 (flow_matching:
 MixtureDiscreteEulerSolver over [0, 1 - 1e-3] with step 1/NFE, as in the notebook; flowmatch:
 `sample_discrete`, the Euler step in kappa) and the total variation of the 128 x 128 histogram to
 the exact law is printed, beside the Monte-Carlo floor (the TV of as many exact draws).
 
     OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py                 # 5,000 steps, 10^6 samples
+    OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py --steps 1500 --samples 100000   # the documented run
     OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py --steps 50 --samples 20000   # a smoke run
 """
 
@@ -57,7 +59,8 @@ def tv(x: Tensor, p: Tensor) -> float:
     return 0.5 * float((hist - p.reshape(-1)).abs().sum())
 
 
-def train_fm(batches: list[Tensor], seed: int) -> tuple[nn.Module, float]:
+def fm_trainer(seed: int):
+    """One training step of flow_matching's recipe per call (returns the model)."""
     from flow_matching.loss import MixturePathGeneralizedKL
     from flow_matching.path import MixtureDiscreteProbPath
     from flow_matching.path.scheduler import PolynomialConvexScheduler
@@ -67,8 +70,8 @@ def train_fm(batches: list[Tensor], seed: int) -> tuple[nn.Module, float]:
     path = MixtureDiscreteProbPath(scheduler=PolynomialConvexScheduler(n=2.0))
     loss_fn = MixturePathGeneralizedKL(path=path)
     optim = torch.optim.Adam(model.parameters(), lr=LR)
-    start = time.perf_counter()
-    for x1 in batches:
+
+    def step(x1: Tensor) -> nn.Module:
         optim.zero_grad()
         x0 = torch.randint_like(x1, high=VOCAB)
         t = torch.rand(x1.shape[0]) * (1 - 1e-3)
@@ -76,23 +79,45 @@ def train_fm(batches: list[Tensor], seed: int) -> tuple[nn.Module, float]:
         loss = loss_fn(logits=model(sample.x_t, sample.t), x_1=x1, x_t=sample.x_t, t=sample.t)
         loss.backward()
         optim.step()
-    return model, time.perf_counter() - start
+        return model
+
+    return step
 
 
-def train_ours(batches: list[Tensor], seed: int) -> tuple[nn.Module, MixturePath, float]:
+def our_trainer(seed: int):
+    """One training step of flowmatch's discrete flow on the same recipe per call (returns the model)."""
     torch.manual_seed(seed)
     path = MixturePath(PolynomialKappa(2.0), VOCAB, "uniform")
     model = build_model("token-mlp", (2,), vocab=VOCAB, hidden=HIDDEN, depth=3)
     optim = torch.optim.Adam(model.parameters(), lr=LR)
     g = torch.Generator().manual_seed(seed)
-    start = time.perf_counter()
-    for x1 in batches:
+
+    def step(x1: Tensor) -> nn.Module:
         optim.zero_grad()
         draw = draw_training(path, x1, "kl", g)
         loss = discrete_loss(path, model(draw.x_t, draw.t), x1, draw, "kl")
         loss.backward()
         optim.step()
-    return model, path, time.perf_counter() - start
+        return model
+
+    return step, path
+
+
+def train_both(batches: list[Tensor], seed: int, chunk: int = 100) -> tuple[nn.Module, nn.Module, MixturePath, float, float]:
+    """Both trained on the same batches, alternating chunks of `chunk` steps so that both meet the
+    same load of a shared machine; each one's time is the sum of its own chunks."""
+    fm_step, (our_step, path) = fm_trainer(seed), our_trainer(seed)
+    fm_time = our_time = 0.0
+    for i in range(0, len(batches), chunk):
+        for which in ("fm", "ours"):
+            start = time.perf_counter()
+            for x1 in batches[i : i + chunk]:
+                model = fm_step(x1) if which == "fm" else our_step(x1)
+            if which == "fm":
+                fm_model, fm_time = model, fm_time + time.perf_counter() - start
+            else:
+                our_model, our_time = model, our_time + time.perf_counter() - start
+    return fm_model, our_model, path, fm_time, our_time
 
 
 @torch.inference_mode()
@@ -141,9 +166,8 @@ def main() -> None:
     batches = [data.sample(BATCH, g).x for _ in range(args.steps)]
     floor = tv(data.sample(args.samples, torch.Generator().manual_seed(args.seed + 1)).x, p)
     print(f"threads 1, {args.steps} steps of batch {BATCH}, {args.samples} samples; Monte-Carlo floor of the TV: {floor:.4f}", flush=True)
-    fm_model, fm_time = train_fm(batches, args.seed)
+    fm_model, our_model, path, fm_time, our_time = train_both(batches, args.seed)
     print(f"flow_matching  trained in {fm_time:.1f} s ({sum(q.numel() for q in fm_model.parameters())} parameters)", flush=True)
-    our_model, path, our_time = train_ours(batches, args.seed)
     print(f"flowmatch      trained in {our_time:.1f} s ({sum(q.numel() for q in our_model.parameters())} parameters)", flush=True)
     rows = []
     for nfe in nfes:

@@ -20,6 +20,12 @@ from torch.nn import functional as F
 from flowmatch.errors import FlowmatchError
 from flowmatch.models.embeddings import ClassEmbedding, TimeEmbedding
 
+# The sinusoidal scale of the time embeddings of posterior networks: slow features, nearly linear
+# in t. The posterior of the uniform path changes smoothly with t, and on the discrete checkerboard
+# (600 steps, batch 1024, NFE 16) the token MLP reached TV 0.448 with scale 1 against 0.471 with
+# the velocity networks' 1000 (and 0.444 for flow_matching's network, which reads t itself).
+TOKEN_TIME_SCALE = 1.0
+
 
 def _check_tokens(x: Tensor, seq_len: int, input_vocab: int) -> None:
     if x.dim() != 2 or x.shape[1] != seq_len or x.is_floating_point():
@@ -37,7 +43,7 @@ class TokenMLP(nn.Module):
         super().__init__()
         self.input_vocab, self.vocab, self.seq_len, self.num_classes = input_vocab, vocab, seq_len, num_classes
         self.token_embed = nn.Embedding(input_vocab, hidden)
-        self.time_embed = TimeEmbedding(time_dim, time_dim)
+        self.time_embed = TimeEmbedding(time_dim, time_dim, scale=TOKEN_TIME_SCALE)
         self.class_embed = ClassEmbedding(num_classes, time_dim) if num_classes else None
         layers: list[nn.Module] = [nn.SiLU()]
         width = seq_len * hidden + time_dim
@@ -97,7 +103,7 @@ class TokenTransformer(nn.Module):
         self.input_vocab, self.vocab, self.seq_len, self.num_classes = input_vocab, vocab, seq_len, num_classes
         self.token_embed = nn.Embedding(input_vocab, dim)
         self.pos_embed = nn.Parameter(torch.randn(seq_len, dim) * 0.02)
-        self.time_embed = TimeEmbedding(min(dim, 128), dim)
+        self.time_embed = TimeEmbedding(min(dim, 128), dim, scale=TOKEN_TIME_SCALE)
         self.class_embed = ClassEmbedding(num_classes, dim) if num_classes else None
         self.blocks = nn.ModuleList(TransformerBlock(dim, heads, causal) for _ in range(layers))
         self.norm = nn.LayerNorm(dim, elementwise_affine=False)
