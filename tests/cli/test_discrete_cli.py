@@ -4,6 +4,7 @@ and pictures (guided by class), the likelihood bound, export, and one error line
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +63,8 @@ def test_checkerboard_guided_picture_and_tokens(tmp_path):
     cli("sample", tmp_path / "cb", "--out", tmp_path / "cb.npy", "--n", 10, "--steps", 2, "--guidance-space", "rates", "--class", 0, "--guidance", 3, check=True)
     x = np.load(tmp_path / "cb.npy")
     assert x.shape == (10, 2) and x.min() >= 0 and x.max() < 128
+    plotted = json.loads(cli("plot", tmp_path / "cb", "--out", tmp_path / "plots", "--n", 200, check=True).stdout)
+    assert sorted(Path(f).name for f in plotted["files"]) == ["loss.png", "path.png", "samples.png"]
     figures = json.loads(cli("eval", tmp_path / "cb", "--n", 500, "--steps", 2, check=True).stdout)
     assert 0 <= figures["tv_floor"] < figures["tv"] <= 1 and figures["nll"] > 0  # an untrained model is far from the law
 

@@ -92,6 +92,8 @@ def sample_run(
     (`method` is not used), with diffusion scaled by `noise_scale` (see flowmatch.paths.stochastic);
     its noise comes from the same seeded generator, after the source draw.
     """
+    if run.discrete:
+        raise FlowmatchError("this is a discrete run (a flow on tokens): draw its samples with flowmatch.runs.sample_tokens")
     g = torch.Generator().manual_seed(seed)
     x0 = run.source.sample(n, g).x.to(run.device)
     conditions = check_conditions(c, n, run.data.cond_dim)
