@@ -148,6 +148,45 @@ def fails_cleanly(result: Result | subprocess.CompletedProcess, *words: str) -> 
     return lines[0]
 
 
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every regular file under root, by relative path: what a refused command must leave as it was."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def refusal_failures(cases: list[list[object]], root: Path, expect: dict[int, str] | None = None) -> list[str]:
+    """Run each case in this process; a case fails unless it ends with exit 2, one `error:` line
+    (no traceback, no warning printed) and every file under root as it was, and (where `expect`
+    gives a word for its index) the line names that word. Each runs in root, so that a file
+    written to the current directory (an empty --out read as ".") counts as a change. Returns one
+    line per failure."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    before = snapshot(root)
+    failures = []
+    for i, args in enumerate(cases):
+        try:
+            with warnings.catch_warnings(), contextlib.chdir(root):  # a warning printed to the user counts as a second line
+                warnings.simplefilter("always")
+                warnings.showwarning = show
+                res = cli(*args)
+        except BaseException as exc:  # a traceback reaching the user
+            failures.append(f"{' '.join(map(str, args))}: raised {type(exc).__name__}: {exc}")
+            continue
+        lines = res.stderr.splitlines()
+        word = (expect or {}).get(i)
+        if res.returncode != 2 or len(lines) != 1 or not lines[0].startswith("error: ") or (word and word not in lines[0]):
+            failures.append(f"{' '.join(map(str, args))}: rc={res.returncode} stderr={res.stderr[-300:]!r}")
+        after = snapshot(root)
+        if after != before:
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            failures.append(f"{' '.join(map(str, args))}: changed {changed[:5]}")
+            before = after
+    return failures
+
+
 # -- small data files --------------------------------------------------------------------------
 def write_idx(path: Path, arr: np.ndarray, gz: bool = True) -> Path:
     """The IDX byte layout: 0, 0, type 0x08 (ubyte), ndim, big-endian int32 dims, data."""
@@ -217,7 +256,8 @@ def closed_form_run(mu: torch.Tensor, s: torch.Tensor):
     from flowmatch.data import ArrayData, GaussianSource
 
     data = ArrayData((mu + s * torch.randn(4000, 2, generator=torch.Generator().manual_seed(9))).numpy())
-    return SimpleNamespace(model=gaussian_field(mu, s), source=GaussianSource((2,), 1.0), data=data, device=torch.device("cpu"), config=SimpleNamespace(source="gaussian", data="gauss"))
+    config = SimpleNamespace(source="gaussian", data="gauss", sampler="", unguided_sampler="", objective="fm", distill_fraction=0.0)
+    return SimpleNamespace(model=gaussian_field(mu, s), source=GaussianSource((2,), 1.0), data=data, device=torch.device("cpu"), config=config, recommended=None)
 
 
 def joint_table(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

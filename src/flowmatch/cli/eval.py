@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     nfes = parse_int_list(args.sweep_nfe, "--sweep-nfe", min_value=1) if args.sweep_nfe is not None else None
     if nfes is not None and args.out is None:
         raise FlowmatchError("--sweep-nfe needs --out DIR for the table and plot")
+    if nfes is not None:
+        from flowmatch.runs.outputs import check_output_dir
+
+        check_output_dir(args.out, "--out", ("sweep.csv", "sweep.json", "sweep.png"))
     feature_fn = None
     if "fd" in metrics:
         if args.classifier is None:

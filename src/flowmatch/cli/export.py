@@ -40,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
+    from flowmatch.fileio import read_regular
     from flowmatch.hub import export_run
     from flowmatch.parsing import parse_int_list
 
@@ -47,14 +48,15 @@ def run(args: argparse.Namespace) -> int:
     notes = ""
     if args.notes is not None:
         try:
-            notes = Path(args.notes).read_text()
+            notes = read_regular(args.notes).decode()
         except (OSError, UnicodeDecodeError) as exc:
             raise FlowmatchError(f"cannot read --notes {args.notes}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
     if args.push_to_hub is not None:
-        from flowmatch.hub.load import REPO_ID
+        from flowmatch.hub.load import check_hub_id
 
-        if not REPO_ID.match(args.push_to_hub) or "@" in args.push_to_hub:
+        if "@" in args.push_to_hub:
             raise FlowmatchError(f"--push-to-hub takes a Hub repository id OWNER/NAME, got {args.push_to_hub!r}")
+        check_hub_id(args.push_to_hub, None)
     summary = export_run(
         args.run,
         args.out,

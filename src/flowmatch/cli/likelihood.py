@@ -43,14 +43,14 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from flowmatch.cli.common import note_fewer
-    from flowmatch.errors import FlowmatchError
     from flowmatch.evaluation import reference_samples
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
     from flowmatch.runs import run_log_likelihood
+    from flowmatch.runs.outputs import check_output
 
-    if args.per_sample is not None and not args.per_sample.endswith(".npy"):
-        raise FlowmatchError(f"--per-sample must end in .npy, got {args.per_sample!r}")
+    if args.per_sample is not None:
+        check_output(args.per_sample, "--per-sample", suffixes=(".npy",), inputs=(args.data,))
     run = load_model(args.run, device=args.device)
     if run.discrete:
         return _bound(run, args)

@@ -74,16 +74,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # long: every flag is checked here, in one place, before anything is sampled or written
     import numpy as np
 
     from flowmatch.errors import FlowmatchError
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
     from flowmatch.runs import class_labels, sample_run, save_image_grid
+    from flowmatch.runs.outputs import check_output
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png", ".txt"):
-        raise FlowmatchError(f"--out must end in .npy, .png or (text runs) .txt, got {out.name!r}")
+    out = check_output(args.out, "--out", suffixes=(".npy", ".png", ".txt"), inputs=(args.condition,))
+    if args.trajectory is not None:
+        check_output(args.trajectory, "--trajectory", suffixes=(".png",), inputs=(args.condition, args.out))
     if args.sde and args.solver:
         raise FlowmatchError(f"--sde integrates by Euler-Maruyama; --solver {args.solver} applies to the ODE")
     if args.noise_scale != 1.0 and not args.sde:
@@ -153,9 +155,14 @@ def run(args: argparse.Namespace) -> int:
         from flowmatch.viz import plot_trajectories
 
         plot_trajectories(res.trajectory, args.trajectory)
-    # what was applied, as sample_run reports it
+    print(json.dumps(_record(args, res, out, n, seconds, run.data.num_classes)))
+    return 0
+
+
+def _record(args: argparse.Namespace, res, out: Path, n: int, seconds: float, num_classes: int) -> dict:
+    """The printed record: what was applied, as sample_run reports it (solver, steps, rescale)."""
     record = {"out": str(out), "n": n, "solver": res.method, "steps": res.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
-    if run.data.num_classes:  # nfe counts solver calls; a guided call is one batched pass
+    if num_classes:  # nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
         if args.guidance_interval:
             record["guidance_interval"] = list(args.guidance_interval)
@@ -167,25 +174,13 @@ def run(args: argparse.Namespace) -> int:
         record["noise_scale"] = args.noise_scale
     if args.density_guidance:
         record["density_guidance"] = args.density_guidance
-    print(json.dumps(record))
-    return 0
+    return record
 
 
 def _read_conditions(path: str):
     """--condition FILE.npy -> float32 tensor (M, K): a (K,) array is one row."""
-    import numpy as np
     import torch
 
-    from flowmatch.errors import FlowmatchError
+    from flowmatch.data.points import load_condition_rows
 
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FlowmatchError(f"--condition file not found: {path}") from None
-    except Exception as exc:  # not an .npy, or one that needs pickle
-        raise FlowmatchError(f"cannot read --condition {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
-        raise FlowmatchError(f"--condition {path} must hold numbers of shape (K,) or (M, K), got {arr.dtype} {tuple(arr.shape)}")
-    if not np.isfinite(arr).all():
-        raise FlowmatchError(f"--condition {path} holds NaN or inf")
-    return torch.from_numpy(np.atleast_2d(arr).astype(np.float32))
+    return torch.from_numpy(load_condition_rows(path))

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from flowmatch.data.points import validate_conditions, validate_labels, validate_points
 from flowmatch.data.toy import toy_sample
+from flowmatch.errors import FlowmatchError
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,4 @@ class DataShape(DataSource):
         return decode(x, self.vocabulary)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
-        from flowmatch.errors import FlowmatchError
-
         raise FlowmatchError(f"the data {self.name!r} are not loaded here (give reference data, e.g. --ref DATA, or load_data({self.name!r}, ...))")

@@ -9,6 +9,7 @@ from typing import Any
 
 from flowmatch import __version__
 from flowmatch.options import describe
+from flowmatch.recipes import RecipeConfig, image_stages, recipe_defaults
 from flowmatch.runs import SamplerSettings
 from flowmatch.training import TrainConfig
 
@@ -35,8 +36,6 @@ def _flags(values: dict[str, Any], defaults: dict[str, Any], fields: list) -> li
 def train_command(config: TrainConfig, recipe: dict[str, Any] | None = None) -> str:
     """`flowmatch train ...` with the options that differ from what the command starts from on
     this data (and, for a recipe run, `--recipe few-step`, its defaults and its own flags)."""
-    from flowmatch.recipes import RecipeConfig, image_stages, recipe_defaults
-
     start = recipe_defaults(config.data) if recipe is not None else {}
     # the learning rate's default depends on the model, so the model is given to find it
     defaults = {**dataclasses.asdict(TrainConfig(data=config.data, **{**start, "model": config.model})), "model": TrainConfig(data=config.data, **start).model}
@@ -56,7 +55,9 @@ def _table(rows: list[tuple[str, str]]) -> str:
 def model_card(
     meta: dict[str, Any], *, name: str, ref: str, n_params: int, sampler: SamplerSettings, figures: Any, command: str, picture: str | None, notes: str = "", stages: list | None = None
 ) -> str:
-    """Markdown text of the model card; `sampler` is the recommendation `flowmatch sample` applies."""
+    """Markdown text of the model card; `sampler` is the recommendation `flowmatch sample` applies.
+
+    Long because it is the card's template: its sections in the order a reader meets them."""
     t = meta["training"]
     data, shape, k = meta["data"], tuple(meta["data_shape"]), meta["num_classes"]
     solver, steps = sampler.method, sampler.steps
@@ -75,7 +76,7 @@ def model_card(
     desc = meta.get("description") or ""
     opts = ", ".join(f"{a}={b}" for a, b in meta["model_options"].items())
     path_opts = ", ".join(f"{a}={b}" for a, b in meta["path_options"].items() if b is not None)
-    src = f"N(0, {meta['source_scale']:g}^2 I)" if meta["source"] == "gaussian" else meta["source"]
+    src = f"N(0, {meta.get('source_scale', 1.0):g}^2 I)" if meta["source"] == "gaussian" else meta["source"]
     if vocab:
         src, path_row = f"{t.get('discrete_source')} tokens", f"mixture path, kappa `{t.get('kappa')}`" + (f" (n = {t.get('kappa_power')})" if t.get("kappa") == "polynomial" else "")
     lines = [front, f"# {name}\n\n", f"{desc}\n\n" if desc else "", f"This is {what}, trained and exported with flowmatch {__version__}. "]

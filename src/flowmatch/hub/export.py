@@ -124,7 +124,7 @@ def _picture(run, path: Path, sampler: SamplerSettings, guidance: float, seed: i
             x = sample_run(run, 64, **kw).x
             save_image_grid(x, path, ncol=8)
     else:
-        from flowmatch.viz import plot_points
+        from flowmatch.viz import plot_points  # matplotlib: loaded only where a picture is drawn
 
         res = sample_run(run, 2000, **kw)
         plot_points(res.x, path, title=f"{run.config.data}: {res.method}, NFE {res.nfe}")

@@ -146,15 +146,32 @@ def from_pretrained(
     return load_model(name_or_path, device, bare_hub_ids=True, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only)
 
 
+_HUB_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+_REVISION = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
+
+
+def check_hub_id(repo: str, revision: str | None) -> None:
+    """OWNER/NAME and a revision as the Hub and huggingface_hub's `validate_repo_id` take them:
+    each part 1 to 96 of letters, digits, '-', '_', '.', not starting or ending with '-' or '.',
+    no '--' or '..', no '.git' ending; a revision a branch, tag or commit name with no '..', no
+    '//', no leading '/' or '-': nothing that could name a folder outside the Hub's cache."""
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(_HUB_PART.match(p) for p in parts) or "--" in repo or ".." in repo or repo.endswith(".git"):
+        raise FlowmatchError(f"not a Hugging Face Hub model id: {repo!r} (expected OWNER/NAME of letters, digits, '-', '_', '.')")
+    if revision is None:
+        return
+    if not isinstance(revision, str) or not _REVISION.match(revision) or ".." in revision or "//" in revision or revision[0] in "/-." or revision.endswith(("/", ".lock")):
+        raise FlowmatchError(f"not a Hub revision: {str(revision)[:80]!r} (a branch, tag or commit name)")
+
+
 def _from_hub(repo: str, device: str, revision: str | None = None, **kwargs: Any) -> Pretrained:
     if "@" in repo:
         repo, revision = repo.split("@", 1)
-    if not REPO_ID.match(repo):
-        raise FlowmatchError(f"not a Hugging Face Hub model id: {repo!r} (expected OWNER/NAME)")
+    check_hub_id(repo, revision)
     folder = hf.download(repo, revision=revision, **kwargs)
     if not (folder / MODEL_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
         raise FlowmatchError(f"the Hub repository {repo} holds no flowmatch export ({MODEL_FILE} and {CONFIG_FILE})")
     return load_export(folder, device, name_or_path=f"{HUB_PREFIX}{repo}" + (f"@{revision}" if revision else ""))
 
 
-__all__ = ["HUB_PREFIX", "REPO_ID", "Pretrained", "from_pretrained", "from_run_dir", "is_export", "load_export", "load_model"]
+__all__ = ["HUB_PREFIX", "REPO_ID", "Pretrained", "check_hub_id", "from_pretrained", "from_run_dir", "is_export", "load_export", "load_model"]

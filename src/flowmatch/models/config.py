@@ -22,15 +22,15 @@ from flowmatch.parsing import parse_int_list
 
 
 def _hidden():
-    return option(128, "mlp / token-mlp: hidden units per layer (token-mlp: also each token's embedding)", min=1)
+    return option(128, "mlp / token-mlp: hidden units per layer (token-mlp: also each token's embedding)", min=1, max=65536)
 
 
 def _depth():
-    return option(3, "mlp / token-mlp / simple-cnn: hidden layers", min=1)
+    return option(3, "mlp / token-mlp / simple-cnn: hidden layers", min=1, max=256)
 
 
 def _channels():
-    return option(32, "unet base width, diffusers-unet base width, simple-cnn width", min=1)
+    return option(32, "unet base width, diffusers-unet base width, simple-cnn width", min=1, max=4096)
 
 
 def _channel_mults():
@@ -38,7 +38,7 @@ def _channel_mults():
 
 
 def _num_res_blocks():
-    return option(1, "unet / diffusers-unet: residual blocks per resolution", min=1)
+    return option(1, "unet / diffusers-unet: residual blocks per resolution", min=1, max=64)
 
 
 def _dropout():
@@ -77,7 +77,7 @@ class UNetConfig:
     num_res_blocks: int = _num_res_blocks()
     attn_resolutions: str = option("auto", "unet: feature-map sizes with self-attention, e.g. 7,14; 'auto' (the coarsest) or 'none'")
     dropout: float = _dropout()
-    patch_size: int = option(1, "unet: space-to-depth patch (2: a quarter of the compute)", min=1)
+    patch_size: int = option(1, "unet: space-to-depth patch (2: a quarter of the compute)", min=1, max=64)
 
     def __post_init__(self):
         check_options(self)

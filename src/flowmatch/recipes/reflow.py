@@ -34,11 +34,13 @@ from torch import Tensor
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write_text
 from flowmatch.guidance import RowGuidedVelocity
-from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, load_run, train
+from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, Run, load_run, train
 from flowmatch.runs.lock import run_lock
+from flowmatch.runs.outputs import check_output
 from flowmatch.runs.pairs import save_pairs
+from flowmatch.runs.signals import RunInterrupted
 from flowmatch.solvers import FIXED_STEP, Velocity, solve
-from flowmatch.training import FixedPairs, uses_bf16
+from flowmatch.training import FixedPairs, TrainConfig, uses_bf16
 from flowmatch.training.progress import progress_bar
 
 # the files and folders that make a directory someone's run (recipes add their stage folders)
@@ -175,6 +177,8 @@ def reflow(
 ) -> ReflowResult:
     """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
     starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation.
+    It stays one function because it is one transaction under the new run's lock with one time
+    budget that its parts share.
     objective="flowmap" keeps the teacher's paths (`solver_steps` fixed steps of `method`) and
     distils them into an average-velocity model; distill_fraction is then its share of one-step rows.
     max_minutes > 0 caps the whole call: pair generation, straightness and training; with a
@@ -185,47 +189,30 @@ def reflow(
     null_fraction: the share of labelled data's pairs made for the null class (None: the base
     run's label dropout); path_share: under max_minutes, the most of it that making pairs may take.
     """
-    if pairs < 1 or steps < 0:
-        raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
-    if objective not in ("fm", "flowmap"):
-        raise FlowmatchError(f"reflow trains objective fm or flowmap, got {objective!r}")
-    if not 0.0 < path_share < 1.0 or not (null_fraction is None or 0.0 <= null_fraction <= 1.0):
-        raise FlowmatchError(f"path_share must lie in (0, 1) and null_fraction in [0, 1], got {path_share} and {null_fraction}")
-    if guidance > 0 and (objective != "flowmap" or guidance < 1):
-        raise FlowmatchError(f"distilling guided paths needs the flowmap objective and a largest weight >= 1, got {objective!r} and {guidance}")
-    run_dir, out = Path(run_dir), Path(out)
+    _check_reflow(pairs, steps, objective, path_share, null_fraction, guidance)
+    run_dir, out = Path(run_dir), check_output(out, "--out", directory=True, owner=out)  # before an empty --out became "."
     refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
     with run_lock(out):  # the whole call: pairs, training and the record, under the run's lock
         base = base_run.config
         seed = base.seed + 1 if seed is None else seed
         start = time.perf_counter()
-        g = torch.Generator().manual_seed(seed)
-        x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
-        y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop if null_fraction is None else null_fraction, g)
-        y = None if y is None else y.to(base_run.device)
-        weights, teacher = None, base_run.model
-        if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
-            weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(pairs, generator=g).to(y.device), 0.0)
-            teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
         # under a time cap, at most path_share of it makes pairs (images: an ODE solve per pair is costly)
         deadline = start + max_minutes * 60 * path_share if max_minutes > 0 else None
-        # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
-        # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
-        with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base.precision, base_run.device)):
-            chunk = 8192 if len(x0.shape) == 2 else 256
-            if objective == "flowmap":
-                # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
-                dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
-                states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights, progress=progress)
-                x1 = states[-1].float()
-                paths = {"states": states, "velocities": velocities, "times": times}
-                if weights is not None:
-                    paths["guidance"] = weights[: len(x1)].float().cpu()
-            else:
-                x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, progress=progress).float(), {}
-        x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
-        save_pairs(FixedPairs(x0, x1, y, **paths), out / PAIRS_FILE)
+        fixed = teacher_pairs(
+            base_run,
+            pairs,
+            seed=seed,
+            paths=objective == "flowmap",
+            method=method,
+            solver_steps=solver_steps,
+            guidance=guidance,
+            guidance_interval=guidance_interval,
+            null_fraction=base.cond_drop if null_fraction is None else null_fraction,
+            deadline=deadline,
+            progress=progress,
+        )
+        save_pairs(fixed, out / PAIRS_FILE)
         pair_seconds = time.perf_counter() - start
         if len(base_run.data.shape) > 1:  # images: each straightness sample costs 2 x 128 network passes
             eval_n = min(eval_n, 16)
@@ -249,32 +236,97 @@ def reflow(
             seed=seed,
             distill_fraction=distill_fraction,
             objective=objective,
-            distill_guidance=guidance if weights is not None else 0.0,
+            distill_guidance=guidance if fixed.guidance is not None else 0.0,
             max_minutes=max_minutes,
             progress=progress,
             save_every=max(steps, 1),
             warmup_steps=0,
-            # a distilled student samples with its objective's own step (flowmatch.runs.recommend)
-            sampler="" if objective == "flowmap" or distill_fraction > 0 else base.sampler,
-            # a class-conditional flow-map student draws unguided samples (W <= 1) by the midpoint method
-            # on its velocity u(x, t, 0), guided ones by its own jumps: on four MNIST chains, unconditional
-            # NFE 10 FD 4.8-6.9 against 9.4-14.4 by jumps, guided (W = 2) NFE 10 FD 14-19 against 12-15
-            # (docs/benchmarks.md, "The student's velocity")
-            unguided_sampler="midpoint" if objective == "flowmap" and base_run.data.num_classes else base.unguided_sampler,
+            **student_samplers(base, objective, distill_fraction, base_run.data.num_classes),
         )
-        res = train(cfg)
+        try:
+            res = train(cfg)
+        except RunInterrupted as exc:  # reflow refuses a directory that holds a run: it has no --resume
+            raise exc.in_a_chain() from None
         after = straightness(load_run(out, device=device).model, x_eval)
         result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
         atomic_write_text(out / "reflow.json", json.dumps(reflow_record(result), indent=2) + "\n")
         return result
 
 
+def _check_reflow(pairs: int, steps: int, objective: str, path_share: float, null_fraction: float | None, guidance: float) -> None:
+    """One-line errors for reflow arguments that cannot work, before anything is read or written."""
+    if pairs < 1 or steps < 0:
+        raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
+    if objective not in ("fm", "flowmap"):
+        raise FlowmatchError(f"reflow trains objective fm or flowmap, got {objective!r}")
+    if not 0.0 < path_share < 1.0 or not (null_fraction is None or 0.0 <= null_fraction <= 1.0):
+        raise FlowmatchError(f"path_share must lie in (0, 1) and null_fraction in [0, 1], got {path_share} and {null_fraction}")
+    if guidance > 0 and (objective != "flowmap" or guidance < 1):
+        raise FlowmatchError(f"distilling guided paths needs the flowmap objective and a largest weight >= 1, got {objective!r} and {guidance}")
+
+
+@torch.no_grad()
+def teacher_pairs(
+    base_run: Run,
+    n: int,
+    *,
+    seed: int,
+    paths: bool,
+    method: str,
+    solver_steps: int,
+    guidance: float,
+    guidance_interval: tuple[float, float],
+    null_fraction: float,
+    deadline: float | None,
+    progress: bool,
+) -> FixedPairs:
+    """n couplings (x0, ODE_1(x0)) of the base run's flow, with labels for labelled data (a
+    null_fraction of them the null class) and, with paths=True, the teacher's solved paths;
+    guidance > 0: each labelled path solved guided with its own weight in [1, guidance].
+    Fewer than n if the clock passes `deadline`."""
+    g = torch.Generator().manual_seed(seed)
+    x0 = base_run.source.sample(n, g).x.to(base_run.device)
+    y = pair_labels(n, base_run.data.num_classes, null_fraction, g)
+    y = None if y is None else y.to(base_run.device)
+    weights, teacher = None, base_run.model
+    if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
+        weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(n, generator=g).to(y.device), 0.0)
+        teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
+    # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
+    # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
+    with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base_run.config.precision, base_run.device)):
+        chunk = 8192 if len(x0.shape) == 2 else 256
+        if paths:
+            # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
+            dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
+            states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights, progress=progress)
+            x1 = states[-1].float()
+            kept = {"states": states, "velocities": velocities, "times": times}
+            if weights is not None:
+                kept["guidance"] = weights[: len(x1)].float().cpu()
+        else:
+            x1, kept = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, progress=progress).float(), {}
+    return FixedPairs(x0[: len(x1)], x1, None if y is None else y[: len(x1)], **kept)
+
+
+def student_samplers(base: TrainConfig, objective: str, distill_fraction: float, num_classes: int) -> dict:
+    """The sampler options of a student trained from `base`: a distilled student samples with its
+    objective's own step (flowmatch.runs.recommend); a class-conditional flow-map student draws
+    unguided samples (W <= 1) by the midpoint method on its velocity u(x, t, 0), guided ones by its
+    own jumps: on four MNIST chains, unconditional NFE 10 FD 4.8-6.9 against 9.4-14.4 by jumps,
+    guided (W = 2) NFE 10 FD 14-19 against 12-15 (docs/benchmarks.md, "The student's velocity")."""
+    distilled = objective == "flowmap" or distill_fraction > 0
+    return {
+        "sampler": "" if distilled else base.sampler,
+        "unguided_sampler": "midpoint" if objective == "flowmap" and num_classes else base.unguided_sampler,
+    }
+
+
 def refuse_existing_run(out: Path, source: Path | None = None) -> None:
     """A new run directory must not be the source run, nor hold any run's files (nothing is replaced)."""
     if source is not None and out.resolve() == source.resolve():
         raise FlowmatchError(f"--out {out} is the run being read; choose a new directory")
-    if out.exists() and not out.is_dir():
-        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    check_output(out, "--out", directory=True, owner=out)
     found = sorted(p.name for p in out.glob("*") if p.name in RUN_FILES or p.name.startswith("reflow")) if out.is_dir() else []
     if found:
         raise FlowmatchError(f"--out {out} already holds a run ({', '.join(found)}); choose a new directory")
@@ -291,4 +343,18 @@ def reflow_record(r: ReflowResult) -> dict:
     }
 
 
-__all__ = ["DISTILLATIONS", "RUN_FILES", "ReflowResult", "distillation", "refuse_existing_run", "make_pairs", "make_paths", "pair_labels", "reflow", "reflow_record", "straightness"]
+__all__ = [
+    "DISTILLATIONS",
+    "RUN_FILES",
+    "ReflowResult",
+    "distillation",
+    "refuse_existing_run",
+    "make_pairs",
+    "make_paths",
+    "pair_labels",
+    "reflow",
+    "reflow_record",
+    "straightness",
+    "student_samplers",
+    "teacher_pairs",
+]

@@ -83,8 +83,9 @@ class JsonLog(WindowLog):
 class Checkpoints(BaseCallback):
     """A checkpoint every `every` steps and one at the end (a finished, stopped or empty run)."""
 
-    def __init__(self, run_dir: Path, every: int):
+    def __init__(self, run_dir: Path, every: int, extra: dict | None = None):
         self.path, self.every = run_dir / CHECKPOINT, every
+        self.extra = dict(extra or {})  # saved beside the trainer's state (the run's file fingerprints)
         self.saved_at = -1
 
     def on_fit_start(self, trainer: Trainer) -> None:
@@ -96,7 +97,7 @@ class Checkpoints(BaseCallback):
         tensors = [p.detach() for m in modules for p in m.state_dict().values() if p.is_floating_point()]
         if not all(bool(torch.isfinite(t).all()) for t in tensors):
             raise NonFiniteError(f"weights became NaN or infinite by step {trainer.step}; lower --lr or check the data")
-        save_checkpoint(trainer.state_dict(), self.path)
+        save_checkpoint({**trainer.state_dict(), **self.extra}, self.path)
         self.saved_at = trainer.step
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flowmatch.discrete import DISCRETE_METHODS
 from flowmatch.errors import FlowmatchError
-from flowmatch.solvers import ADAPTIVE, SOLVERS
+from flowmatch.solvers import ADAPTIVE, MAX_STEPS, SOLVERS  # MAX_STEPS: a card or config may not ask for more (a sample must finish)
 
 # Density guidance follows v + lambda grad(-div v), a field far stiffer than v: solved by the
 # midpoint method in 4 steps it scatters the samples and lowers their model log-density; by
@@ -23,8 +23,6 @@ from flowmatch.solvers import ADAPTIVE, SOLVERS
 DENSITY_GUIDANCE_SAMPLER = ("rk4", 16)
 # Steps of a multi-step flow when nothing says otherwise (NFE 8 with the midpoint method).
 DEFAULT_STEPS = 4
-# A card or config may not ask for more steps than this (a sample must finish).
-MAX_STEPS = 100_000
 # Steps of a discrete run's chain when nothing says otherwise: where the discrete checkerboard's
 # TV reaches its Monte-Carlo floor (docs/benchmarks/discrete.md).
 DISCRETE_STEPS = 64

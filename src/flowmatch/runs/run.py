@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -75,6 +75,30 @@ def _source(config: TrainConfig, data: DataSource, path: AffinePath | BridgePath
     return config.build_source(data, path)  # a run written before the source was kept: read the file
 
 
+def check_weights(weights: dict[str, Tensor], make: Callable[[], nn.Module], where: str | Path) -> None:
+    """The weights must be, name for name, of the dtype and shape the config's network declares,
+    and finite. The network is built on the meta device (no memory) to learn what it declares, so
+    a config that declares an absurd network is refused before anything of that size is made."""
+    try:
+        with torch.device("meta"):
+            declared = make().state_dict()
+    except FlowmatchError:
+        raise
+    except Exception as exc:  # sizes torch cannot even describe
+        raise FlowmatchError(f"the config in {where} declares a network that cannot be built: {type(exc).__name__}") from None
+    missing, unexpected = sorted(set(declared) - set(weights)), sorted(set(weights) - set(declared))
+    if missing or unexpected:
+        raise FlowmatchError(f"the weights in {where} do not match its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    for name, want in declared.items():
+        got = weights[name]
+        if got.dtype != want.dtype or tuple(got.shape) != tuple(want.shape):
+            raise FlowmatchError(
+                f"the weights in {where} do not match its config: {name} is {str(got.dtype).removeprefix('torch.')} {tuple(got.shape)}, the config declares {str(want.dtype).removeprefix('torch.')} {tuple(want.shape)}"
+            )
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise FlowmatchError(f"weight {name} in {where} holds NaN or infinite values")
+
+
 def build_run(
     config: TrainConfig,
     weights: dict[str, Tensor],
@@ -106,7 +130,12 @@ def build_run(
         data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim))
         path = config.build_path()
         source = _source(config, data, path, source_points, Path(where))
-    model = build_network(config, data.shape, data.num_classes, cond_dim, int(vocab_size))
+
+    def make() -> torch.nn.Module:
+        return build_network(config, data.shape, data.num_classes, cond_dim, int(vocab_size))
+
+    check_weights(weights, make, where)  # before the network is built: its size is the weights'
+    model = make()
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
@@ -125,7 +154,7 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     state = load_checkpoint(run_dir / CHECKPOINT)
     config = load_config(run_dir / CONFIG_FILE)
     kept = run_dir / SOURCE_FILE
-    points = torch.from_numpy(load_points(kept)) if kept.is_file() and config.source not in TOY_SETS and config.source != "gaussian" else None
+    points = torch.from_numpy(load_points(kept)) if kept.exists() and config.source not in TOY_SETS and config.source != "gaussian" else None
     shape, num_classes = tuple(state["data_shape"]), int(state["num_classes"])
     cond_dim = state.get("cond_dim", 0)  # runs written before conditions existed have none
     if type(cond_dim) is not int or cond_dim < 0:
@@ -148,4 +177,4 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     )
 
 
-__all__ = ["Run", "build_run", "load_run"]
+__all__ = ["Run", "build_run", "check_weights", "load_run"]

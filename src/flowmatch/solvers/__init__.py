@@ -7,7 +7,7 @@ names from here.
 """
 
 from flowmatch.solvers.dense import hermite
-from flowmatch.solvers.grids import GRIDS, time_grid
+from flowmatch.solvers.grids import GRIDS, MAX_STEPS, time_grid
 from flowmatch.solvers.ode import ADAPTIVE, SOLVERS, SampleResult, Velocity, solve
 from flowmatch.solvers.sde import Diffusion, EulerMaruyama, solve_sde
 from flowmatch.solvers.steppers import FIXED_STEP, RK4, VELOCITY_STEPPERS, Euler, Heun, MeanFlowStep, Midpoint, Stepper
@@ -18,6 +18,7 @@ __all__ = [
     "EulerMaruyama",
     "FIXED_STEP",
     "GRIDS",
+    "MAX_STEPS",
     "RK4",
     "SOLVERS",
     "Euler",

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import torch
 
+from flowmatch.training.progress import progress_bar
+
 if TYPE_CHECKING:  # pragma: no cover
     from flowmatch.training.trainer import Trainer, TrainResult
 
@@ -93,8 +95,6 @@ class Progress(BaseCallback):
         self.bar = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        from flowmatch.training.progress import progress_bar
-
         self.bar = progress_bar(trainer.config.steps, "train", unit="step")
         self.bar.update(trainer.step)
 

@@ -8,13 +8,17 @@ import torch
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.runs import LOG_FILE, load_run, sample_run
+from flowmatch.runs.outputs import check_output_dir
 from flowmatch.viz.plots import bounds_of, plot_density, plot_loss, plot_samples_vs_data, plot_trajectories, plot_vector_field, to_numpy
+
+PLOT_FILES = ("samples.png", "trajectories.png", "field.png", "loss.png", "density.png", "path.png")
 
 
 def plot_run(run_dir: str | Path, out_dir: str | Path, n: int = 2000, device: str = "auto", seed: int = 0, density: bool = False, progress: bool = False) -> list[Path]:
     """The standard pictures of a trained 2D run: samples.png, trajectories.png, field.png,
     loss.png, and with density=True density.png (log-density beside a data histogram; progress:
     its bar on a terminal). Samples are drawn with the run's recommended sampler."""
+    check_output_dir(out_dir, "--out", PLOT_FILES)
     run = load_run(run_dir, device=device)
     if run.data.shape != (2,):
         raise FlowmatchError(f"'plot' draws 2D runs; this run's data has shape {run.data.shape}")
@@ -55,4 +59,4 @@ def _plot_discrete_run(run, run_dir: str | Path, out_dir: Path, n: int, seed: in
     return files
 
 
-__all__ = ["plot_run"]
+__all__ = ["PLOT_FILES", "plot_run"]
