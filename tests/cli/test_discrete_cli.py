@@ -110,3 +110,17 @@ def test_token_array_run_with_labels(tmp_path):
     assert np.load(tmp_path / "s.npy").shape == (4, 4)
     bound = json.loads(cli("likelihood", tmp_path / "run", "--data", tmp_path / "tok.npz", "--n", 20, check=True).stdout)
     assert bound["sequences"] == 20
+
+
+def test_validation_text_keeps_the_best_bound(tmp_path, text_run):
+    root, _ = text_run
+    val = tmp_path / "val.txt"
+    val.write_text("that is the question.\n" * 3, encoding="utf-8")
+    cli("train", "--data", root / "train.txt", "--val-data", val, "--seq-len", 12, "--steps", 4, "--save-every", 2, "--batch-size", 8, "--out", tmp_path / "run", *SMALL, check=True)
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["metric"] == "val_nll" and 0 < best["value"] < 2 * np.log(len(set(TEXT)))
+    bound = json.loads(cli("likelihood", tmp_path / "run", "--data", val, "--checkpoint", "best", check=True).stdout)
+    assert bound["sequences"] == len(val.read_text()) // 12
+    bad = tmp_path / "bad.txt"
+    bad.write_text("xyz€", encoding="utf-8")
+    fails_cleanly(cli("train", "--data", root / "train.txt", "--val-data", bad, "--seq-len", 2, "--steps", 1, "--out", tmp_path / "r2", "--no-progress"), "outside the vocabulary")

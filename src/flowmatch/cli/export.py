@@ -33,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notes", default=None, metavar="FILE.md", help="markdown appended to the card under 'Notes'")
     p.add_argument("--guidance", type=number(float), default=1.0, help="class-conditional image runs: guidance weight of the picture")
     p.add_argument("--seed", type=number(int, min=0), default=0)
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"), help="the run's last checkpoint, or its best by validation (best.pt, kept by --val-data)")
     p.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help="then upload the folder to this Hugging Face Hub repository")
     p.add_argument("--private", action="store_true", help="--push-to-hub: create the repository private")
     p.add_argument("--device", default="auto")
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         guidance=args.guidance,
         device=args.device,
         seed=args.seed,
+        checkpoint=args.checkpoint,
     )
     if args.push_to_hub is not None:
         from flowmatch.hub import hf

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import MAX_SAMPLES, number
     from flowmatch.discrete import DISCRETE_METHODS, GUIDANCE_SPACES
     from flowmatch.runs.recommend import MAX_STEPS
-    from flowmatch.solvers import GRIDS, SOLVERS
+    from flowmatch.solvers import GRIDS, MANIFOLD_SOLVERS, SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=None, help="number of samples (default 2000, or one per row of --condition)")
@@ -29,14 +29,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--solver",
         default=None,
-        choices=list(dict.fromkeys(SOLVERS + DISCRETE_METHODS)),
-        help="default: the run's recommended solver (its model card's; else midpoint, euler for a one-step distilled run, an average-velocity model's own step; rk4 with --density-guidance; a discrete run: kappa, the Euler step of its chain in kappa)",
+        choices=list(dict.fromkeys((*SOLVERS, *MANIFOLD_SOLVERS, *DISCRETE_METHODS))),
+        help="default: the run's recommended solver (its model card's; else midpoint, euler for a one-step distilled run, an average-velocity model's own step; rk4 with --density-guidance); exp-*: along geodesics, for runs on a manifold; a discrete run: kappa, the Euler step of its chain in kappa",
     )
     p.add_argument(
         "--steps",
         type=number(int, min=1, max=MAX_STEPS),
         default=None,
-        help="solver steps of a fixed-step solver (default: the run's recommended count: 1 for a one-step model, 16 with --density-guidance, 64 for a discrete run, else 4)",
+        help="solver steps of a fixed-step solver (default: the run's recommended count: 1 for a one-step model, 16 with --density-guidance, 50 on a manifold, 64 for a discrete run, else 4)",
     )
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=number(float, min=0, min_open=True), default=1e-5)
@@ -44,6 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=number(int, min=0), default=0)
     p.add_argument("--trajectory", default=None, help="also draw the trajectories to this PNG")
     p.add_argument("--device", default="auto")
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"), help="a run directory's last checkpoint, or its best by validation (best.pt, kept by --val-data)")
     p.add_argument("--density-guidance", type=number(float), default=0.0, metavar="LAMBDA", help="mode-seeking guidance: follow v + LAMBDA grad(-div v) (default 0: off)")
     p.add_argument("--class", dest="class_", default=None, help="class id, or 'all' (one row per class); default: unconditional")
     p.add_argument("--condition", default=None, metavar="FILE.npy", help="continuous conditions of a run trained with them: (K,) for every sample, or (M, K), one sample per row")
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.noise_scale != 1.0 and not args.sde:
         raise FlowmatchError("--noise-scale applies to --sde sampling")
     conditions = _read_conditions(args.condition) if args.condition else None
-    run = load_model(args.run, device=args.device)
+    run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
     if run.discrete:
         from flowmatch.cli.sample_tokens import sample_tokens_command
 
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     if discrete_only:
         raise FlowmatchError(f"{discrete_only[0]} applies to discrete runs (flows on tokens)")
+    manifold = run.config.manifold if run.config.manifold != "euclidean" else None
     images = len(run.data.shape) == 3
     if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval or args.guidance_rescale):
         raise FlowmatchError("--class and --guidance apply to class-conditional runs (trained on labelled data)")
@@ -142,8 +144,17 @@ def run(args: argparse.Namespace) -> int:
     )
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npy":
+    if out.suffix == ".npy" and manifold is not None:  # in the data files' coordinates: latitude/longitude, angles
+        from flowmatch.data import to_file_coordinates
+
+        coords = to_file_coordinates(res.x, manifold, run.config.degrees)
+        atomic_write(out, lambda fh: np.save(fh, coords))
+    elif out.suffix == ".npy":
         atomic_write(out, lambda fh: np.save(fh, res.x.cpu().numpy()))
+    elif manifold is not None:
+        from flowmatch.viz import plot_manifold_points
+
+        plot_manifold_points(res.x, manifold, out, title=f"{res.method}, NFE {res.nfe}")
     elif images:  # a PNG grid; --class all: one row per class
         ncol = n // run.data.num_classes if str(args.class_).lower() == "all" else math.ceil(math.sqrt(n))
         save_image_grid(res.x, out, ncol=ncol)
@@ -151,7 +162,11 @@ def run(args: argparse.Namespace) -> int:
         from flowmatch.viz import plot_points
 
         plot_points(res.x, out, title=f"{res.method}, NFE {res.nfe}")
-    if args.trajectory:
+    if args.trajectory and manifold is not None:
+        from flowmatch.viz import plot_manifold_trajectories
+
+        plot_manifold_trajectories(res.trajectory, manifold, args.trajectory)
+    elif args.trajectory:
         from flowmatch.viz import plot_trajectories
 
         plot_trajectories(res.trajectory, args.trajectory)

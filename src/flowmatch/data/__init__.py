@@ -12,12 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowmatch.data.config import DataConfig
+from flowmatch.data.curved import CurvedToyData, ManifoldSource, load_curved, manifold_of, to_file_coordinates
 from flowmatch.data.images import ImageData, is_image_spec, load_images
 from flowmatch.data.points import POINT_SUFFIXES, PointSet, load_point_set
 from flowmatch.data.sources import ArrayData, Batch, DataShape, DataSource, GaussianSource, ToyData
 from flowmatch.data.tokens import TEXT_SUFFIXES, TOKEN_SETS, DiscreteCheckerboard, TextData, TokenArray, TokenSource, decode, encode, is_token_spec, load_token_array
 from flowmatch.data.toy import TOY_CLASSES, TOY_SETS, toy_labelled
 from flowmatch.errors import FlowmatchError
+from flowmatch.manifolds import CURVED_SETS
 
 ImageShape = DataShape  # its first name, when only image runs were loaded without their data
 
@@ -30,16 +32,23 @@ def load_data(
     download: bool = False,
     hflip: bool = False,
     split: str = "train",
+    manifold: str = "euclidean",
+    degrees: bool = False,
     seq_len: int = 128,
     vocab_size: int = 0,
     vocabulary: str | None = None,
 ) -> DataSource:
     """A built-in toy name, a point-cloud file path, an image set / folder, or token data -> DataSource.
 
-    data_dir, image_size, download, hflip, split apply to image data (see `flowmatch.data.images`);
-    seq_len and vocabulary (default: the file's own characters) to text; vocab_size > 0 reads a
-    .npy/.npz as integer tokens 0..vocab_size-1.
+    data_dir, image_size, download, hflip and split apply to image data only (see
+    `flowmatch.data.images`); manifold (sphere, torus) and degrees to points on curved spaces
+    (see `flowmatch.data.curved`); seq_len and vocabulary (default: the file's own characters) to
+    text; vocab_size > 0 reads a .npy/.npz as integer tokens 0..vocab_size-1.
     """
+    if manifold != "euclidean":
+        return load_curved(spec, manifold, degrees)
+    if spec in CURVED_SETS:
+        raise FlowmatchError(f"{spec!r} lives on the {CURVED_SETS[spec][0]}: add --manifold {CURVED_SETS[spec][0]}")
     if spec in TOKEN_SETS:
         return DiscreteCheckerboard()
     if Path(spec).suffix in TEXT_SUFFIXES:
@@ -69,6 +78,11 @@ __all__ = [
     "GaussianSource",
     "ToyData",
     "ArrayData",
+    "CurvedToyData",
+    "ManifoldSource",
+    "load_curved",
+    "manifold_of",
+    "to_file_coordinates",
     "DataShape",
     "DiscreteCheckerboard",
     "TEXT_SUFFIXES",

@@ -114,15 +114,20 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
     )
 
 
-def from_run_dir(run_dir: str | Path, device: str = "auto", use_ema: bool = True) -> Pretrained:
-    run = load_run(run_dir, device=device, use_ema=use_ema)
+def from_run_dir(run_dir: str | Path, device: str = "auto", use_ema: bool = True, checkpoint: str = "last") -> Pretrained:
+    run = load_run(run_dir, device=device, use_ema=use_ema, checkpoint=checkpoint)
     return Pretrained(**{f: getattr(run, f) for f in Run.__dataclass_fields__}, name_or_path=str(run_dir))
 
 
-def load_model(name_or_path: str | Path, device: str = "auto", *, bare_hub_ids: bool = False, **hub_kwargs: Any) -> Pretrained:
+def load_model(name_or_path: str | Path, device: str = "auto", *, bare_hub_ids: bool = False, checkpoint: str = "last", **hub_kwargs: Any) -> Pretrained:
     """A run directory, an exported folder, `pretrained:NAME` or `hf:OWNER/NAME[@REV]` (and, with
-    bare_hub_ids, `OWNER/NAME` when no such local path exists); one-line errors."""
+    bare_hub_ids, `OWNER/NAME` when no such local path exists); one-line errors. checkpoint:
+    a run directory's last checkpoint or its best by validation (best.pt, kept by --val-data)."""
     spec = str(name_or_path)
+    if checkpoint != "last" and (spec.startswith((PREFIX, HUB_PREFIX)) or is_export(Path(spec))):
+        raise FlowmatchError(f"--checkpoint {checkpoint} picks a run directory's checkpoint; {spec} is an exported model (export the best one with flowmatch export --checkpoint best)")
+    if checkpoint != "last":
+        return from_run_dir(Path(spec), device, checkpoint=checkpoint)
     if spec.startswith(PREFIX):
         return load_export(pretrained_folder(spec[len(PREFIX) :]), device, name_or_path=spec)
     if spec.startswith(HUB_PREFIX):

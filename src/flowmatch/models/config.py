@@ -12,6 +12,7 @@ from typing import Any, Callable
 from torch import nn
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.manifolds import Manifold, TangentVelocity
 from flowmatch.models.diffusers_unet import DiffusersUNetVelocity  # imports diffusers (an optional extra) only when built
 from flowmatch.models.mlp import MLPVelocity
 from flowmatch.models.simple_cnn import SimpleCNNVelocity
@@ -56,6 +57,8 @@ class ModelConfig:
 class MLPConfig:
     hidden: int = _hidden()
     depth: int = _depth()
+    fourier_features: int = option(0, "mlp: K random Fourier features sin, cos(x B) of the input, B ~ N(0, fourier-scale^2) (0: off; for sharp densities)", min=0)
+    fourier_scale: float = option(1.0, "mlp: the frequency scale of --fourier-features", min=0.0, min_open=True)
 
     def __post_init__(self):
         check_options(self)
@@ -128,7 +131,18 @@ def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bo
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
-    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow, embed_scale=embed_scale, guidance_input=guidance_input)
+    return MLPVelocity(
+        shape[0],
+        hidden=cfg.hidden,
+        depth=cfg.depth,
+        fourier_features=cfg.fourier_features,
+        fourier_scale=cfg.fourier_scale,
+        num_classes=num_classes,
+        cond_dim=cond_dim,
+        mean_flow=mean_flow,
+        embed_scale=embed_scale,
+        guidance_input=guidance_input,
+    )
 
 
 def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -227,6 +241,7 @@ def build_model(
     mean_flow: bool = False,
     embed_scale: float = 0.0,
     guidance_input: bool = False,
+    manifold: Manifold | None = None,
     vocab: int = 0,
     input_vocab: int = 0,
     **options: Any,
@@ -239,6 +254,8 @@ def build_model(
     `options` are the architecture's own (see its config class); any other is an error naming it.
     cond_dim > 0 adds an input c: (B, cond_dim) of continuous conditions (architectures in
     CONDITIONED). score=True builds two networks, a velocity and a score (`VelocityAndScore`).
+    manifold: a field on that manifold (`TangentVelocity`): the network takes the manifold's
+    features of x and its output is projected onto the tangent space at x.
     vocab > 0: a posterior network over sequences of tokens (TOKEN_MODELS) with `vocab` output
     tokens and `input_vocab` (default vocab) input tokens (one more on the mask path).
     """
@@ -266,6 +283,11 @@ def build_model(
         if name not in INTERVAL_MODELS or not num_classes:
             raise FlowmatchError(f"a guidance-weight input needs a class-conditional {' or '.join(INTERVAL_MODELS)} model, got {name!r} with {num_classes} classes")
         extra["guidance_input"] = True
+
+    if manifold is not None:
+        if tuple(data_shape) != (manifold.ambient_dim,) or score or mean_flow:
+            raise FlowmatchError(f"a field on the {manifold.name} takes points of shape ({manifold.ambient_dim},) and the plain flow-matching objective; got shape {tuple(data_shape)}")
+        return TangentVelocity(make(config, (manifold.feature_dim,), int(num_classes), False, **extra), manifold)
 
     def one() -> nn.Module:
         return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)

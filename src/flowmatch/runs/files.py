@@ -16,6 +16,9 @@ from flowmatch.options import build
 from flowmatch.training import TrainConfig
 
 CHECKPOINT = "checkpoint.pt"
+# beside the last checkpoint, with --val-data: the one with the best validation figure, and that figure
+BEST_CHECKPOINT, BEST_RECORD, VALIDATION_LOG = "best.pt", "best.json", "validation.jsonl"
+CHECKPOINT_CHOICES = ("last", "best")
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.jsonl"
 PAIRS_FILE = "pairs.pt"
@@ -24,7 +27,24 @@ SOURCE_FILE = "source.npy"  # the source points of a two-sided run, so that it s
 LOCK_FILE = ".lock"
 # What a run directory's commands write there (train, its loggers, reflow and the few-step recipe):
 # no other command may write these names in a run directory.
-RUN_FILES = (CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, SOURCE_FILE, LOCK_FILE, SAMPLE_DIR, "tensorboard", "wandb", "reflow.json", "recipe.json", "base", "distill")
+RUN_FILES = (
+    CHECKPOINT,
+    CONFIG_FILE,
+    LOG_FILE,
+    PAIRS_FILE,
+    SOURCE_FILE,
+    LOCK_FILE,
+    SAMPLE_DIR,
+    BEST_CHECKPOINT,
+    BEST_RECORD,
+    VALIDATION_LOG,
+    "tensorboard",
+    "wandb",
+    "reflow.json",
+    "recipe.json",
+    "base",
+    "distill",
+)
 # An exported model folder (flowmatch.hub): weights, config, the source points, the card, a picture.
 MODEL_FILE = "model.safetensors"
 SOURCE_POINTS = "source.safetensors"
@@ -99,8 +119,11 @@ def truncate_log(log_path: Path, step: int) -> None:
 
 
 __all__ = [
+    "BEST_CHECKPOINT",
+    "BEST_RECORD",
     "CARD_FILE",
     "CHECKPOINT",
+    "CHECKPOINT_CHOICES",
     "CONFIG_FILE",
     "EXPORT_FILES",
     "LOCK_FILE",
@@ -112,6 +135,7 @@ __all__ = [
     "SAMPLE_DIR",
     "SOURCE_FILE",
     "SOURCE_POINTS",
+    "VALIDATION_LOG",
     "load_config",
     "read_config_file",
     "save_config",

@@ -22,8 +22,8 @@ from flowmatch.training import TrainConfig
 
 # What a resume may change: how long and how often, and where it runs. Anything else (data,
 # source, path, coupling, model and its sizes, optimiser, seed, ...) would make it another run.
-MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "device", "progress", "prefetch", "out", "logger")
-FILE_OPTIONS = ("data", "source", "pairs")  # options that may name a file a run is trained on
+MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "val_every", "device", "progress", "prefetch", "out", "logger")
+FILE_OPTIONS = ("data", "source", "pairs", "val_data")  # options that may name a file a run is trained on
 _CHUNK = 1 << 20
 
 

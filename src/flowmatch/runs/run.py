@@ -9,15 +9,16 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from flowmatch.data import TOKEN_SETS, TOY_SETS, ArrayData, DataShape, DataSource, TokenSource, load_data
+from flowmatch.data import TOKEN_SETS, TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, TokenSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.discrete import MixturePath
 from flowmatch.errors import FlowmatchError
-from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
+from flowmatch.manifolds import CURVED_SETS, Manifold
+from flowmatch.paths import AffinePath, BridgePath, GeodesicPath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
-from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, SOURCE_FILE, load_config
+from flowmatch.runs.files import BEST_CHECKPOINT, CHECKPOINT, CHECKPOINT_CHOICES, CONFIG_FILE, SOURCE_FILE, load_config
 from flowmatch.runs.recommend import SamplerSettings
-from flowmatch.training import TrainConfig, build_network, resolve_device
+from flowmatch.training import TrainConfig, build_network, resolve_device, run_manifold, run_path
 from flowmatch.training.objectives import discrete_path
 
 
@@ -33,7 +34,7 @@ class Run:
 
     config: TrainConfig
     model: nn.Module
-    path: AffinePath | BridgePath | MixturePath
+    path: AffinePath | BridgePath | GeodesicPath | MixturePath
     source: DataSource
     data: DataSource
     step: int
@@ -47,15 +48,27 @@ class Run:
         return isinstance(self.path, MixturePath)
 
 
-def _data(spec: str, shape: tuple[int, ...], num_classes: int, cond_dim: int) -> DataSource:
+def space_of(run: Run) -> Manifold | None:
+    """The manifold a loaded run's flow lives on; None in flat space (also for a run-like object without a manifold option)."""
+    if getattr(run.config, "manifold", "euclidean") == "euclidean":
+        return None
+    return run_manifold(run.config, run.data.shape)
+
+
+def point_options(config: TrainConfig) -> dict[str, Any]:
+    """The `load_data` options that read points as a run reads them (on its manifold, in its angle unit)."""
+    return {"manifold": config.manifold, "degrees": config.degrees}
+
+
+def _data(spec: str, shape: tuple[int, ...], num_classes: int, cond_dim: int, options: dict[str, Any]) -> DataSource:
     """What sampling needs of the data: its shape, classes and condition size (stored in the checkpoint). The data
     themselves only where they are at hand: a built-in set, or the training file if it is still
     where it was (for `eval`'s default reference); never needed to sample."""
-    if spec in TOY_SETS and shape == (2,):
-        return load_data(spec)
+    if (spec in TOY_SETS and shape == (2,)) or (spec in CURVED_SETS and options["manifold"] == CURVED_SETS[spec][0]):
+        return load_data(spec, **options)
     if len(shape) == 1 and Path(spec).is_file():
         try:
-            data = load_data(spec)
+            data = load_data(spec, **options)
             if data.shape == shape and data.num_classes == num_classes and data.cond_dim == cond_dim:
                 return data
         except FlowmatchError:
@@ -127,9 +140,12 @@ def build_run(
         path = discrete_path(config, int(vocab_size))
         source: DataSource = TokenSource(path, data.shape)
     else:
-        data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim))
-        path = config.build_path()
-        source = _source(config, data, path, source_points, Path(where))
+        data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim), point_options(config))
+        path = run_path(config, data.shape)
+        if isinstance(path, GeodesicPath):  # a flow on a curved space, from the manifold's uniform distribution
+            source = ManifoldSource(config.manifold, data.shape)
+        else:
+            source = _source(config, data, path, source_points, Path(where))
 
     def make() -> torch.nn.Module:
         return build_network(config, data.shape, data.num_classes, cond_dim, int(vocab_size))
@@ -146,12 +162,23 @@ def build_run(
     return cls(config, model, path, source, data, int(step), dev, **extra)
 
 
-def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) -> Run:
-    """Rebuild model, path and source from a run directory's config.json and checkpoint."""
+def checkpoint_file(run_dir: Path, checkpoint: str) -> Path:
+    """The file of a run's `checkpoint`: last (checkpoint.pt) or best (best.pt, kept by --val-data)."""
+    if checkpoint not in CHECKPOINT_CHOICES:
+        raise FlowmatchError(f"unknown checkpoint {checkpoint!r}; choose one of {', '.join(CHECKPOINT_CHOICES)}")
+    if checkpoint == "best":
+        if not (run_dir / BEST_CHECKPOINT).is_file():
+            raise FlowmatchError(f"{run_dir} holds no {BEST_CHECKPOINT}: it is kept by a run trained with --val-data")
+        return run_dir / BEST_CHECKPOINT
+    return run_dir / CHECKPOINT
+
+
+def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True, checkpoint: str = "last") -> Run:
+    """Rebuild model, path and source from a run directory's config.json and its last (or best) checkpoint."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FlowmatchError(f"run directory not found: {run_dir}")
-    state = load_checkpoint(run_dir / CHECKPOINT)
+    state = load_checkpoint(checkpoint_file(run_dir, checkpoint))
     config = load_config(run_dir / CONFIG_FILE)
     kept = run_dir / SOURCE_FILE
     points = torch.from_numpy(load_points(kept)) if kept.exists() and config.source not in TOY_SETS and config.source != "gaussian" else None
@@ -177,4 +204,4 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True) ->
     )
 
 
-__all__ = ["Run", "build_run", "check_weights", "load_run"]
+__all__ = ["Run", "build_run", "check_weights", "checkpoint_file", "load_run", "point_options", "run_manifold", "space_of"]

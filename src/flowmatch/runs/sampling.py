@@ -13,8 +13,8 @@ from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labe
 from flowmatch.paths import BridgePath, SDEFields, bridge_sde, gaussian_path_sde
 from flowmatch.runs.likelihood import run_log_likelihood
 from flowmatch.runs.recommend import DEFAULT_STEPS, SamplerSettings, recommended_sampler
-from flowmatch.runs.run import Run
-from flowmatch.solvers import SampleResult, Velocity, solve, solve_sde
+from flowmatch.runs.run import Run, space_of
+from flowmatch.solvers import SampleResult, Velocity, solve, solve_on_manifold, solve_sde
 
 MAX_SAMPLES = 10_000_000  # beyond this a request is a typo, not a request (it would not fit in memory)
 
@@ -106,6 +106,15 @@ def sample_run(
     x0 = run.source.sample(n, g).x.to(run.device)
     conditions = check_conditions(c, n, run.data.cond_dim)
     cond = {} if conditions is None else {"c": conditions.to(run.device)}
+    manifold = space_of(run)
+    if manifold is not None:
+        if y is not None or sde or density_guidance or grid != "uniform":
+            raise FlowmatchError(f"a flow on the {manifold.name} samples by its ODE on the uniform time grid, without class guidance, SDE or density guidance")
+        settings = recommended_sampler(run.config, card=run.recommended, method=method, steps=steps)
+        res = solve_on_manifold(manifold, run.model, x0, method=settings.method, steps=settings.steps, trajectory=trajectory, cond=cond)
+        if not bool(torch.isfinite(res.x).all()):
+            raise FlowmatchError("sampling gave NaN or infinite values: the model's weights do not give a usable flow (was it trained with too high a learning rate?)")
+        return RunSamples(res.x, res.trajectory, res.times, res.nfe, method=settings.method, steps=settings.steps)
     velocity = run.model
     rescale = None
     if y is not None:

@@ -17,9 +17,9 @@ import numpy as np
 from flowmatch.data import ArrayData, DataSource
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.fileio import atomic_write
-from flowmatch.runs.callbacks import Checkpoints, JsonLog, SampleGrids
+from flowmatch.runs.callbacks import BestCheckpoint, Checkpoints, JsonLog, SampleGrids
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
-from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOCK_FILE, LOG_FILE, RUN_FILES, SOURCE_FILE, load_config, save_config, truncate_log
+from flowmatch.runs.files import BEST_CHECKPOINT, BEST_RECORD, CHECKPOINT, CONFIG_FILE, LOCK_FILE, LOG_FILE, RUN_FILES, SOURCE_FILE, VALIDATION_LOG, load_config, save_config, truncate_log
 from flowmatch.runs.identity import MAY_CHANGE_ON_RESUME, changed_fields, check_identity, file_fingerprints
 from flowmatch.runs.lock import run_lock
 from flowmatch.runs.loggers import check_logger, make_logger
@@ -71,10 +71,12 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
                 del state
                 if main:
                     truncate_log(run_dir / LOG_FILE, trainer.step)
+                    truncate_log(run_dir / VALIDATION_LOG, trainer.step)
             else:
                 files = file_fingerprints(config)
                 if main:  # a run killed before its first checkpoint (config.json says it is this one)
-                    (run_dir / LOG_FILE).unlink(missing_ok=True)
+                    for name in (LOG_FILE, VALIDATION_LOG, BEST_CHECKPOINT, BEST_RECORD):
+                        (run_dir / name).unlink(missing_ok=True)
             if main:
                 save_config(config, run_dir / CONFIG_FILE)
                 if isinstance(trainer.source, ArrayData):  # a two-sided run keeps its source points
@@ -86,6 +88,8 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
             callbacks = [*default_callbacks(config, main), stop_on_signal]
             if main:
                 callbacks += [JsonLog(run_dir, config.log_every), *make_logger(config, run_dir), checkpoints]
+                if config.val_data:
+                    callbacks.append(BestCheckpoint(run_dir, config.val_every, extra={"files": files}))
                 if config.sample_every and trainer.images:
                     callbacks.append(SampleGrids(run_dir, config.sample_every, config.seed))
             try:

@@ -9,6 +9,7 @@ import torch
 from flowmatch.errors import FlowmatchError
 from flowmatch.runs import LOG_FILE, load_run, sample_run
 from flowmatch.runs.outputs import check_output_dir
+from flowmatch.viz.manifolds import plot_manifold_run
 from flowmatch.viz.plots import bounds_of, plot_density, plot_loss, plot_samples_vs_data, plot_trajectories, plot_vector_field, to_numpy
 
 PLOT_FILES = ("samples.png", "trajectories.png", "field.png", "loss.png", "density.png", "path.png")
@@ -20,6 +21,8 @@ def plot_run(run_dir: str | Path, out_dir: str | Path, n: int = 2000, device: st
     its bar on a terminal). Samples are drawn with the run's recommended sampler."""
     check_output_dir(out_dir, "--out", PLOT_FILES)
     run = load_run(run_dir, device=device)
+    if run.config.manifold != "euclidean":
+        return plot_manifold_run(run, out_dir, n=n, seed=seed, density=density)
     if run.data.shape != (2,):
         raise FlowmatchError(f"'plot' draws 2D runs; this run's data has shape {run.data.shape}")
     out_dir = Path(out_dir)
