@@ -47,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.parsing import parse_int_list
 
     run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
+    if run.discrete:  # TV to an exact law and the likelihood bound
+        from flowmatch.evaluation.discrete import evaluate_discrete
+
+        if args.sweep_nfe is not None:
+            raise FlowmatchError("--sweep-nfe sweeps ODE solvers; evaluate a discrete run at one --steps per call")
+        print(json.dumps(evaluate_discrete(run, args.ref, n=args.n, steps=args.steps, seed=args.seed)))
+        return 0
     metrics = parse_list(args.metrics or default_metrics(run), METRICS, "metric")
     nfes = parse_int_list(args.sweep_nfe, "--sweep-nfe", min_value=1) if args.sweep_nfe is not None else None
     if nfes is not None and args.out is None:
@@ -64,14 +71,6 @@ def run(args: argparse.Namespace) -> int:
 
         classifier = load_classifier(args.classifier)
         feature_fn = lambda x: classifier_features(x, classifier)  # noqa: E731
-    run = load_model(args.run, device=args.device)
-    if run.discrete:  # TV to an exact law and the likelihood bound
-        from flowmatch.evaluation.discrete import evaluate_discrete
-
-        if nfes is not None:
-            raise FlowmatchError("--sweep-nfe sweeps ODE solvers; evaluate a discrete run at one --steps per call")
-        print(json.dumps(evaluate_discrete(run, args.ref, n=args.n, steps=args.steps, seed=args.seed)))
-        return 0
     ref = reference_samples(run, args.ref, args.n, seed=args.seed + 1, data_dir=args.data_dir, download=args.download)
     note_fewer(len(ref), args.n, args.ref or run.config.data)
     if nfes is None:
