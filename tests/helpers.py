@@ -333,3 +333,39 @@ def fresh_clone(tmp: Path) -> Path:
         if (REPO / top).exists():
             (tmp / top).symlink_to(REPO / top)
     return tmp
+
+
+def joint_table(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A distribution over {0..V-1}^L given as a (V,) * L probability tensor -> (states (S, L), p (S,))."""
+    length, vocab = probs.dim(), probs.shape[0]
+    states = torch.cartesian_prod(*[torch.arange(vocab)] * length).reshape(-1, length)
+    return states, probs.reshape(-1).double()
+
+
+class ExactTokenPosterior:
+    """The exact posterior log p_{1|t}(x1^i | x_t): (B, L, V) of a mixture path for data drawn from
+    a known joint distribution over {0..V-1}^L (a (V,) * L probability tensor), by enumeration."""
+
+    def __init__(self, path, probs: torch.Tensor):
+        self.path = path
+        self.states, self.p = joint_table(probs)
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, **cond) -> torch.Tensor:
+        k = self.path.schedule.kappa(t.double())[:, None, None]  # (B, 1, 1)
+        p0 = self.path.source_probs().double()[x]  # (B, L): p0 of each shown token
+        same = (x[:, None, :] == self.states[None]).double()  # (B, S, L)
+        lik = (k * same + (1 - k) * p0[:, None, :]).prod(-1)  # (B, S)
+        w = lik * self.p[None]
+        w = w / w.sum(1, keepdim=True)
+        onehot = torch.nn.functional.one_hot(self.states, self.path.vocab_size).double()  # (S, L, V)
+        post = torch.einsum("bs,slv->blv", w, onehot)
+        return post.clamp(min=1e-300).log().float()
+
+
+def histogram_tv(x: torch.Tensor, states: torch.Tensor, p: torch.Tensor) -> float:
+    """Total variation between the empirical law of rows x: (N, L) and p over `states` (S, L)."""
+    vocab = int(states.max()) + 1
+    code = lambda s: (s * vocab ** torch.arange(s.shape[1] - 1, -1, -1)).sum(1)  # noqa: E731
+    counts = torch.bincount(code(x), minlength=vocab ** states.shape[1]).double()
+    order = code(states)
+    return 0.5 * float((counts[order] / len(x) - p).abs().sum())

@@ -46,7 +46,7 @@ from flowmatch.paths import TARGETS, AffinePath, BridgePath, GeodesicPath, regre
 from flowmatch.paths.affine import _expand
 
 TIME_SAMPLING = ("uniform", "logit-normal")
-OBJECTIVES = ("fm", "meanflow", "flowmap")
+OBJECTIVES = ("fm", "meanflow", "flowmap", "discrete")
 # flowmap: the N-step grids a distilled model is trained on, N = 1..FLOW_MAP_MAX_STEPS (the
 # one-step benchmark NFEs 1, 2 and 10 all lie on one; other N are read between them)
 FLOW_MAP_MAX_STEPS = 10
@@ -181,7 +181,7 @@ class LossConfig:
     target: str = option("velocity", "what the network predicts (the loss compares): velocity, x1 (the data) or epsilon (the source sample)", choices=TARGETS)
     objective: str = option(
         "fm",
-        "fm: flow matching; meanflow: average velocities over intervals, for 1 to N steps (sample with --solver meanflow); flowmap: the same model distilled from a teacher's paths (--pairs with paths)",
+        "fm: flow matching; meanflow: average velocities over intervals, for 1 to N steps (sample with --solver meanflow); flowmap: the same model distilled from a teacher's paths (--pairs with paths); discrete: a flow on tokens (the objective of token data, chosen for them)",
         choices=OBJECTIVES,
     )
     mean_flow_fraction: float = option(0.25, "meanflow: fraction of each batch trained on intervals (the rest is flow matching)", min=0.0, max=1.0)

@@ -47,7 +47,14 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.parsing import parse_int_list
 
     run = load_model(args.run, device=args.device, checkpoint=args.checkpoint)
-    metrics = parse_list(args.metrics or default_metrics(run), METRICS, "metric")
+    if run.discrete:  # TV to an exact law and the likelihood bound
+        from flowmatch.evaluation.discrete import evaluate_discrete
+
+        if args.sweep_nfe is not None:
+            raise FlowmatchError("--sweep-nfe sweeps ODE solvers; evaluate a discrete run at one --steps per call")
+        print(json.dumps(evaluate_discrete(run, args.ref, n=args.n, steps=args.steps, seed=args.seed)))
+        return 0
+    metrics = parse_list(default_metrics(run) if args.metrics is None else args.metrics, METRICS, "metric")
     nfes = parse_int_list(args.sweep_nfe, "--sweep-nfe", min_value=1) if args.sweep_nfe is not None else None
     if nfes is not None and args.out is None:
         raise FlowmatchError("--sweep-nfe needs --out DIR for the table and plot")

@@ -20,7 +20,7 @@ from flowmatch.hub.card import model_card, train_command
 from flowmatch.hub.files import CARD_FILE, PICTURE, check_new_folder, new_folder, write_export_files
 from flowmatch.hub.load import from_run_dir
 from flowmatch.options import build
-from flowmatch.runs import CHECKPOINT, SamplerSettings, load_checkpoint, load_config, recommended_sampler, sample_run, save_image_grid
+from flowmatch.runs import CHECKPOINT, SamplerSettings, load_checkpoint, load_config, recommended_sampler, sample_run, sample_tokens, save_image_grid
 from flowmatch.runs.run import checkpoint_file
 from flowmatch.training import TrainConfig
 
@@ -106,6 +106,16 @@ def export_run(
 def _picture(run, path: Path, sampler: SamplerSettings, guidance: float, seed: int) -> str:
     images = len(run.data.shape) == 3
     kw = {"method": sampler.method, "steps": sampler.steps, "seed": seed}
+    if run.discrete:  # text samples, or the 2D set's histogram beside its exact law
+        from flowmatch.viz import plot_text_samples, plot_token_histogram
+
+        text = getattr(run.data, "vocabulary", None) is not None
+        res = sample_tokens(run, 6 if text else 2000, **kw)
+        if text:
+            plot_text_samples(run.data.decode(res.x.cpu()), path, title=f"{run.config.data}: {res.nfe} steps")
+        else:
+            plot_token_histogram(res.x.cpu(), path, vocab_size=run.path.vocab_size, truth=getattr(run.data, "probabilities", lambda: None)(), title=f"NFE {res.nfe}")
+        return path.name
     if images:
         k = run.data.num_classes
         if k:

@@ -93,7 +93,8 @@ def export_config(run: Run, weights: str, extra: dict[str, Any] | None = None) -
         "path": c.path,
         "path_options": path_options,
         "source": c.source,
-        "source_scale": float(run.path.schedule.source_scale),
+        # a discrete run has no Gaussian source (no source_scale); its vocabulary travels with it (and its characters, for text)
+        **({"vocab_size": run.path.vocab_size, "vocabulary": getattr(run.data, "vocabulary", None)} if run.discrete else {"source_scale": float(run.path.schedule.source_scale)}),
         "sampler": c.sampler,
         "weights": weights,
         "step": int(run.step),
@@ -155,6 +156,8 @@ def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
     model_options, path_options = raw.get("model_options", {}), raw.get("path_options", {})
     if not all(isinstance(x, dict) for x in (training, model_options, path_options)):
         raise FlowmatchError(f"{path}: training, model_options and path_options must be JSON objects")
+    if not (type(raw.get("vocab_size", 0)) is int and raw.get("vocab_size", 0) >= 0 and (raw.get("vocabulary") is None or isinstance(raw["vocabulary"], str))):
+        raise FlowmatchError(f"{path}: vocab_size must be a non-negative integer and vocabulary a string")
     plain = {k: raw[k] for k in ("data", "model", "path", "source", "sampler") if k in raw}
     try:
         config = build(TrainConfig, training, plain, model_options, path_options)

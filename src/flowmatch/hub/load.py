@@ -30,7 +30,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.hub import hf
 from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, new_folder, read_export_config, read_source_points, write_export_files
 from flowmatch.hub.registry import PREFIX, pretrained_folder
-from flowmatch.runs import CHECKPOINT, Run, build_run, card_recommendation, load_run, sample_run
+from flowmatch.runs import CHECKPOINT, Run, build_run, card_recommendation, load_run, sample_run, sample_tokens
 
 HUB_PREFIX = "hf:"
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$")
@@ -47,8 +47,11 @@ class Pretrained(Run):
 
     @torch.no_grad()
     def sample(self, n: int, *, method: str | None = None, steps: int | None = None, seed: int = 0, y: Tensor | None = None, guidance: float = 1.0) -> Tensor:
-        """(n, *D) samples at t = 1 (images in [-1, 1]), by default with the solver and steps that
-        `flowmatch sample` uses (its card's recommendation); y: (n,) class labels, guidance as `sample_run`."""
+        """(n, *D) samples at t = 1 (images in [-1, 1]; a discrete run's (n, L) tokens), by default
+        with the solver and steps that `flowmatch sample` uses (its card's recommendation); y: (n,)
+        class labels, guidance as `sample_run`."""
+        if self.discrete:
+            return sample_tokens(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
         return sample_run(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
 
     def save_pretrained(self, save_directory: str | Path, *, push_to_hub: bool = False, repo_id: str | None = None, token: str | None = None) -> Path:
@@ -100,6 +103,8 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
         step=step if type(step) is int and step >= 0 else 0,
         device=device,
         source_points=points,
+        vocab_size=meta.get("vocab_size", 0),
+        vocabulary=meta.get("vocabulary"),
         where=folder,
         cls=Pretrained,
         recommended=card_recommendation(meta),

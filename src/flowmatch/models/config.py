@@ -23,11 +23,11 @@ from flowmatch.parsing import parse_int_list
 
 
 def _hidden():
-    return option(128, "mlp: hidden units per layer", min=1, max=65536)
+    return option(128, "mlp / token-mlp: hidden units per layer (token-mlp: also each token's embedding)", min=1, max=65536)
 
 
 def _depth():
-    return option(3, "mlp / simple-cnn: hidden layers", min=1, max=256)
+    return option(3, "mlp / token-mlp / simple-cnn: hidden layers", min=1, max=256)
 
 
 def _channels():
@@ -50,7 +50,7 @@ def _dropout():
 class ModelConfig:
     """Which architecture; its own options are in the config class of that architecture."""
 
-    model: str = option("mlp", "velocity network", choices=("mlp", "unet", "simple-cnn", "diffusers-unet"))
+    model: str = option("mlp", "velocity network (token data: the posterior network token-mlp or transformer)", choices=("mlp", "unet", "simple-cnn", "diffusers-unet", "token-mlp", "transformer"))
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,27 @@ class DiffusersUNetConfig:
     def __post_init__(self):
         check_options(self)
         parse_int_list(self.channel_mults, "channel-mults", min_value=1)
+
+
+@dataclass(frozen=True)
+class TokenMLPConfig:
+    hidden: int = _hidden()
+    depth: int = _depth()
+
+    def __post_init__(self):
+        check_options(self)
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    embed_dim: int = option(256, "transformer: width of the token embeddings and blocks", min=8)
+    layers: int = option(4, "transformer: blocks", min=1)
+    heads: int = option(4, "transformer: attention heads (embed-dim must be a multiple)", min=1)
+
+    def __post_init__(self):
+        check_options(self)
+        if self.embed_dim % self.heads:
+            raise FlowmatchError(f"transformer: embed-dim {self.embed_dim} must be a multiple of heads {self.heads}")
 
 
 def _no_mean_flow(name: str, mean_flow: bool) -> None:
@@ -171,17 +192,41 @@ def _diffusers_unet(cfg: DiffusersUNetConfig, shape: tuple[int, ...], num_classe
     return DiffusersUNetVelocity(_image_shape("diffusers-unet", shape), widths=widths, layers_per_block=cfg.num_res_blocks, num_classes=num_classes, dropout=cfg.dropout)
 
 
+def _sequence_length(name: str, shape: tuple[int, ...]) -> int:
+    if len(shape) != 1:
+        raise FlowmatchError(f"model {name!r} reads token sequences of shape (L,), got data of shape {shape}")
+    return shape[0]
+
+
+def _token_mlp(cfg: TokenMLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, vocab: int = 0, input_vocab: int = 0) -> nn.Module:
+    from flowmatch.models.tokens import TokenMLP
+
+    _no_mean_flow("token-mlp", mean_flow)
+    return TokenMLP(input_vocab, vocab, _sequence_length("token-mlp", shape), hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes)
+
+
+def _transformer(cfg: TransformerConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, vocab: int = 0, input_vocab: int = 0) -> nn.Module:
+    from flowmatch.models.tokens import TokenTransformer
+
+    _no_mean_flow("transformer", mean_flow)
+    return TokenTransformer(input_vocab, vocab, _sequence_length("transformer", shape), dim=cfg.embed_dim, layers=cfg.layers, heads=cfg.heads, num_classes=num_classes)
+
+
 ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int, bool], nn.Module]]] = {
     "mlp": (MLPConfig, _mlp),
     "unet": (UNetConfig, _unet),
     "simple-cnn": (SimpleCNNConfig, _simple_cnn),
     "diffusers-unet": (DiffusersUNetConfig, _diffusers_unet),
+    "token-mlp": (TokenMLPConfig, _token_mlp),
+    "transformer": (TransformerConfig, _transformer),
 }
 MODELS = tuple(ARCHITECTURES)
 
 
 # architectures with an interval input (average-velocity models: MeanFlow, flow-map distillation)
 INTERVAL_MODELS = ("mlp", "unet")
+# posterior networks over token sequences (discrete flows): logits (B, L, V) from tokens (B, L)
+TOKEN_MODELS = ("token-mlp", "transformer")
 # architectures that take continuous conditions c: (B, K) beside x (the others take class labels only)
 CONDITIONED = ("mlp",)
 
@@ -197,6 +242,8 @@ def build_model(
     embed_scale: float = 0.0,
     guidance_input: bool = False,
     manifold: Manifold | None = None,
+    vocab: int = 0,
+    input_vocab: int = 0,
     **options: Any,
 ) -> nn.Module:
     """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
@@ -209,6 +256,8 @@ def build_model(
     CONDITIONED). score=True builds two networks, a velocity and a score (`VelocityAndScore`).
     manifold: a field on that manifold (`TangentVelocity`): the network takes the manifold's
     features of x and its output is projected onto the tangent space at x.
+    vocab > 0: a posterior network over sequences of tokens (TOKEN_MODELS) with `vocab` output
+    tokens and `input_vocab` (default vocab) input tokens (one more on the mask path).
     """
     if name not in ARCHITECTURES:
         raise FlowmatchError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -219,7 +268,13 @@ def build_model(
         raise FlowmatchError(f"model {name!r}: {exc}") from None
     if cond_dim and name not in CONDITIONED:
         raise FlowmatchError(f"model {name!r} takes no continuous conditions; data with conditions c need --model {' or '.join(CONDITIONED)}")
-    extra = {"cond_dim": int(cond_dim)} if cond_dim else {}
+    extra: dict[str, Any] = {"cond_dim": int(cond_dim)} if cond_dim else {}
+    if (name in TOKEN_MODELS) != (vocab > 0):
+        if vocab > 0:
+            raise FlowmatchError(f"token data need a posterior network: --model {' or '.join(TOKEN_MODELS)}, not {name!r}")
+        raise FlowmatchError(f"model {name!r} reads token sequences: train it on token data (text, token arrays, discrete-checkerboard)")
+    if vocab > 0:
+        extra.update(vocab=int(vocab), input_vocab=int(input_vocab or vocab))
     if embed_scale > 0:
         if name not in INTERVAL_MODELS:
             raise FlowmatchError(f"model {name!r} takes no time-embedding scale; use {' or '.join(INTERVAL_MODELS)}")

@@ -9,8 +9,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, load_data
+from flowmatch.data import TOKEN_SETS, TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, TokenSource, load_data
 from flowmatch.data.points import load_points
+from flowmatch.discrete import MixturePath
 from flowmatch.errors import FlowmatchError
 from flowmatch.manifolds import CURVED_SETS, Manifold
 from flowmatch.paths import AffinePath, BridgePath, GeodesicPath, PredictionVelocity
@@ -18,6 +19,7 @@ from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import BEST_CHECKPOINT, CHECKPOINT, CHECKPOINT_CHOICES, CONFIG_FILE, SOURCE_FILE, load_config
 from flowmatch.runs.recommend import SamplerSettings
 from flowmatch.training import TrainConfig, build_network, resolve_device, run_manifold, run_path
+from flowmatch.training.objectives import discrete_path
 
 
 @dataclass
@@ -26,17 +28,24 @@ class Run:
 
     model is the run's velocity v(x, t, **cond): a network trained for another target is wrapped
     in `PredictionVelocity`; a bridge run's is a `VelocityAndScore` (its forward is the velocity).
+    A discrete run's (`discrete`) model gives the posterior's logits, its path is a `MixturePath`
+    and its data say their vocabulary (`vocab_size`, and `vocabulary` for text).
     """
 
     config: TrainConfig
     model: nn.Module
-    path: AffinePath | BridgePath | GeodesicPath
+    path: AffinePath | BridgePath | GeodesicPath | MixturePath
     source: DataSource
     data: DataSource
     step: int
     device: torch.device
     # an exported model's recommended sampler (its card's), else None: the run's config decides
     recommended: SamplerSettings | None = None
+
+    @property
+    def discrete(self) -> bool:
+        """Whether this is a discrete flow over tokens."""
+        return isinstance(self.path, MixturePath)
 
 
 def space_of(run: Run) -> Manifold | None:
@@ -113,23 +122,33 @@ def build_run(
     step: int = 0,
     device: str = "auto",
     source_points: Tensor | None = None,
+    vocab_size: int = 0,
+    vocabulary: str | None = None,
     where: str | Path = "run",
     cls: type[Run] = Run,
     **extra: Any,
 ) -> Run:
     """A `Run` (or subclass `cls`, given its `extra` fields) from a config, sampling weights, the
     data's shape, class count and condition size and, for a two-sided run from a file, its source points:
-    what a run directory and an exported folder both hold."""
+    what a run directory and an exported folder both hold; for token data, the vocabulary's size and
+    (text) characters."""
     dev = resolve_device(device)
-    data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim), point_options(config))
-    path = run_path(config, data.shape)
-    if isinstance(path, GeodesicPath):  # a flow on a curved space, from the manifold's uniform distribution
-        source: DataSource = ManifoldSource(config.manifold, data.shape)
+    if config.objective == "discrete":
+        if int(vocab_size) < 2:
+            raise FlowmatchError(f"{where} is a discrete run without its vocabulary size: it is damaged")
+        data = load_data(config.data) if config.data in TOKEN_SETS else DataShape(tuple(data_shape), int(num_classes), config.data, 0, int(vocab_size), vocabulary)
+        path = discrete_path(config, int(vocab_size))
+        source: DataSource = TokenSource(path, data.shape)
     else:
-        source = _source(config, data, path, source_points, Path(where))
+        data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim), point_options(config))
+        path = run_path(config, data.shape)
+        if isinstance(path, GeodesicPath):  # a flow on a curved space, from the manifold's uniform distribution
+            source = ManifoldSource(config.manifold, data.shape)
+        else:
+            source = _source(config, data, path, source_points, Path(where))
 
     def make() -> torch.nn.Module:
-        return build_network(config, data.shape, data.num_classes, cond_dim)
+        return build_network(config, data.shape, data.num_classes, cond_dim, int(vocab_size))
 
     check_weights(weights, make, where)  # before the network is built: its size is the weights'
     model = make()
@@ -137,7 +156,7 @@ def build_run(
         model.load_state_dict(weights)
     except RuntimeError as exc:
         raise FlowmatchError(f"the weights in {where} do not match its config: {str(exc).splitlines()[0]}") from None
-    if config.target != "velocity":
+    if config.target != "velocity" and not isinstance(path, MixturePath):
         model = PredictionVelocity(model, path, config.target)
     model.to(dev).eval().requires_grad_(False)
     return cls(config, model, path, source, data, int(step), dev, **extra)
@@ -167,7 +186,22 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True, ch
     cond_dim = state.get("cond_dim", 0)  # runs written before conditions existed have none
     if type(cond_dim) is not int or cond_dim < 0:
         raise FlowmatchError(f"checkpoint in {run_dir} is damaged: cond_dim is {cond_dim!r}")
-    return build_run(config, sampling_weights(state, use_ema), shape, num_classes, cond_dim=cond_dim, step=int(state["step"]), device=device, source_points=points, where=run_dir)
+    vocab_size, vocabulary = state.get("vocab_size", 0), state.get("vocabulary")
+    if type(vocab_size) is not int or not (vocabulary is None or isinstance(vocabulary, str)):
+        raise FlowmatchError(f"checkpoint in {run_dir} is damaged: its vocabulary is {vocab_size!r}")
+    return build_run(
+        config,
+        sampling_weights(state, use_ema),
+        shape,
+        num_classes,
+        cond_dim=cond_dim,
+        step=int(state["step"]),
+        device=device,
+        source_points=points,
+        vocab_size=vocab_size,
+        vocabulary=vocabulary,
+        where=run_dir,
+    )
 
 
 __all__ = ["Run", "build_run", "check_weights", "checkpoint_file", "load_run", "point_options", "run_manifold", "space_of"]

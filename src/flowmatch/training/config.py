@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import torch
 
 from flowmatch.couplings import Coupling, CouplingConfig
-from flowmatch.data import DataConfig, DataSource, GaussianSource, ManifoldSource, is_image_spec, load_data
+from flowmatch.data import DataConfig, DataSource, GaussianSource, ManifoldSource, is_image_spec, is_token_spec, load_data
+from flowmatch.discrete import DiscreteConfig
 from flowmatch.errors import FlowmatchError
 from flowmatch.loss import LossConfig
 from flowmatch.manifolds import Euclidean
-from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
+from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, TokenMLPConfig, TransformerConfig, UNetConfig, architecture_config
 from flowmatch.options import check_options, option, section
 from flowmatch.paths import AffinePath, BridgePath, GeodesicPath, PathConfig
 from flowmatch.solvers import SOLVERS
@@ -70,18 +71,52 @@ class LoopConfig:
         check_options(self)
 
 
-SECTIONS = (LoopConfig, DataConfig, PathConfig, CouplingConfig, ModelConfig, MLPConfig, UNetConfig, SimpleCNNConfig, DiffusersUNetConfig, LossConfig, OptimConfig)
+SECTIONS = (
+    LoopConfig,
+    DataConfig,
+    PathConfig,
+    CouplingConfig,
+    ModelConfig,
+    MLPConfig,
+    UNetConfig,
+    SimpleCNNConfig,
+    DiffusersUNetConfig,
+    TokenMLPConfig,
+    TransformerConfig,
+    LossConfig,
+    DiscreteConfig,
+    OptimConfig,
+)
 
 
-def data_defaults(data: str) -> dict[str, Any]:
-    """The defaults that differ for the data `data`: the `images` preset for image data sets."""
+def data_defaults(data: str, vocab_size: int = 0) -> dict[str, Any]:
+    """The defaults that differ for the data `data`: the `images` preset for image data sets; for
+    token data (`vocab_size` > 0 makes a .npy/.npz tokens) the discrete objective and a posterior
+    network, token-mlp for the 2D discrete set and the transformer for sequences."""
+    if is_token_spec(str(data), vocab_size):
+        return {"objective": "discrete", "model": "token-mlp" if data == "discrete-checkerboard" else "transformer"}
     return load_preset("images") if is_image_spec(str(data)) else {}
 
 
 # The bases are SECTIONS in reverse: a dataclass lays out its bases' fields from the last base
 # to the first, so the flat config (config.json, --help) keeps the order of SECTIONS.
 @dataclass(frozen=True, init=False)
-class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig, UNetConfig, MLPConfig, ModelConfig, CouplingConfig, PathConfig, DataConfig, LoopConfig):
+class TrainConfig(
+    OptimConfig,
+    DiscreteConfig,
+    LossConfig,
+    TransformerConfig,
+    TokenMLPConfig,
+    DiffusersUNetConfig,
+    SimpleCNNConfig,
+    UNetConfig,
+    MLPConfig,
+    ModelConfig,
+    CouplingConfig,
+    PathConfig,
+    DataConfig,
+    LoopConfig,
+):
     """Everything `flowmatch train` needs, saved as config.json (each option is declared, with
     its help and range, in the section class of the package that owns it).
 
@@ -98,7 +133,7 @@ class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig,
         if unknown:
             raise FlowmatchError(f"unknown option {unknown[0]!r}")
         data = options.get("data", DataConfig.data)
-        values = {**{f.name: f.default for f in dataclasses.fields(self)}, **data_defaults(data), **options}
+        values = {**{f.name: f.default for f in dataclasses.fields(self)}, **data_defaults(data, options.get("vocab_size", DataConfig.vocab_size)), **options}
         for name, value in values.items():
             object.__setattr__(self, name, value)
         self.__post_init__()
@@ -107,6 +142,11 @@ class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig,
         for sec in SECTIONS:  # each package checks its own options (types, choices, ranges)
             section(self, sec)
         self.part(architecture_config(self.model))
+        tokens = is_token_spec(str(self.data), self.vocab_size)
+        if tokens != (self.objective == "discrete"):
+            if tokens:
+                raise FlowmatchError(f"token data train a discrete flow (--objective discrete); --objective {self.objective} applies to continuous data")
+            raise FlowmatchError(f"--objective discrete trains on token data (discrete-checkerboard, a .txt file, integer tokens with --vocab-size), not {self.data!r}")
         if self.coupling == "sb" and self.path != "bridge":
             raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")
         if self.path == "bridge" and self.target != "velocity":

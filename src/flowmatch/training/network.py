@@ -25,10 +25,11 @@ def run_path(config: Any, data_shape: tuple[int, ...]) -> AffinePath | BridgePat
     return path if manifold is None else GeodesicPath(manifold, path.schedule)
 
 
-def build_network(config: Any, data_shape: tuple[int, ...], num_classes: int, cond_dim: int = 0) -> nn.Module:
+def build_network(config: Any, data_shape: tuple[int, ...], num_classes: int, cond_dim: int = 0, vocab_size: int = 0) -> nn.Module:
     """The network `config` trains (untrained weights): its architecture and options, the inputs
-    its objective needs (an interval h, a guidance weight), on the bridge a score head and, on a
-    manifold, the projection of its output onto the tangent space."""
+    its objective needs (an interval h, a guidance weight, the vocabulary of token data), on the
+    bridge a score head and, on a manifold, the projection of its output onto the tangent space.
+    vocab_size: the number of tokens of token data (0 for the others)."""
     manifold = run_manifold(config, data_shape)
     return build_model(
         config.model,
@@ -36,7 +37,7 @@ def build_network(config: Any, data_shape: tuple[int, ...], num_classes: int, co
         num_classes=int(num_classes),
         cond_dim=int(cond_dim),
         score=isinstance(config.build_path(), BridgePath),
-        **OBJECTIVE_CLASSES[config.objective].network_options(config),
+        **OBJECTIVE_CLASSES[config.objective].network_options(config, int(vocab_size)),
         **({"manifold": manifold} if manifold is not None else {}),
         **config.model_options(),
     )

@@ -117,19 +117,24 @@ class Trainer:
         self.device = self.dist.device(resolve_device(config.device))
         self.data = data if data is not None else load_data(config.data, **config.part(DataConfig).load_options())
         self.path = run_path(config, self.data.shape)
-        self.source = config.build_source(self.data, self.path) if source is None else source
+        self.objective = make_objective(config, self.path, pairs, self.data)
+        self.vocab_size = int(getattr(self.data, "vocab_size", 0) or 0)  # token data: their vocabulary's size
+        if source is None:
+            source = self.objective.source(self.data) or config.build_source(self.data, self.path)
+        self.source = source
         if tuple(self.source.shape) != tuple(self.data.shape):
             raise FlowmatchError(f"source samples have shape {self.source.shape} but data samples have shape {self.data.shape}")
         self.cond_dim = int(getattr(self.data, "cond_dim", 0))  # a user's own data source may not say
         self.coupling: Coupling = config.build_coupling()
         if isinstance(self.path, GeodesicPath) and self.coupling.kind == "ot":  # on a manifold: the geodesic cost
             self.coupling = GeodesicCoupling(self.path.manifold, self.coupling.block)
-        self.val_data = validation_batch(load_data(config.val_data, **config.part(DataConfig).load_options()), config.seed) if config.val_data else None
+        # validation text is read with the training text's vocabulary
+        vocabulary = {"vocabulary": self.data.vocabulary} if getattr(self.data, "vocabulary", None) is not None else {}
+        self.val_data = validation_batch(load_data(config.val_data, **config.part(DataConfig).load_options(), **vocabulary), config.seed) if config.val_data else None
         if self.val_data is not None and tuple(self.val_data.x.shape[1:]) != tuple(self.data.shape):
             raise FlowmatchError(f"--val-data points have shape {tuple(self.val_data.x.shape[1:])} but the data have shape {tuple(self.data.shape)}")
         torch.manual_seed(config.seed)  # initial weights
-        self.objective = make_objective(config, self.path, pairs)
-        self.model = build_network(config, self.data.shape, self.data.num_classes, self.cond_dim).to(self.device)
+        self.model = build_network(config, self.data.shape, self.data.num_classes, self.cond_dim, self.vocab_size).to(self.device)
         self.images = len(self.data.shape) == 3
         self.bf16 = uses_bf16(config.precision, self.device)
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
@@ -183,6 +188,9 @@ class Trainer:
             "data_shape": list(self.data.shape),
             "num_classes": self.data.num_classes,
             "cond_dim": self.cond_dim,
+            # token data: the vocabulary's size and, for text, its characters (what decoding needs)
+            "vocab_size": self.vocab_size,
+            "vocabulary": getattr(self.data, "vocabulary", None),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -336,6 +344,9 @@ VALIDATION_DRAWS = 2000
 
 def validation_batch(source: DataSource, seed: int) -> Batch:
     """All points of a finite validation set (with their labels and conditions), or a fixed draw of VALIDATION_DRAWS from a built-in one."""
+    windows = getattr(source, "windows", None)
+    if windows is not None:  # text: its consecutive windows
+        return Batch(windows())
     points = getattr(source, "points", None)
     if points is not None:
         return Batch(points, getattr(source, "labels", None), getattr(source, "conditions", None))
