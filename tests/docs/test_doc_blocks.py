@@ -54,7 +54,7 @@ def run_page(page, tmp_path, monkeypatch) -> None:
             continue
         for line in shell_lines(block.body):
             if SIMPLE_CLI.fullmatch(line):
-                result = cli(*shlex.split(line)[1:])
+                result = cli(*shlex.split(line, comments=True)[1:])
                 assert result.returncode == 0, f"{block.where()}: {line}\n{result.stderr[-2000:]}"
             else:
                 proc = subprocess.run(["bash", "-c", line], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
