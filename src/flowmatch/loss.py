@@ -170,7 +170,7 @@ def mean_flow_loss(
 class LossConfig:
     """How training times and labels are drawn for the loss, and what the network predicts."""
 
-    time_sampling: str = option("logit-normal", "distribution of training times (logit-normal: measured better at NFE 1-8, docs/benchmarks.md)", choices=TIME_SAMPLING)
+    time_sampling: str = option("logit-normal", "distribution of training times (logit-normal: measured better at NFE 1-8, docs/benchmarks/index.md)", choices=TIME_SAMPLING)
     cond_drop: float = option(0.1, "label dropout to the null class, for classifier-free guidance", min=0.0, max=1.0, max_open=True)
     # one-step distillation (recipes.reflow): this fraction of each batch sits at t = 0, where
     # the target x1 - x0 = v(x0, 0) is what one Euler step needs
@@ -186,7 +186,7 @@ class LossConfig:
     )
     mean_flow_fraction: float = option(0.25, "meanflow: fraction of each batch trained on intervals (the rest is flow matching)", min=0.0, max=1.0)
     # 0: on moons the adaptive weight of the MeanFlow paper (p = 1) pulled even the h = 0 part off
-    # the conditional mean (W2 0.73 at NFE 32 against 0.28 with p = 0; docs/benchmarks.md)
+    # the conditional mean (W2 0.73 at NFE 32 against 0.28 with p = 0; docs/benchmarks/index.md)
     mean_flow_weight_power: float = option(0.0, "meanflow: adaptive loss weight 1 / (err + 1e-3)^p (0: plain squared error)", min=0.0)
 
     def __post_init__(self):

@@ -4,7 +4,7 @@ The noise floor is the W2 between two fresh draws of the data themselves: what a
 sampler scores at this sample size. Each figure is the median over `draws` pairs of a fresh
 sample set (seeds seed, seed + 1, ...) and a fresh reference draw, as the floor is the median
 over pairs of fresh draws: W2 between i.i.d. 2,000-point sets varies by tens of percent from
-draw to draw on both sides (see the moons floor in docs/benchmarks.md). Needs data that can be
+draw to draw on both sides (see the moons floor in docs/benchmarks/index.md). Needs data that can be
 drawn afresh (a built-in 2D set).
 """
 

@@ -33,7 +33,7 @@ def sinusoidal_embedding(t: Tensor, dim: int, max_period: float = 10000.0, scale
 # The time scale of an average-velocity model's embeddings. MeanFlow trains on d/dt of the network,
 # and at the default scale (frequencies up to 1000 per unit time) that derivative is so large that
 # training diverged on moons; scale 1 (slow features, smooth in t) trained best of 1, 10, 100
-# (docs/benchmarks.md, "One-step objective: MeanFlow").
+# (docs/benchmarks/index.md, "Defaults and the figures behind them").
 MEAN_FLOW_TIME_SCALE = 1.0
 
 

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from flowmatch.paths.affine import AffinePath, PathSample
 
 TARGETS = ("velocity", "x1", "epsilon")
-T_CLAMP = 0.05  # measured on moons (docs/benchmarks.md, "Prediction targets"): 1e-3 and 1e-2 are far worse
+T_CLAMP = 0.05  # measured on moons (docs/benchmarks/index.md, "Defaults and the figures behind them"): 1e-3 and 1e-2 are far worse
 
 
 def regression_target(ps: PathSample, target: str) -> Tensor:

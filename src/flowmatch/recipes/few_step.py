@@ -28,29 +28,28 @@ from flowmatch.training.presets import load_preset
 
 # The base stage's learning rate in `train --recipe few-step` (flags override it): an OT-coupled
 # MLP flow came within 0.004 W2 (dopri5) in 8,000 steps at 3e-3 of 20,000 steps at 1e-3
-# (docs/benchmarks.md). The recipe's base is OT-coupled, so this is auto_lr's OT rate too.
+# (docs/benchmarks/index.md). The recipe's base is OT-coupled, so this is auto_lr's OT rate too.
 RECIPE_LR = 3e-3
 # RK4 steps that make the pairs on image data: an ODE solve per image is the chain's dearest part
 # on a CPU (RK4 with 4 steps made 5,376 MNIST pairs in 160 s on one core; with 16, a quarter).
 IMAGE_SOLVER_STEPS = 4
 # On image data the distillation is flow-map distillation of the teacher's RK4 paths, a 0.3 share
 # of one-step rows: on MNIST from one base and 12,800 paths, unconditional NFE 10 FD 8.79 against
-# 11.21 for the straight-line distillation of the same pairs, one-step guided FD 12.55 against 13.12
-# (docs/benchmarks.md, "Flow-map distillation").
+# 11.21 for the straight-line distillation of the same pairs, one-step guided FD 12.55 against 13.12.
 # Its teacher paths take 40% of the stage's time (not half) and 65% of them are unconditional: the
-# student was short of steps, and its unconditional samples were its weakest. On the seed-1 MNIST
-# teacher in the same time, unconditional NFE 10 FD 9.38 against 10.4, one-step guided 0.959 / 12.1
-# against 0.966 / 12.35 (docs/benchmarks.md, "Guidance rescale, and what the EMA decay does").
+# student is short of steps, and its unconditional samples are its weakest. On one MNIST teacher in
+# the same time, unconditional NFE 10 FD 9.38 against 10.4 with half and half, one-step guided
+# 0.959 / 12.1 against 0.966 / 12.35.
 IMAGE_DISTILL = {
     "solver_steps": IMAGE_SOLVER_STEPS,
     "distill_objective": "flowmap",
     "distill_fraction": 0.3,
     "distill_path_share": 0.4,
     "distill_null_fraction": 0.65,
-    # a quarter of the rate that points use: on the seed-1 MNIST teacher (session 15), ~1,000 student
-    # steps at base lr x 0.3 / 0.15 / 0.075 / 0.0375 gave unconditional NFE 10 FD 11.9 / 10.8 / 9.9 /
-    # 10.0 and one-step guided FD 11.7 / 11.2 / 11.8 / 13.1 (docs/benchmarks.md, "A host with
-    # native bf16 again, and the student's learning rate"): a student that moves far from its teacher in few steps loses more than it learns
+    # a quarter of the rate that points use: on one MNIST teacher, ~1,000 student steps at base lr x
+    # 0.3 / 0.15 / 0.075 / 0.0375 gave unconditional NFE 10 FD 11.9 / 10.8 / 9.9 / 10.0 and one-step
+    # guided FD 11.7 / 11.2 / 11.8 / 13.1: a student that moves far from its teacher in few steps
+    # loses more than it learns
     "distill_lr_scale": 0.075,
 }
 

@@ -293,7 +293,7 @@ def teacher_pairs(
         weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(n, generator=g).to(y.device), 0.0)
         teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
     # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
-    # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
+    # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality
     with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base_run.config.precision, base_run.device)):
         chunk = 8192 if len(x0.shape) == 2 else 256
         if paths:
@@ -314,7 +314,7 @@ def student_samplers(base: TrainConfig, objective: str, distill_fraction: float,
     objective's own step (flowmatch.runs.recommend); a class-conditional flow-map student draws
     unguided samples (W <= 1) by the midpoint method on its velocity u(x, t, 0), guided ones by its
     own jumps: on four MNIST chains, unconditional NFE 10 FD 4.8-6.9 against 9.4-14.4 by jumps,
-    guided (W = 2) NFE 10 FD 14-19 against 12-15 (docs/benchmarks.md, "The student's velocity")."""
+    guided (W = 2) NFE 10 FD 14-19 against 12-15 (docs/benchmarks/index.md, "Two samplers of one student")."""
     distilled = objective == "flowmap" or distill_fraction > 0
     return {
         "sampler": "" if distilled else base.sampler,

@@ -32,7 +32,7 @@ def auto_lr(coupling: str, model: str) -> float:
 
     OT pairs make the regression target nearly deterministic (low-variance gradients): an MLP
     trained with them got nearly the W2 at 3e-3 in 5,000 steps that 1e-3 gets in 20,000; with
-    independent pairs 2e-3 and 3e-3 were worse than 1e-3 at 1-8 steps on moons (docs/benchmarks.md).
+    independent pairs 2e-3 and 3e-3 were worse than 1e-3 at 1-8 steps on moons (docs/benchmarks/index.md).
     Image models keep 1e-3: the higher rate was not measured there.
     """
     return 3e-3 if coupling == "ot" and model == "mlp" else 1e-3
