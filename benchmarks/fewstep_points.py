@@ -52,6 +52,20 @@ def scores(model, method: str, refs, x0) -> dict:
         return {f"nfe{k}": round(statistics.median(wasserstein2(solve(model, x0, method=method, steps=k).x, r) for r in refs), 3) for k in (1, 2)}
 
 
+# NFE-2 samplers of the distilled model: Euler on three two-step grids (the middle time 0.5, 0.25,
+# 0.75) and one midpoint step
+NFE2_SAMPLERS = {"euler-uniform": ("euler", "uniform"), "euler-quadratic": ("euler", "quadratic"), "euler-late": ("euler", "late"), "midpoint": ("midpoint", "uniform")}
+
+
+def nfe2_scores(model, refs, x0) -> dict:
+    with torch.no_grad():
+        out = {}
+        for name, (method, grid) in NFE2_SAMPLERS.items():
+            x = solve(model, x0, method=method, steps=1 if method == "midpoint" else 2, grid=grid).x
+            out[name] = round(statistics.median(wasserstein2(x, r) for r in refs), 3)
+        return out
+
+
 def train_torchcfm(source, data, steps: int, seed: int, batch: int = 256):
     """torchcfm's exact-OT CFM (sigma = 0) on the MLP, Adam 1e-3; (model, seconds)."""
     from torchcfm.conditional_flow_matching import ExactOptimalTransportConditionalFlowMatcher
@@ -81,6 +95,7 @@ def main() -> int:
     p.add_argument("--torchcfm-steps", type=int, default=5000)
     p.add_argument("--train", default="{}", help="JSON: more TrainConfig options of the recipe (probes)")
     p.add_argument("--recipe", default="{}", help="JSON: RecipeConfig options of the recipe (probes)")
+    p.add_argument("--nfe2-samplers", action="store_true", help="also score the recipe's model with every NFE-2 sampler of NFE2_SAMPLERS")
     p.add_argument("--jsonl", default="", help="also append each row to this file")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -107,6 +122,8 @@ def main() -> int:
                 row["recipe_s"] = round(time.perf_counter() - start, 1)
                 row["stages_s"] = {s["stage"]: s["seconds"] for s in summary["stages"]}
                 row["recipe"] = scores(load_run(cfg.out).model, "euler", refs, x0)
+                if args.nfe2_samplers:
+                    row["recipe_nfe2"] = nfe2_scores(load_run(cfg.out).model, refs, x0)
             if "meanflow" in methods:
                 mf = TrainConfig(
                     data=name, source=src_name, out=f"{tmp}/{task}-meanflow", seed=args.seed, objective="meanflow", coupling="ot", mean_flow_fraction=0.5, steps=8000, save_every=8000, progress=False

@@ -12,12 +12,10 @@ from torch import Tensor, nn
 from flowmatch.data import TOY_SETS, ArrayData, DataShape, DataSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.errors import FlowmatchError
-from flowmatch.loss import interval_model
-from flowmatch.models import build_model
 from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, SOURCE_FILE, load_config
-from flowmatch.training import TrainConfig, resolve_device
+from flowmatch.training import TrainConfig, build_network, resolve_device
 
 
 @dataclass
@@ -86,15 +84,7 @@ def build_run(
     data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim))
     path = config.build_path()
     source = _source(config, data, path, source_points, Path(where))
-    model = build_model(
-        config.model,
-        data.shape,
-        num_classes=data.num_classes,
-        cond_dim=int(cond_dim),
-        score=isinstance(path, BridgePath),
-        **interval_model(config.objective, config.distill_guidance),
-        **config.model_options(),
-    )
+    model = build_network(config, data.shape, data.num_classes, cond_dim)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

@@ -8,8 +8,10 @@ same in a run directory, with checkpoints, log and resume.
 from flowmatch.training.callbacks import BaseCallback, Callback, Deadline, Progress
 from flowmatch.training.config import LoopConfig, TrainConfig, resolve_device, uses_bf16
 from flowmatch.training.ema import EMA
+from flowmatch.training.network import build_network
+from flowmatch.training.objectives import OBJECTIVE_CLASSES, FlowMap, FlowMatching, MeanFlow, Objective, Paired, TrainBatch, make_objective
 from flowmatch.training.optim import OptimConfig, auto_lr
-from flowmatch.training.trainer import FixedPairs, TrainBatch, Trainer, TrainResult, default_callbacks, fit
+from flowmatch.training.trainer import FixedPairs, Trainer, TrainResult, default_callbacks, fit
 
 __all__ = [
     "BaseCallback",
@@ -17,6 +19,12 @@ __all__ = [
     "Deadline",
     "EMA",
     "FixedPairs",
+    "FlowMap",
+    "FlowMatching",
+    "MeanFlow",
+    "OBJECTIVE_CLASSES",
+    "Objective",
+    "Paired",
     "LoopConfig",
     "OptimConfig",
     "Progress",
@@ -25,8 +33,10 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "auto_lr",
+    "build_network",
     "default_callbacks",
     "fit",
+    "make_objective",
     "resolve_device",
     "uses_bf16",
 ]

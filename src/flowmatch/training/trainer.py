@@ -20,34 +20,16 @@ from torch import Tensor, nn
 from flowmatch.couplings import Coupling
 from flowmatch.data import DataConfig, DataSource, load_data
 from flowmatch.errors import FlowmatchError, NonFiniteError
-from flowmatch.guidance import apply_label_drop, label_drop_mask
-from flowmatch.loss import flow_map_loss, flow_matching_loss, interval_model, mean_flow_loss, sample_grid_interval, sample_interval, sample_time
-from flowmatch.models import build_model
-from flowmatch.paths import BridgePath, PredictionVelocity
-from flowmatch.solvers import hermite
+from flowmatch.guidance import apply_label_drop
+from flowmatch.paths import PredictionVelocity
 from flowmatch.training import distributed
 from flowmatch.training.callbacks import Callback, Deadline, Progress
 from flowmatch.training.config import TrainConfig, resolve_device, uses_bf16
 from flowmatch.training.ema import EMA
+from flowmatch.training.network import build_network
+from flowmatch.training.objectives import Paired, TrainBatch, make_objective
 from flowmatch.training.optim import lr_factor, make_optimizer
 from flowmatch.training.pipeline import BatchPipeline
-
-
-@dataclass(frozen=True)
-class TrainBatch:
-    """x0: (B, *D) source, x1: (B, *D) coupled data, cond: conditioning tensors (labels y, conditions
-    c), t: (B,) times; h: (B,) intervals of the MeanFlow objective (or None); drop: (B,) label
-    dropout still to apply after pairing (or None); noise: (B, *D) the bridge's eps (or None);
-    weight: (B,) pair weights of unbalanced/partial OT (or None)."""
-
-    x0: Tensor
-    x1: Tensor
-    cond: dict[str, Tensor]
-    t: Tensor
-    h: Tensor | None = None
-    drop: Tensor | None = None
-    noise: Tensor | None = None
-    weight: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -147,37 +129,21 @@ class Trainer:
         self.device = self.dist.device(resolve_device(config.device))
         self.data = data if data is not None else load_data(config.data, **config.part(DataConfig).load_options())
         self.path = config.build_path()
-        self.bridge = isinstance(self.path, BridgePath)  # velocity and score networks, noisy paths
         self.source = config.build_source(self.data, self.path) if source is None else source
         if tuple(self.source.shape) != tuple(self.data.shape):
             raise FlowmatchError(f"source samples have shape {self.source.shape} but data samples have shape {self.data.shape}")
         self.cond_dim = int(getattr(self.data, "cond_dim", 0))  # a user's own data source may not say
         self.coupling: Coupling = config.build_coupling()
         torch.manual_seed(config.seed)  # initial weights
-        self.mean_flow = config.objective == "meanflow"
-        self.flow_map = config.objective == "flowmap"
-        if self.flow_map and (pairs is None or pairs.states is None):
-            raise FlowmatchError("--objective flowmap distils a teacher's paths: it needs --pairs made with paths (flowmatch reflow --flow-map)")
-        if config.distill_guidance > 0 and (not self.flow_map or pairs.guidance is None):
-            raise FlowmatchError("--distill-guidance trains a student of guided paths: it needs --objective flowmap and pairs made with guidance weights")
-        if self.mean_flow and (self.bridge or config.target != "velocity"):
-            raise FlowmatchError("--objective meanflow learns average velocities: it takes --target velocity and an affine path, not the bridge")
-        self.model = build_model(
-            config.model,
-            self.data.shape,
-            num_classes=self.data.num_classes,
-            cond_dim=self.cond_dim,
-            score=self.bridge,
-            **interval_model(config.objective, config.distill_guidance),
-            **config.model_options(),
-        ).to(self.device)
+        self.objective = make_objective(config, self.path, pairs)
+        self.model = build_network(config, self.data.shape, self.data.num_classes, self.cond_dim).to(self.device)
         self.images = len(self.data.shape) == 3
         self.bf16 = uses_bf16(config.precision, self.device)
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
         if init_weights is not None:
             try:
-                for prefix in ("interval_embed.", "guidance_embed.") if self.flow_map else ():
+                for prefix in ("interval_embed.", "guidance_embed.") if self.objective.needs_paths else ():
                     if getattr(self.model, prefix[:-1], None) is not None and not any(k.startswith(prefix) for k in init_weights):
                         init_weights = {**self.model.state_dict(), **init_weights, **zero_interval(self.model, prefix)}
                 self.model.load_state_dict(init_weights)
@@ -260,46 +226,34 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------------------
     def draw_batch(self) -> TrainBatch:
-        """Draw one batch from the run's generator: data, source, coupling, times, label dropout, noise.
+        """Draw one batch from the run's generator: data, source and coupling here, then the
+        objective's own draws (times, intervals, label dropout, noise).
 
         The pipeline calls it in draw order; the exact-OT pairing uses no random numbers and is
         left to `couple_batch`, which may run on a worker thread. Couplings pair by the true labels
         and conditions (each travels with its x1); label dropout is applied after pairing.
         """
-        g = self.generator
-        cfg = self.config
-        b = cfg.batch_size * self.pool_batches
-        weight = None
-        if self.pairs is not None:  # fixed couplings: the pairs stay together, never re-paired
-            idx = torch.randint(self.pairs.x0.shape[0], (b,), generator=g)
-            x0, x1 = self.pairs.x0[idx], self.pairs.x1[idx]
-            cond = {} if self.pairs.y is None else {"y": self.pairs.y[idx]}
-            if self.pairs.guidance is not None and self.config.distill_guidance > 0:
-                cond["guidance"] = self.pairs.guidance[idx]
-        else:
-            data = self.data.sample(b, g)
-            x0 = self.source.sample(b, g).x
-            x1, cond = data.x, {k: v for k, v in (("y", data.y), ("c", data.c)) if v is not None}
-            if self.coupling.kind != "ot":
-                pairing = self.coupling.couple(x0, x1, g, **cond)
-                x1, cond, weight = x1[pairing.index], {k: v[pairing.index] for k, v in cond.items()}, pairing.weight
-        if self.flow_map:  # one step of an N-step grid, both ends read off the teacher's path
-            t, h = sample_grid_interval(b, cfg.distill_fraction, g)
-            p = self.pairs
-            x0, x1 = hermite(p.states, p.velocities, p.times, t, idx), hermite(p.states, p.velocities, p.times, (t + h).clamp(max=1.0), idx)
-            return TrainBatch(x0, x1, cond, t, h, None, None, None)
-        t = sample_time(b, cfg.time_sampling, g)
-        if cfg.distill_fraction > 0:
-            t = torch.where(torch.rand(b, generator=g) < cfg.distill_fraction, torch.zeros_like(t), t)
-        h = None
-        if self.mean_flow:
-            t, h = sample_interval(t, cfg.time_sampling, cfg.mean_flow_fraction, g)
-        drop = None
-        if "y" in cond and self.data.num_classes and self.pairs is None:  # classifier-free guidance: labels -> null class
-            drop = label_drop_mask(b, cfg.cond_drop, g)
-        noise = torch.randn(x1.shape, generator=g) if self.bridge else None
-        batch = TrainBatch(x0, x1, cond, t, h, drop, noise, weight)
+        batch = self.objective.draw(self.draw_pairs(), self.generator, self.data.num_classes, self.pairs)
         return batch if self.pairs is None and self.coupling.kind == "ot" else self._drop_labels(batch)
+
+    def draw_pairs(self) -> Paired:
+        """x0 and its coupled x1 (with their conditions): rows of the fixed pairs, or a drawn
+        batch of source and data paired by every coupling but exact OT."""
+        g = self.generator
+        b = self.config.batch_size * self.pool_batches
+        if self.pairs is not None:  # fixed couplings: the pairs stay together, never re-paired
+            rows = torch.randint(self.pairs.x0.shape[0], (b,), generator=g)
+            cond = {} if self.pairs.y is None else {"y": self.pairs.y[rows]}
+            if self.pairs.guidance is not None and self.config.distill_guidance > 0:
+                cond["guidance"] = self.pairs.guidance[rows]
+            return Paired(self.pairs.x0[rows], self.pairs.x1[rows], cond, rows=rows)
+        data = self.data.sample(b, g)
+        x0 = self.source.sample(b, g).x
+        x1, cond = data.x, {k: v for k, v in (("y", data.y), ("c", data.c)) if v is not None}
+        if self.coupling.kind == "ot":
+            return Paired(x0, x1, cond)
+        pairing = self.coupling.couple(x0, x1, g, **cond)
+        return Paired(x0, x1[pairing.index], {k: v[pairing.index] for k, v in cond.items()}, weight=pairing.weight)
 
     def couple_batch(self, batch: TrainBatch) -> TrainBatch:
         """Apply the exact-OT permutation to a drawn batch (a pure function; runs in the pipeline's pool)."""
@@ -329,18 +283,19 @@ class Trainer:
         h = cond.pop("h", None)
         noise, weight = self.dist.rows(batch.noise), self.dist.rows(batch.weight)
         dev = self.device
-        cond = {k: v.to(dev) for k, v in cond.items()}
-        x0, x1 = self._to_device(x0), self._to_device(x1)
-        extra = {"noise": None if noise is None else self._to_device(noise), "weight": None if weight is None else weight.to(dev)}
+        on_device = TrainBatch(
+            x0=self._to_device(x0),
+            x1=self._to_device(x1),
+            cond={k: v.to(dev) for k, v in cond.items()},
+            t=t.to(dev),
+            h=None if h is None else h.to(dev),
+            noise=None if noise is None else self._to_device(noise),
+            weight=None if weight is None else weight.to(dev),
+        )
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, cfg.warmup_steps, self.schedule_steps, self.step)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.bf16):
-            if self.flow_map:  # x0, x1 hold the teacher's states at t and t + h
-                loss = flow_map_loss(self.forward, x0, x1, t.to(dev), h.to(dev), **cond)
-            elif h is None:
-                loss = flow_matching_loss(self.forward, self.path, x0, x1, t.to(dev), target=cfg.target, **extra, **cond)
-            else:
-                loss = mean_flow_loss(self.forward, self.path, x0, x1, t.to(dev), h.to(dev), weight_power=cfg.mean_flow_weight_power, tangent_model=self.model, **cond)
+            loss = self.objective.loss(on_device, self.forward, self.model)
         global_loss = self.dist.average(loss.detach())  # DDP: the global-batch loss, so every rank stops together on NaN
         if not torch.isfinite(global_loss):
             raise NonFiniteError(f"loss became {global_loss.item()} at step {self.step}; lower --lr or check the data")
@@ -398,4 +353,4 @@ def fit(config: TrainConfig, data: DataSource | None = None, *, callbacks: Seque
     return trainer.fit(default_callbacks(config) if callbacks is None else callbacks)
 
 
-__all__ = ["TrainBatch", "TrainResult", "Trainer", "default_callbacks", "fit"]
+__all__ = ["TrainResult", "Trainer", "default_callbacks", "fit"]
