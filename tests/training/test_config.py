@@ -14,3 +14,10 @@ def test_precision_auto_is_bf16_only_where_native():
         if " avx512_bf16" in fh.read():  # a CPU with native bf16 gets it
             assert native_bf16(cpu)
     assert TrainConfig(precision="auto").precision == "auto"
+
+
+def test_time_sampling_auto_is_uniform_for_ot_flow_matching_only():
+    assert TrainConfig(coupling="ot").time_sampling == "uniform"  # one Euler step needs t = 0 trained
+    assert TrainConfig().time_sampling == "logit-normal"
+    assert TrainConfig(coupling="ot", objective="meanflow").time_sampling == "logit-normal"
+    assert TrainConfig(coupling="ot", time_sampling="logit-normal").time_sampling == "logit-normal"  # a choice is kept

@@ -17,7 +17,7 @@ import torch
 from flowmatch.couplings import Coupling, CouplingConfig
 from flowmatch.data import DataConfig, DataSource, GaussianSource, load_data
 from flowmatch.errors import FlowmatchError
-from flowmatch.loss import LossConfig
+from flowmatch.loss import LossConfig, auto_time_sampling
 from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
 from flowmatch.options import check_options, compose, option, section
 from flowmatch.paths import AffinePath, BridgePath, PathConfig
@@ -78,6 +78,8 @@ def _post_init(self) -> None:
         raise FlowmatchError(f"--path bridge trains a velocity and a score: --target {self.target} does not apply")
     if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
         object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
+    if self.time_sampling == "auto":  # likewise
+        object.__setattr__(self, "time_sampling", auto_time_sampling(self.coupling, self.objective))
 
 
 def _part(self, cls: type) -> Any:
