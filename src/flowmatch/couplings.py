@@ -234,7 +234,7 @@ class CouplingConfig:
     # a fraction of the solver time (docs/benchmarks.md: "OT coupling cost").
     ot_block: int = option(
         64,
-        "--coupling ot: exact OT within blocks of this many rows of each batch (0: the whole batch); a block larger than the batch is a pool of that many rows, solved at once and trained on as consecutive batches",
+        "--coupling ot: exact OT within blocks of this many rows of each batch (0: the whole batch); a block larger than the batch is a pool of that many rows (in whole batches), solved at once and trained on as consecutive batches",
         min=0,
     )
     condition_aware: bool = option(True, "pair as a conditional model needs: within each class (labels), and with the condition distance added to the cost (conditions c)", flag="--no-condition-aware")
