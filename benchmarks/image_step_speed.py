@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import torch  # noqa: E402
 
-from flowmatch.recipes.presets import load_preset  # noqa: E402
 from flowmatch.training import TrainConfig, Trainer  # noqa: E402
+from flowmatch.training.presets import load_preset  # noqa: E402
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """MNIST benchmark: class-conditional U-Net flow with classifier-free guidance on a CPU budget.
 
-    python benchmarks/mnist.py --data-dir /work/shared/data/mnist-subset --minutes 20
+    python benchmarks/mnist.py --data-dir DIR_WITH_MNIST_IDX_FILES --minutes 20
 
 Trains on the MNIST train files for --minutes of wall time (or evaluates an existing run with
 --run DIR), then prints a table: for guidance W in {0, 1, 2, 4} and NFE in {4, 10, 50} (midpoint

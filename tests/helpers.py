@@ -217,4 +217,5 @@ def closed_form_run(mu: torch.Tensor, s: torch.Tensor):
     from flowmatch.data import ArrayData, GaussianSource
 
     data = ArrayData((mu + s * torch.randn(4000, 2, generator=torch.Generator().manual_seed(9))).numpy())
-    return SimpleNamespace(model=gaussian_field(mu, s), source=GaussianSource((2,), 1.0), data=data, device=torch.device("cpu"), config=SimpleNamespace(source="gaussian", data="gauss"))
+    config = SimpleNamespace(source="gaussian", data="gauss", sampler="", unguided_sampler="", objective="fm", distill_fraction=0.0)
+    return SimpleNamespace(model=gaussian_field(mu, s), source=GaussianSource((2,), 1.0), data=data, device=torch.device("cpu"), config=config, recommended=None)

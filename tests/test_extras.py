@@ -6,9 +6,9 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import re
+import tomllib
 
 import pytest
-import tomllib
 
 from helpers import REPO
 

@@ -88,16 +88,6 @@ def _sq_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0)
 
 
-def ot_permutation(x0: Tensor, x1: Tensor, block: int = 0) -> Tensor:
-    """(B,) index pi with x1[pi] the exact-OT partner of each x0 (uniform weights, equal B).
-
-    block > 0 solves rows [k*block, (k+1)*block) of x0 against the same rows of x1 on their own.
-    """
-    _check_sizes(x0, x1)
-    perm = _exact(_rows(x0), _rows(x1), np.arange(x0.shape[0]), block)
-    return torch.from_numpy(perm).to(x1.device)
-
-
 def _exact(a: np.ndarray, b: np.ndarray, rows: np.ndarray, block: int) -> np.ndarray:
     """Exact OT of a[rows] against b[rows] in blocks of `block` rows -> partner positions (global)."""
     size = len(rows) if block <= 0 else block
@@ -134,16 +124,6 @@ def _draw_from_rows(plan: np.ndarray, generator: torch.Generator) -> Tensor:
     """(m,) index j_i ~ plan[i, :] / sum(plan[i, :]) for every row i."""
     p = torch.from_numpy(np.nan_to_num(plan)).clamp_min(0) + 1e-30
     return torch.multinomial(p, 1, generator=generator).squeeze(1)
-
-
-def sinkhorn_indices(x0: Tensor, x1: Tensor, reg: float, generator: torch.Generator, relative: bool = True) -> Tensor:
-    """(B,) index j_i ~ plan[i, :] / sum(plan[i, :]) under the entropic plan with regularisation reg.
-
-    relative=True divides the cost by its mean, so that `reg` is unitless across data scales;
-    relative=False uses the raw squared distance (the Schrödinger bridge's reg = 2 sigma^2).
-    """
-    _check_sizes(x0, x1)
-    return _draw_from_rows(_plan("sinkhorn", _rows(x0), _rows(x1), reg, relative, 1.0, 1.0), generator).to(x1.device)
 
 
 def _check_sizes(x0: Tensor, x1: Tensor) -> None:

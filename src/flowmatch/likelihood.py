@@ -130,12 +130,14 @@ def log_likelihood(
     batch_size: int = 1024,
     seed: int = 0,
     cond: Mapping[str, Tensor] | None = None,
+    on_batch: Callable[[int], object] | None = None,
 ) -> LikelihoodResult:
     """log p1(x1) under the flow `velocity` from the source N(0, source_scale^2 I); x1: (N, *D).
 
     exact=None picks the exact trace up to EXACT_MAX_DIM dimensions, Hutchinson with `probes`
     probes of `probe_kind` above. Fixed-step methods take `steps` steps; adaptive ones use
-    atol/rtol. Probes are drawn once per batch from `seed`.
+    atol/rtol. Probes are drawn once per batch from `seed`. on_batch(k) is told the size k of
+    each batch scored (a progress bar's hook).
     """
     if method not in FIXED_STEP and method not in ADAPTIVE:
         raise FlowmatchError(f"unknown solver {method!r}; choose one of {', '.join(tuple(FIXED_STEP) + ADAPTIVE)}")
@@ -160,6 +162,8 @@ def log_likelihood(
         logps.append(gaussian_log_density(x0, source_scale) + res.x[:, -1])
         latents.append(x0)
         nfe = max(nfe, res.nfe)
+        if on_batch is not None:
+            on_batch(len(xb))
     logp = torch.cat(logps)
     return _result(logp, nfe, torch.cat(latents))
 

@@ -60,15 +60,17 @@ def interval_model(objective: str, distill_guidance: float = 0.0) -> dict:
     }
 
 
-def auto_time_sampling(coupling: str, objective: str) -> str:
-    """The default distribution of training times: uniform for flow matching with the minibatch-OT
-    coupling, else logit-normal.
+def resolve_time_sampling(kind: str, coupling: str, objective: str) -> str:
+    """The distribution of training times `kind` names; "auto": uniform for flow matching with the
+    minibatch-OT coupling, else logit-normal.
 
     One Euler step reads the velocity at t = 0 only, where logit-normal times rarely train it: on
     C2OT's class-conditional 8gaussians -> moons with OT, uniform times took one-step W2^2 from
     0.141 to 0.073 and the adaptive solver's from 0.0114 to 0.0092 (docs/benchmarks/fewstep_points.md).
     With independent pairs logit-normal times were better at 1 to 8 steps (docs/benchmarks.md).
     """
+    if kind != "auto":
+        return kind
     return "uniform" if coupling == "ot" and objective == "fm" else "logit-normal"
 
 
@@ -208,7 +210,7 @@ __all__ = [
     "OBJECTIVES",
     "LossConfig",
     "TIME_SAMPLING",
-    "auto_time_sampling",
+    "resolve_time_sampling",
     "flow_map_loss",
     "flow_matching_loss",
     "interval_model",

@@ -3,10 +3,10 @@
 Each package owns a small frozen dataclass of its options (`PathConfig` in `flowmatch.paths`,
 `CouplingConfig` in `flowmatch.couplings`, ...). A field is made with `option(...)`; from that
 one declaration come the dataclass default, the command-line flag and its `--help` text, the
-config-file key, and the checks `check_options` runs when an instance is made. `compose` puts
-several such dataclasses side by side into one flat config (the training config), so that
-config files and flags stay flat while each field is still declared in the package it belongs
-to. `build` makes a config from a mapping, refusing unknown keys and values of the wrong type.
+config-file key, and the checks `check_options` runs when an instance is made. The training
+config inherits several such dataclasses into one flat config, so that config files and flags
+stay flat while each field is still declared in the package it belongs to. `build` makes a
+config from a mapping, refusing unknown keys and values of the wrong type.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any, Mapping, Sequence, TypeVar
 from flowmatch.errors import FlowmatchError
 
 C = TypeVar("C")
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 
 def option(
@@ -126,33 +125,4 @@ def section(config: Any, cls: type[C]) -> C:
     return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)})
 
 
-def compose(name: str, sections: Sequence[type], doc: str, namespace: dict[str, Any] | None = None) -> type:
-    """One flat frozen dataclass with the fields of every section, in order.
-
-    A field name may appear in several sections only with the same default and help (one
-    option shared by, say, two model architectures); anything else is a programming error.
-    """
-    fields: dict[str, tuple[str, Any, dataclasses.Field]] = {}
-    for sec in sections:
-        hints = typing.get_type_hints(sec)
-        for f in dataclasses.fields(sec):
-            new = (hints[f.name], f.default, describe(f))
-            if f.name in fields:
-                if fields[f.name][:2] != new[:2] or describe(fields[f.name][2]) != new[2]:
-                    raise TypeError(f"option {f.name!r} is declared differently in two sections of {name}")
-                continue
-            fields[f.name] = (hints[f.name], f.default, dataclasses.field(default=f.default, metadata=f.metadata))
-    spec = [(k, t, fld) for k, (t, _, fld) in fields.items()]
-    ns = dict(namespace or {})
-    ns["__doc__"] = doc
-    ns["sections"] = tuple(sections)
-    return dataclasses.make_dataclass(name, spec, frozen=True, namespace=ns)
-
-
-def type_name(cls: type, name: str) -> str:
-    """'int', 'float', 'str' or 'bool' for a config field (for flags and docs)."""
-    base, _ = field_type(cls, name)
-    return base.__name__
-
-
-__all__ = ["option", "describe", "coerce", "check_options", "build", "section", "compose", "field_type", "type_name"]
+__all__ = ["option", "describe", "coerce", "check_options", "build", "section", "field_type"]

@@ -9,10 +9,10 @@ import torch
 
 from flowmatch.options import build
 from flowmatch.recipes import IMAGE_DISTILL
-from flowmatch.recipes.presets import PRESETS, load_preset
-from flowmatch.runs import load_run, sample_run
+from flowmatch.runs import load_run, recommended_sampler, sample_run
 from flowmatch.runs.pairs import load_pairs
 from flowmatch.training import TrainConfig
+from flowmatch.training.presets import PRESETS, load_preset
 from helpers import cli, make_cifar_dir
 
 
@@ -58,7 +58,7 @@ def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request
     assert [s["stage"] for s in summary["stages"]] == ["base", "distill"]
     run = load_run(tmp_path / "r")
     # images: flow-map distillation, an average-velocity model sampled with its own step
-    assert run.config.objective == "flowmap" and run.config.sampler == "meanflow" and run.config.cond_drop == 0.5
+    assert run.config.objective == "flowmap" and recommended_sampler(run.config, guided=True).method == "meanflow" and run.config.cond_drop == 0.5
     assert not run.config.budget_schedule  # the chain keeps its schedules (measured: no better students)
     recipe = json.loads((tmp_path / "r" / "recipe.json").read_text())["recipe"]
     assert {k: recipe[k] for k in IMAGE_DISTILL} == IMAGE_DISTILL
@@ -77,6 +77,6 @@ def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request
     assert res.returncode == 0, res.stderr
     assert [s["stage"] for s in json.loads(res.stdout)["stages"]] == ["meanflow"]
     run = load_run(tmp_path / "m")
-    assert run.config.objective == "meanflow" and run.config.sampler == "meanflow"
+    assert run.config.objective == "meanflow" and recommended_sampler(run.config).method == "meanflow"
     out = cli("sample", tmp_path / "m", "--n", "10", "--class", "3", "--guidance", "2", "--steps", "1", "--out", tmp_path / "t.npy")
     assert out.returncode == 0, out.stderr

@@ -12,7 +12,7 @@ import torch
 from flowmatch.data import ArrayData, toy_labelled
 from flowmatch.errors import FlowmatchError
 from flowmatch.recipes import make_pairs, pair_labels, reflow, straightness
-from flowmatch.runs import load_run, train
+from flowmatch.runs import load_run, recommended_sampler, train
 from flowmatch.runs.pairs import load_pairs
 from flowmatch.solvers import solve
 from flowmatch.training import TrainConfig
@@ -88,7 +88,7 @@ def test_recipe_cli_end_to_end(tmp_path):
     assert [s["stage"] for s in summary["stages"]] == ["base", "reflow1", "distill"]
     for sub in ("base", "reflow1", "distill"):
         assert (run / sub / "checkpoint.pt").exists()
-    assert json.loads((run / "config.json").read_text())["sampler"] == "euler"
+    assert recommended_sampler(load_run(run, device="cpu").config).method == "euler"
     out = tmp_path / "x.npy"
     r = cli("sample", str(run), "--steps", "1", "--n", "100", "--out", str(out))
     assert r.returncode == 0, r.stderr
@@ -176,7 +176,7 @@ def test_a_labelled_flow_map_student_samples_unguided_draws_with_its_velocity(tm
     train(TrainConfig(data=str(tmp_path / "labelled.npz"), out=str(base), steps=5, seed=0, save_every=5, cond_drop=0.2, **TINY))
     res = reflow(base, tmp_path / "fm", pairs=256, steps=2, seed=1, distill_fraction=0.3, eval_n=16, solver_steps=2, objective="flowmap")
     config = load_run(res.run_dir, device="cpu").config
-    assert (config.sampler, config.unguided_sampler) == ("meanflow", "midpoint")
+    assert (recommended_sampler(config, guided=True).method, recommended_sampler(config).method) == ("meanflow", "midpoint")
     assert load_run(base, device="cpu").config.unguided_sampler == ""  # a plain run: --sampler for every draw
 
     def drawn(*flags):
@@ -235,7 +235,7 @@ def test_flow_map_distillation_follows_the_teacher_paths_at_any_step_count(tmp_p
     train(TrainConfig(data="8gaussians", out=str(base), steps=200, seed=0, save_every=200, **TINY))
     res = reflow(base, tmp_path / "fm", pairs=2048, steps=600, seed=1, distill_fraction=0.3, eval_n=100, solver_steps=8, objective="flowmap")
     student = load_run(res.run_dir, device="cpu")
-    assert student.config.objective == "flowmap" and student.config.sampler == "meanflow"
+    assert student.config.objective == "flowmap" and recommended_sampler(student.config).method == "meanflow"
     assert load_pairs(res.run_dir / "pairs.pt").states.shape == (9, 2048, 2)
     teacher = load_run(base, device="cpu").model
     x0 = torch.randn(1000, 2, generator=torch.Generator().manual_seed(123))

@@ -195,3 +195,20 @@ def test_public_names_are_importable_from_the_package():
     assert set(solvers.__all__) >= {"Stepper", "SOLVERS", "FIXED_STEP"}
     assert solvers.SOLVERS == ("euler", "midpoint", "heun", "rk4", "meanflow", *solvers.ADAPTIVE)
     assert solvers.GRIDS == ("uniform", "cosine", "quadratic", "late")
+
+
+@pytest.mark.parametrize("method", ["euler", "midpoint", "heun", "rk4"])
+def test_solve_keeps_the_velocity_at_each_grid_time_without_extra_evaluations(method):
+    # dx/dt = -x: the kept velocity at each grid state x_k is exactly -x_k
+    x0 = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+    plain = solve(lambda x, t: -x, x0, method=method, steps=6)
+    kept = solve(lambda x, t: -x, x0, method=method, steps=6, trajectory=True, velocities=True)
+    assert kept.nfe == plain.nfe
+    assert torch.equal(kept.x, plain.x)
+    assert kept.velocities.shape == (6, 5, 3)
+    assert torch.allclose(kept.velocities, -kept.trajectory[:-1])
+
+
+def test_solve_refuses_velocities_of_an_adaptive_method():
+    with pytest.raises(FlowmatchError, match="fixed-step"):
+        solve(lambda x, t: -x, torch.zeros(2, 2), method="dopri5", velocities=True)

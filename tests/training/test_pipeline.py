@@ -77,7 +77,7 @@ def _cost(x0, x1):
 
 
 def test_an_ot_block_larger_than_the_batch_is_one_pool_served_as_batches(tmp_path):
-    from flowmatch.couplings import ot_permutation
+    ot_permutation = Coupling("ot").pair  # exact OT of all the rows given
 
     tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling="ot", ot_block=256, prefetch=0, seed=3, **TINY))
     assert tr.pool_batches == 4

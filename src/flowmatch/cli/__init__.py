@@ -12,7 +12,7 @@ import sys
 
 from flowmatch.cli.common import Parser
 
-COMMANDS = ("train", "sample", "reflow", "plot", "eval", "likelihood", "export", "pretrained", "demo", "explore")
+COMMANDS = ("train", "sample", "reflow", "plot", "eval", "likelihood", "classifier", "export", "pretrained", "demo", "explore")
 
 
 def _module(name: str):

@@ -44,6 +44,17 @@ def number(kind: type, *, min: float | None = None, min_open: bool = False, max:
     return parse
 
 
+def add_progress_flag(p: argparse.ArgumentParser) -> None:
+    """--no-progress: the progress bar (shown on a terminal only, on stderr) turned off."""
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar (one is shown on stderr when it is a terminal)")
+
+
+def note_fewer(have: int, asked: int, what: str) -> None:
+    """A note on stderr when a reference holds fewer points than --n asked for (all are used)."""
+    if have < asked:
+        sys.stderr.write(f"note: {what} holds {have} points, fewer than --n {asked}: all {have} are used\n")
+
+
 def flag_of(f: dataclasses.Field) -> str:
     return describe(f).get("flag") or "--" + f.name.replace("_", "-")
 
@@ -78,4 +89,4 @@ def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
 
 
-__all__ = ["MAX_SAMPLES", "Parser", "add_options", "flag_of", "given", "number"]
+__all__ = ["MAX_SAMPLES", "Parser", "add_options", "add_progress_flag", "note_fewer", "flag_of", "given", "number"]

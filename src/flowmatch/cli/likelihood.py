@@ -13,7 +13,7 @@ DESCRIPTION = "Exact log-likelihoods by the instantaneous change of variables; p
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from flowmatch.cli.common import MAX_SAMPLES, number
+    from flowmatch.cli.common import MAX_SAMPLES, add_progress_flag, number
     from flowmatch.likelihood import PROBE_KINDS
     from flowmatch.solvers import SOLVERS
 
@@ -32,11 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=number(int, min=0), default=0)
     p.add_argument("--per-sample", default=None, metavar="FILE.npy", help="also save the per-sample log-likelihoods (nats)")
     p.add_argument("--device", default="auto")
+    add_progress_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from flowmatch.cli.common import note_fewer
     from flowmatch.errors import FlowmatchError
     from flowmatch.evaluation import reference_samples
     from flowmatch.fileio import atomic_write
@@ -47,10 +49,22 @@ def run(args: argparse.Namespace) -> int:
         raise FlowmatchError(f"--per-sample must end in .npy, got {args.per_sample!r}")
     run = load_model(args.run, device=args.device)
     x = reference_samples(run, args.data, args.n, seed=args.seed + 1)
+    note_fewer(len(x), args.n, args.data or run.config.data)
     exact = True if args.exact else (False if args.probes is not None else None)
     start = time.perf_counter()
     res = run_log_likelihood(
-        run, x, exact=exact, probes=args.probes or 1, probe_kind=args.probe_kind, method=args.solver, steps=args.steps, atol=args.atol, rtol=args.rtol, batch_size=args.batch_size, seed=args.seed
+        run,
+        x,
+        exact=exact,
+        probes=args.probes or 1,
+        probe_kind=args.probe_kind,
+        method=args.solver,
+        steps=args.steps,
+        atol=args.atol,
+        rtol=args.rtol,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        progress=args.progress,
     )
     seconds = time.perf_counter() - start
     record = {"nll": res.nll, "nll_se": res.nll_se, "n": len(res.log_likelihood), "solver": args.solver, "nfe": res.nfe, "seconds": round(seconds, 3)}

@@ -11,7 +11,7 @@ DESCRIPTION = "Generate pairs (x0, ODE(x0)) with RUN's model and train --out on 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from flowmatch.cli.common import number
+    from flowmatch.cli.common import add_progress_flag, number
 
     p.add_argument("run")
     p.add_argument("--out", required=True, help="new run directory")
@@ -36,17 +36,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--guidance-interval", type=number(float, min=0, max=1), nargs=2, default=(0.0, 1.0), metavar=("LO", "HI"), help="--guidance: guide the teacher for t in [LO, HI] only (default 0 1)"
     )
     p.add_argument("--device", default="auto")
+    add_progress_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
-    from flowmatch.recipes import reflow, reflow_record
+    from flowmatch.recipes import distillation, reflow, reflow_record
 
     if args.distill and args.flow_map:
         raise FlowmatchError("--distill and --flow-map are two different distillations; choose one")
     if args.guidance is not None and not args.flow_map:
         raise FlowmatchError("--guidance distils guided paths: it needs --flow-map")
-    fraction = 1.0 if args.distill else 0.3 if args.flow_map else 0.0
     res = reflow(
         args.run,
         args.out,
@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         lr=args.lr,
         solver_steps=args.solver_steps,
-        distill_fraction=fraction,
         device=args.device,
-        objective="flowmap" if args.flow_map else "fm",
+        progress=args.progress,
+        **distillation("distill" if args.distill else "flow-map" if args.flow_map else "reflow"),
         guidance=args.guidance or 0.0,
         guidance_interval=tuple(args.guidance_interval),
     )

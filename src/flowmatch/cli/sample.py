@@ -15,15 +15,24 @@ DESCRIPTION = "Solve the ODE (or, with --sde, an SDE with the same marginals) fr
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import MAX_SAMPLES, number
+    from flowmatch.runs.recommend import MAX_STEPS
     from flowmatch.solvers import GRIDS, SOLVERS
 
     p.add_argument("run", metavar="MODEL", help="a run directory, an exported folder (flowmatch export), pretrained:NAME (flowmatch pretrained) or hf:OWNER/NAME")
     p.add_argument("--n", type=number(int, min=1, max=MAX_SAMPLES), default=None, help="number of samples (default 2000, or one per row of --condition)")
     p.add_argument("--out", required=True, help="FILE.npy (array (N, D), or (N, C, H, W) in [-1, 1] for images) or FILE.png (scatter plot, or image grid)")
     p.add_argument(
-        "--solver", default=None, choices=list(SOLVERS), help="default: the run's own (midpoint; euler for a distilled run; a flow-map student's own step, and midpoint on its velocity when unguided)"
+        "--solver",
+        default=None,
+        choices=list(SOLVERS),
+        help="default: the run's recommended solver (its model card's; else midpoint, euler for a one-step distilled run, an average-velocity model's own step; rk4 with --density-guidance)",
     )
-    p.add_argument("--steps", type=number(int, min=1), default=4, help="solver steps (fixed-step solvers)")
+    p.add_argument(
+        "--steps",
+        type=number(int, min=1, max=MAX_STEPS),
+        default=None,
+        help="solver steps of a fixed-step solver (default: the run's recommended count: 1 for a one-step model, 16 with --density-guidance, else 4)",
+    )
     p.add_argument("--grid", default="uniform", choices=list(GRIDS), help="time grid of fixed-step solvers")
     p.add_argument("--atol", type=number(float, min=0, min_open=True), default=1e-5)
     p.add_argument("--rtol", type=number(float, min=0, min_open=True), default=1e-5)
@@ -54,13 +63,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # long: every flag is checked here, in one place, before anything is sampled or written
     import numpy as np
 
     from flowmatch.errors import FlowmatchError
     from flowmatch.fileio import atomic_write
     from flowmatch.hub import load_model
-    from flowmatch.runs import class_labels, default_sampler, sample_run, save_image_grid
-    from flowmatch.solvers import ADAPTIVE
+    from flowmatch.runs import class_labels, sample_run, save_image_grid
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
@@ -88,13 +97,11 @@ def run(args: argparse.Namespace) -> int:
         conditions = conditions.expand(n, -1)
     elif rows and rows != n:
         raise FlowmatchError(f"--class all draws {n} samples; give one condition for all of them, or {n} rows")
-    guided = labels is not None and args.guidance > 1
-    method = "euler-maruyama" if args.sde else args.solver or default_sampler(run, guided)
     start = time.perf_counter()
     res = sample_run(
         run,
         n,
-        method=method,
+        method=args.solver,
         steps=args.steps,
         seed=args.seed,
         grid=args.grid,
@@ -113,35 +120,38 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
-        x = res.x.clamp(-1, 1) if images else res.x
-        atomic_write(out, lambda fh: np.save(fh, x.cpu().numpy()))
+        atomic_write(out, lambda fh: np.save(fh, res.x.cpu().numpy()))
     elif images:  # a PNG grid; --class all: one row per class
         ncol = n // run.data.num_classes if str(args.class_).lower() == "all" else math.ceil(math.sqrt(n))
         save_image_grid(res.x, out, ncol=ncol)
     else:
         from flowmatch.viz import plot_points
 
-        plot_points(res.x, out, title=f"{method}, NFE {res.nfe}")
+        plot_points(res.x, out, title=f"{res.method}, NFE {res.nfe}")
     if args.trajectory:
         from flowmatch.viz import plot_trajectories
 
         plot_trajectories(res.trajectory, args.trajectory)
-    record = {"out": str(out), "n": n, "solver": method, "steps": None if method in ADAPTIVE else args.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
-    if run.data.num_classes:  # nfe counts solver calls; a guided call is one batched pass
+    print(json.dumps(_record(args, res, out, n, seconds, run.data.num_classes)))
+    return 0
+
+
+def _record(args: argparse.Namespace, res, out: Path, n: int, seconds: float, num_classes: int) -> dict:
+    """The printed record: what was applied, as sample_run reports it (solver, steps, rescale)."""
+    record = {"out": str(out), "n": n, "solver": res.method, "steps": res.steps, "nfe": res.nfe, "seconds": round(seconds, 3)}
+    if num_classes:  # nfe counts solver calls; a guided call is one batched pass
         record.update({"class": args.class_, "guidance": args.guidance})
         if args.guidance_interval:
             record["guidance_interval"] = list(args.guidance_interval)
-        rescale = run.config.guidance_rescale if args.guidance_rescale is None else args.guidance_rescale
-        if rescale and args.guidance not in (0.0, 1.0):
-            record["guidance_rescale"] = rescale
+        if res.guidance_rescale is not None:
+            record["guidance_rescale"] = res.guidance_rescale
     if args.condition:
         record["condition"] = args.condition
     if args.sde:
         record["noise_scale"] = args.noise_scale
     if args.density_guidance:
         record["density_guidance"] = args.density_guidance
-    print(json.dumps(record))
-    return 0
+    return record
 
 
 def _read_conditions(path: str):

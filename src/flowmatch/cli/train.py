@@ -28,13 +28,13 @@ RECIPE_FLAGS = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from flowmatch.cli.common import add_options
     from flowmatch.recipes import RecipeConfig
-    from flowmatch.recipes.presets import PRESETS
     from flowmatch.training.config import SECTIONS
+    from flowmatch.training.presets import PRESETS
 
     p.add_argument("--config", default=None, help="a .toml, .yaml or .json file of options (keys as the long flags); flags override it")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--recipe", default=None, choices=["few-step"], help="few-step: one model for 1 to N steps (an OT base, then one-step distillation; with --objective meanflow: one MeanFlow run)")
-    p.add_argument("--preset", default=None, choices=list(PRESETS), help="a named set of options (recipes/presets/*.toml), below --config and the flags")
+    p.add_argument("--preset", default=None, choices=list(PRESETS), help="a named set of options (flowmatch/training/presets/*.toml), below --config and the flags")
     seen: set[str] = set()
     for sec in SECTIONS:
         names = {f.name for f in dataclasses.fields(sec)}
@@ -46,24 +46,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flowmatch.cli.common import given
-    from flowmatch.data import is_image_spec
     from flowmatch.errors import FlowmatchError
     from flowmatch.options import build
-    from flowmatch.recipes.presets import load_preset
     from flowmatch.runs import CONFIG_FILE, load_config, read_config_file, train
     from flowmatch.training import TrainConfig, distributed
+    from flowmatch.training.presets import load_preset
 
     flags = given(args, TrainConfig)
     file = read_config_file(args.config) if args.config else {}
     preset = load_preset(args.preset) if args.preset else {}
-    data = flags.get("data", file.get("data", preset.get("data", TrainConfig.data)))
-    # Below the preset, --config and the flags: the measured defaults of what is being trained.
-    defaults = load_preset("images") if is_image_spec(str(data)) else {}
+    layers = [preset, file, flags]  # below them, TrainConfig's defaults for the data (the image preset)
     if args.recipe == "few-step":
-        from flowmatch.recipes import RECIPE_LR, RecipeConfig
+        from flowmatch.recipes import recipe_defaults
 
-        defaults = {**defaults, **(load_preset("images-few-step") if defaults else {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR})}
-    layers = [defaults, preset, file, flags]
+        data = flags.get("data", file.get("data", preset.get("data", TrainConfig.data)))
+        layers = [recipe_defaults(str(data)), *layers]
     if args.resume:
         out = build(TrainConfig, *layers).out
         saved = Path(out) / CONFIG_FILE
@@ -72,11 +69,10 @@ def run(args: argparse.Namespace) -> int:
     if args.recipe == "few-step":
         if args.resume:
             raise FlowmatchError("--resume does not apply to --recipe: a recipe trains every stage into a new directory")
-        from flowmatch.recipes import IMAGE_DISTILL, RecipeConfig, few_step_recipe
+        from flowmatch.recipes import RecipeConfig, few_step_recipe, image_stages
 
         config = build(TrainConfig, *layers)
-        image_stages = IMAGE_DISTILL if is_image_spec(str(data)) else {}
-        stages = build(RecipeConfig, {"base_steps": config.steps, **image_stages}, {k: getattr(args, k) for k in RECIPE_FLAGS if hasattr(args, k)})
+        stages = build(RecipeConfig, {"base_steps": config.steps, **image_stages(config.data)}, {k: getattr(args, k) for k in RECIPE_FLAGS if hasattr(args, k)})
         print(json.dumps(few_step_recipe(config, stages)))
         return 0
     result = train(build(TrainConfig, *layers), resume=args.resume)

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from flowmatch.data.points import validate_conditions, validate_labels, validate_points
 from flowmatch.data.toy import toy_sample
+from flowmatch.errors import FlowmatchError
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,4 @@ class DataShape(DataSource):
         self.shape, self.num_classes, self.name, self.cond_dim = tuple(shape), int(num_classes), name, int(cond_dim)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
-        from flowmatch.errors import FlowmatchError
-
         raise FlowmatchError(f"the data {self.name!r} are not loaded here (give reference data, e.g. --ref DATA, or load_data({self.name!r}, ...))")

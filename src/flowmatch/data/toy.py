@@ -27,6 +27,7 @@ def toy_labelled(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarra
     component each point was drawn from (moons: 0 upper, 1 lower; circles: 0 outer, 1 inner;
     8gaussians: the centre at angle k pi / 4; spirals and thinspirals: the arm; pinwheel: the blade;
     ringwidths: the ring, innermost first; ringblob: 0 the blob, 1 the ring); else None.
+    Long because it is one short branch per data set, kept side by side to compare them.
     The points are those `toy_sample` draws with the same rng."""
     from sklearn import datasets  # scikit-learn only where toy data is drawn
 

@@ -4,7 +4,7 @@ from flowmatch.evaluation.classifier import load_classifier, load_or_train_class
 from flowmatch.evaluation.fid import INCEPTION_WEIGHTS, inception_fid, inception_weights
 from flowmatch.evaluation.floor import W2Figures, can_measure_w2, w2_figures
 from flowmatch.evaluation.metrics import METRICS, SAMPLE_METRICS, evaluate_run, parse_list, reference_samples, sample_metrics
-from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, sweep_table_markdown, write_sweep
+from flowmatch.evaluation.sweep import SweepRow, nfe_sweep, write_sweep
 
 __all__ = [
     "INCEPTION_WEIGHTS",
@@ -23,7 +23,6 @@ __all__ = [
     "reference_samples",
     "sample_metrics",
     "save_classifier",
-    "sweep_table_markdown",
     "w2_figures",
     "write_sweep",
 ]

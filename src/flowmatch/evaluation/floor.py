@@ -19,7 +19,7 @@ import torch
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
 from flowmatch.metrics import wasserstein2
-from flowmatch.runs import Run, default_sampler, sample_run
+from flowmatch.runs import Run, recommended_sampler, sample_run
 from flowmatch.solvers import ADAPTIVE
 
 
@@ -42,7 +42,7 @@ def w2_figures(run: Run, steps: Sequence[int], *, method: str | None = None, n: 
     count, and the median W2 between `draws` pairs of fresh data draws (the floor)."""
     if not can_measure_w2(run):
         raise FlowmatchError(f"W2 against fresh data needs a built-in 2D data set; this run's data are {run.config.data!r}")
-    method = method or default_sampler(run, guided=False)  # its draws are unconditional
+    method = method or recommended_sampler(run.config, card=run.recommended).method  # its draws are unconditional
     if method in ADAPTIVE:
         raise FlowmatchError(f"W2 figures take a fixed-step solver, got {method!r}")
     g = torch.Generator().manual_seed(seed + 10_000)

@@ -15,7 +15,6 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.evaluation.fid import inception_fid, inception_weights
 from flowmatch.metrics import energy_distance, frechet_distance, mmd, sliced_wasserstein2, wasserstein2
 from flowmatch.runs import Run, run_log_likelihood, sample_run
-from flowmatch.solvers import FIXED_STEP
 
 SAMPLE_METRICS = ("w2", "sliced_w2", "mmd", "energy")
 # "fd": Fréchet distance in the space of a feature extractor passed as `feature_fn` (the hook
@@ -39,13 +38,14 @@ def parse_list(text: str | Sequence[str], allowed: Sequence[str], what: str) -> 
     return items
 
 
-def reference_samples(run: Run, ref: str | None, n: int, seed: int) -> Tensor:
+def reference_samples(run: Run, ref: str | None, n: int, seed: int, *, data_dir: str | None = None, download: bool = False) -> Tensor:
     """(n, *D) reference points: fresh draws from the run's data set or the DATA spec `ref`
     (a file gives up to n of its own points, in random order, without repeats). An image run
-    with ref=None uses up to n distinct images of its data set's test split."""
+    with ref=None uses up to n distinct images of its data set's test split, read from
+    `data_dir` (default: the run's own) and fetched there first if `download`."""
     if ref is None and len(run.data.shape) == 3 and not hasattr(run.data, "all"):  # a loaded image run
         c = run.config
-        images, _ = load_data(c.data, data_dir=c.data_dir, image_size=c.image_size, split="test").all()
+        images, _ = load_data(c.data, data_dir=data_dir or c.data_dir, image_size=c.image_size, download=download, split="test").all()
         if tuple(images.shape[1:]) != tuple(run.data.shape):
             raise FlowmatchError(f"test images have shape {tuple(images.shape[1:])} but the run's data have shape {tuple(run.data.shape)}")
         return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
@@ -88,13 +88,14 @@ def evaluate_run(
     metrics: Sequence[str] = ("w2",),
     *,
     n: int = 1000,
-    method: str = "midpoint",
-    steps: int = 16,
+    method: str | None = None,
+    steps: int | None = None,
     seed: int = 0,
     nll_probes: int | None = None,
     feature_fn: Callable[[Tensor], Tensor] | None = None,
 ) -> dict:
-    """Metrics of a run's samples (n of them, from `method`/`steps`) against ref: (M, *D).
+    """Metrics of a run's samples (n of them, from `method`/`steps`, by default the run's
+    recommended sampler) against ref: (M, *D).
 
     'nll' is the mean negative log-likelihood of the reference points under the model (nats),
     with its standard error as 'nll_se'; nll_probes=None uses the exact trace in low dimension.
@@ -102,14 +103,14 @@ def evaluate_run(
     feature_fn(ref), feature_fn: (N, *D) -> (N, F), e.g. a classifier's penultimate layer.
     """
     metrics = parse_list(list(metrics), METRICS, "metric")
-    out: dict = {"solver": method, "steps": steps if method in FIXED_STEP else None, "n": n}
+    out: dict = {"n": n}
     need_features(metrics, feature_fn)
     if "fid" in metrics:
         inception_weights()  # what is missing is said before any sampling
     wanted = [m for m in metrics if m in SAMPLE_METRICS + ("fd", "fid")]
     if wanted:
         res = sample_run(run, n, method=method, steps=steps, seed=seed)
-        out["nfe"] = res.nfe
+        out.update({"solver": res.method, "steps": res.steps, "nfe": res.nfe})
         out.update(sample_metrics(res.x.cpu(), ref, wanted, feature_fn))
     if "nll" in metrics:
         kw = {} if nll_probes is None else {"exact": False, "probes": nll_probes}

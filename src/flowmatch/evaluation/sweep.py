@@ -21,6 +21,7 @@ from flowmatch.evaluation.metrics import SAMPLE_METRICS, need_features, parse_li
 from flowmatch.fileio import atomic_write_text
 from flowmatch.runs import Run, sample_run
 from flowmatch.solvers import ADAPTIVE, FIXED_STEP
+from flowmatch.training.progress import progress_bar
 from flowmatch.viz.sweep import plot_sweep
 
 
@@ -47,6 +48,7 @@ def nfe_sweep(
     atol: float = 1e-5,
     rtol: float = 1e-5,
     feature_fn: Callable[[Tensor], Tensor] | None = None,
+    progress: bool = False,
 ) -> list[SweepRow]:
     """Metric(s) against ref at each NFE budget for each fixed-step solver, plus the adaptive point.
 
@@ -61,19 +63,17 @@ def nfe_sweep(
     if "fd" in metrics:
         with torch.no_grad():
             ref_features = feature_fn(ref)
+    if adaptive and adaptive not in ADAPTIVE:
+        raise FlowmatchError(f"unknown adaptive solver {adaptive!r}")
+    # every (solver, steps) that spends exactly one of the NFE budgets, then the adaptive point
+    points = [(s, nfe // FIXED_STEP[s].evals_per_step) for s in solvers for nfe in nfes if nfe % FIXED_STEP[s].evals_per_step == 0]
+    points += [(adaptive, None)] if adaptive else []
     rows = []
-    for solver in solvers:
-        per = FIXED_STEP[solver].evals_per_step
-        for nfe in nfes:
-            if nfe % per:
-                continue  # this solver cannot spend exactly nfe evaluations
-            res = sample_run(run, n, method=solver, steps=nfe // per, seed=seed)
-            rows.append(SweepRow(solver, nfe // per, res.nfe, sample_metrics(res.x.cpu(), ref, metrics, feature_fn, ref_features)))
-    if adaptive:
-        if adaptive not in ADAPTIVE:
-            raise FlowmatchError(f"unknown adaptive solver {adaptive!r}")
-        res = sample_run(run, n, method=adaptive, seed=seed, atol=atol, rtol=rtol)
-        rows.append(SweepRow(adaptive, None, res.nfe, sample_metrics(res.x.cpu(), ref, metrics, feature_fn, ref_features)))
+    with progress_bar(len(points), "sweep", enabled=progress, unit="point") as bar:
+        for solver, steps in points:
+            res = sample_run(run, n, method=solver, steps=steps, seed=seed, atol=atol, rtol=rtol)
+            rows.append(SweepRow(solver, steps, res.nfe, sample_metrics(res.x.cpu(), ref, metrics, feature_fn, ref_features)))
+            bar.update(1)
     return rows
 
 
@@ -92,17 +92,4 @@ def write_sweep(rows: Sequence[SweepRow], out_dir: str | Path, title: str = "") 
     return [out / "sweep.csv", out / "sweep.json", plot_sweep(rows, out / "sweep.png", title=title)]
 
 
-def sweep_table_markdown(rows: Sequence[SweepRow], metric: str = "w2") -> str:
-    """A markdown table: one row per solver, one column per NFE, plus the adaptive point."""
-    nfes = sorted({r.nfe for r in rows if r.steps is not None})
-    lines = ["| solver | " + " | ".join(f"NFE {k}" for k in nfes) + " |", "|---" * (len(nfes) + 1) + "|"]
-    for solver in dict.fromkeys(r.solver for r in rows if r.steps is not None):
-        vals = {r.nfe: r.values[metric] for r in rows if r.solver == solver}
-        lines.append(f"| {solver} | " + " | ".join(f"{vals[k]:.4f}" if k in vals else "–" for k in nfes) + " |")
-    for r in rows:
-        if r.steps is None:
-            lines.append(f"| {r.solver} (adaptive) | NFE {r.nfe}: {r.values[metric]:.4f} |" + " |" * (len(nfes) - 1))
-    return "\n".join(lines)
-
-
-__all__ = ["SweepRow", "nfe_sweep", "sweep_table_markdown", "write_sweep"]
+__all__ = ["SweepRow", "nfe_sweep", "write_sweep"]

@@ -9,55 +9,42 @@ from typing import Any
 
 from flowmatch import __version__
 from flowmatch.options import describe
+from flowmatch.recipes import RecipeConfig, image_stages, recipe_defaults
+from flowmatch.runs import SamplerSettings
 from flowmatch.training import TrainConfig
 
 # Options that do not change what a run learns (where and how it runs, how often it reports).
 NOT_RESULTS = ("out", "device", "progress", "prefetch", "save_every", "log_every", "sample_every", "logger")
 
 
-def _flags(values: dict[str, Any], defaults: dict[str, Any], fields: list, preset: dict[str, Any] | None = None) -> list[str]:
+def _flags(values: dict[str, Any], defaults: dict[str, Any], fields: list) -> list[str]:
+    """The flags that set each field of `values` that differs from `defaults` (switches: --X or --no-X)."""
     out: list[str] = []
     for f in fields:
         name = f.name
-        if name in NOT_RESULTS or name not in values:
+        if name in NOT_RESULTS or name not in values or values[name] == defaults.get(name):
             continue
-        if values[name] is False and (preset or {}).get(name) is True and not describe(f).get("flag"):
-            out.append("--no-" + name.replace("_", "-"))  # a switch the command's preset turns on, turned off
-            continue
-        if values[name] == defaults.get(name):
-            continue
-        meta = describe(f)
-        flag = meta.get("flag") or "--" + name.replace("_", "-")
+        flag = describe(f).get("flag") or "--" + name.replace("_", "-")
         value = values[name]
         if isinstance(value, bool):
-            out.append(flag)  # a switch: given only when it differs from its default
+            out.append(flag if value or describe(f).get("flag") else "--no-" + name.replace("_", "-"))
         elif value is not None:
             out += [flag, str(value)]
     return out
 
 
 def train_command(config: TrainConfig, recipe: dict[str, Any] | None = None) -> str:
-    """`flowmatch train ...` with the options that differ from their defaults (a recipe run:
-    `--recipe few-step` and its own flags, from the recipe's record)."""
-    fields = dataclasses.fields(TrainConfig)
-    values = dataclasses.asdict(config)
-    # the defaults a command with this --data and --model starts from (the learning rate's depends on the model)
-    defaults = {**dataclasses.asdict(TrainConfig(data=config.data, model=config.model)), "model": TrainConfig.model}
+    """`flowmatch train ...` with the options that differ from what the command starts from on
+    this data (and, for a recipe run, `--recipe few-step`, its defaults and its own flags)."""
+    start = recipe_defaults(config.data) if recipe is not None else {}
+    # the learning rate's default depends on the model, so the model is given to find it
+    defaults = {**dataclasses.asdict(TrainConfig(data=config.data, **{**start, "model": config.model})), "model": TrainConfig(data=config.data, **start).model}
     args = ["flowmatch", "train", "--data", config.data, "--out", config.out]
     if recipe is not None:
-        from flowmatch.recipes import RECIPE_LR, RecipeConfig
-
-        defaults = {**defaults, "steps": RecipeConfig.base_steps, "lr": RECIPE_LR}
         args += ["--recipe", "few-step"]
         rfields = [f for f in dataclasses.fields(RecipeConfig) if f.name not in ("base_steps", "base_coupling", "solver_steps", "distill_fraction")]
-        rvalues = {k: v for k, v in recipe.items()}
-        args += _flags(rvalues, dataclasses.asdict(RecipeConfig()), rfields)
-    from flowmatch.data import is_image_spec
-    from flowmatch.recipes.presets import load_preset
-
-    # what `flowmatch train` starts from on image data (the switches it turns on must be turned off)
-    preset = {**load_preset("images"), **(load_preset("images-few-step") if recipe is not None else {})} if is_image_spec(config.data) else {}
-    args += _flags(values, defaults, [f for f in fields if f.name not in ("data",)], preset)
+        args += _flags(dict(recipe), {**dataclasses.asdict(RecipeConfig()), **image_stages(config.data)}, rfields)
+    args += _flags(dataclasses.asdict(config), defaults, [f for f in dataclasses.fields(TrainConfig) if f.name != "data"])
     return " ".join(shlex.quote(a) for a in args)
 
 
@@ -65,11 +52,15 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return "| | |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
 
 
-def model_card(meta: dict[str, Any], *, name: str, ref: str, n_params: int, steps: int, figures: Any, command: str, picture: str | None, notes: str = "", stages: list | None = None) -> str:
-    """Markdown text of the model card."""
+def model_card(
+    meta: dict[str, Any], *, name: str, ref: str, n_params: int, sampler: SamplerSettings, figures: Any, command: str, picture: str | None, notes: str = "", stages: list | None = None
+) -> str:
+    """Markdown text of the model card; `sampler` is the recommendation `flowmatch sample` applies.
+
+    Long because it is the card's template: its sections in the order a reader meets them."""
     t = meta["training"]
     data, shape, k = meta["data"], tuple(meta["data_shape"]), meta["num_classes"]
-    solver = meta.get("recommended", {}).get("solver", meta["sampler"])
+    solver, steps = sampler.method, sampler.steps
     images = len(shape) == 3
     tags = ["flowmatch", "flow-matching", "generative-model", str(data)] + (["class-conditional"] if k else [])
     front = "---\nlibrary_name: flowmatch\nlicense: mit\ntags:\n" + "".join(f"- {tg}\n" for tg in tags) + "---\n\n"

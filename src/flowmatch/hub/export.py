@@ -7,49 +7,23 @@ anything is read or written (no command replaces what it did not create).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.evaluation import can_measure_w2, w2_figures
-from flowmatch.fileio import _UMASK, atomic_write_text
+from flowmatch.fileio import atomic_write_text
 from flowmatch.hub.card import model_card, train_command
-from flowmatch.hub.files import CARD_FILE, PICTURE, write_export_files
+from flowmatch.hub.files import CARD_FILE, PICTURE, check_new_folder, new_folder, write_export_files
 from flowmatch.hub.load import from_run_dir
-from flowmatch.runs import CHECKPOINT, load_checkpoint, load_config, sample_run, save_image_grid
+from flowmatch.options import build
+from flowmatch.runs import CHECKPOINT, SamplerSettings, load_checkpoint, load_config, recommended_sampler, sample_run, save_image_grid
 from flowmatch.training import TrainConfig
 
 WEIGHTS = ("ema", "model")
-
-
-def check_new_folder(out: Path) -> None:
-    """--out must not exist, or be an empty directory."""
-    if out.exists() and not out.is_dir():
-        raise FlowmatchError(f"--out {out} is a file, not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        raise FlowmatchError(f"--out {out} is not empty; an export is written to a new folder (choose another --out)")
-
-
-@contextlib.contextmanager
-def new_folder(out: Path) -> Iterator[Path]:
-    """A temporary folder beside `out`, renamed to `out` when the block ends without error."""
-    check_new_folder(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        yield tmp
-        check_new_folder(out)  # still free: nothing else wrote there meanwhile
-        tmp.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; the folder gets what mkdir would give it
-        tmp.replace(out)  # an empty directory is replaced atomically; none is created otherwise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _recipe_record(run_dir: Path) -> tuple[dict | None, list | None, TrainConfig | None]:
@@ -63,18 +37,11 @@ def _recipe_record(run_dir: Path) -> tuple[dict | None, list | None, TrainConfig
         return None, None, None
     config = None
     if isinstance(rec.get("config"), dict):
-        from flowmatch.options import build
-
         try:
             config = build(TrainConfig, rec["config"])
         except FlowmatchError:
             config = None
     return rec.get("recipe"), rec.get("stages"), config
-
-
-def default_steps(config: TrainConfig) -> int:
-    """Steps to recommend: 1 for a distilled (one-step) model, else the sample command's 4."""
-    return 1 if config.distill_fraction > 0 else 4
 
 
 def export_run(
@@ -109,7 +76,7 @@ def export_run(
     del state
     run = from_run_dir(run_dir, device=device, use_ema=used == "ema")
     config = run.config
-    steps = steps if steps is not None else default_steps(config)
+    sampler = recommended_sampler(config, steps=steps)  # what `flowmatch sample` draws this run with
     recipe, stages, recipe_config = _recipe_record(run_dir)
     name = name or out.name
     ref = name if name.startswith(("pretrained:", "hf:")) else str(out)
@@ -117,14 +84,14 @@ def export_run(
     if command is None:
         base = recipe_config if recipe is not None and recipe_config is not None else config
         command = train_command(base.replace(out=str(run_dir)), recipe) + "\n" + f"flowmatch export {run_dir} --out {out}"
-    extra = {"name": name, "description": description, "recommended": {"solver": config.sampler, "steps": steps}}
+    extra = {"name": name, "description": description, "recommended": {"solver": sampler.method, "steps": sampler.steps}}
     if figures is not None:
         extra["figures"] = {"metric": "w2", "n": figures.n, "draws": figures.draws, "noise_floor": figures.floor, "rows": figures.rows}
     with new_folder(out) as tmp:
         meta = write_export_files(run, tmp, used, extra)
-        picture = _picture(run, tmp / PICTURE, steps, guidance, seed)
+        picture = _picture(run, tmp / PICTURE, sampler, guidance, seed)
         n_params = sum(p.numel() for p in run.model.parameters())
-        card = model_card(meta, name=name, ref=ref, n_params=n_params, steps=steps, figures=figures, command=command, picture=picture, notes=notes, stages=stages)
+        card = model_card(meta, name=name, ref=ref, n_params=n_params, sampler=sampler, figures=figures, command=command, picture=picture, notes=notes, stages=stages)
         atomic_write_text(tmp / CARD_FILE, card)
         files = sorted(p.name for p in tmp.iterdir())
     summary: dict[str, Any] = {"out": str(out), "files": files, "weights": used, "step": run.step, "parameters": n_params}
@@ -133,24 +100,25 @@ def export_run(
     return summary
 
 
-def _picture(run, path: Path, steps: int, guidance: float, seed: int) -> str:
+def _picture(run, path: Path, sampler: SamplerSettings, guidance: float, seed: int) -> str:
     images = len(run.data.shape) == 3
+    kw = {"method": sampler.method, "steps": sampler.steps, "seed": seed}
     if images:
         k = run.data.num_classes
         if k:
             per = 8  # one row of 8 per class (the first 10 classes)
             y = torch.arange(min(k, 10)).repeat_interleave(per)
-            x = sample_run(run, len(y), method=run.config.sampler, steps=steps, seed=seed, y=y, guidance=guidance).x
+            x = sample_run(run, len(y), y=y, guidance=guidance, **kw).x
             save_image_grid(x, path, ncol=per)
         else:
-            x = sample_run(run, 64, method=run.config.sampler, steps=steps, seed=seed).x
+            x = sample_run(run, 64, **kw).x
             save_image_grid(x, path, ncol=8)
     else:
-        from flowmatch.viz import plot_points
+        from flowmatch.viz import plot_points  # matplotlib: loaded only where a picture is drawn
 
-        res = sample_run(run, 2000, method=run.config.sampler, steps=steps, seed=seed)
-        plot_points(res.x, path, title=f"{run.config.data}: {run.config.sampler}, NFE {res.nfe}")
+        res = sample_run(run, 2000, **kw)
+        plot_points(res.x, path, title=f"{run.config.data}: {res.method}, NFE {res.nfe}")
     return path.name
 
 
-__all__ = ["WEIGHTS", "check_new_folder", "default_steps", "export_run", "new_folder"]
+__all__ = ["WEIGHTS", "export_run"]

@@ -14,17 +14,20 @@ nothing in the folder can run code when it is read.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
 
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write, atomic_write_text, read_json_object
+from flowmatch.fileio import _UMASK, atomic_write, atomic_write_text, read_json_object
 from flowmatch.options import build
 from flowmatch.paths import PathConfig
 from flowmatch.runs import Run
@@ -147,7 +150,33 @@ def read_source_points(folder: Path, config: TrainConfig) -> Tensor | None:
     return points
 
 
+def check_new_folder(out: Path) -> None:
+    """--out must not exist, or be an empty directory."""
+    if out.exists() and not out.is_dir():
+        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        raise FlowmatchError(f"--out {out} is not empty; an export is written to a new folder (choose another --out)")
+
+
+@contextlib.contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out`, renamed to `out` when the block ends without error."""
+    check_new_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        check_new_folder(out)  # still free: nothing else wrote there meanwhile
+        tmp.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; the folder gets what mkdir would give it
+        tmp.replace(out)  # an empty directory is replaced atomically; none is created otherwise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 __all__ = [
+    "check_new_folder",
+    "new_folder",
     "CARD_FILE",
     "CONFIG_FILE",
     "MODEL_FILE",

@@ -28,9 +28,9 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.hub import hf
-from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, read_export_config, read_source_points, write_export_files
+from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, new_folder, read_export_config, read_source_points, write_export_files
 from flowmatch.hub.registry import PREFIX, pretrained_folder
-from flowmatch.runs import CHECKPOINT, Run, build_run, default_sampler, load_run, sample_run
+from flowmatch.runs import CHECKPOINT, Run, build_run, card_recommendation, load_run, sample_run
 
 HUB_PREFIX = "hf:"
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$")
@@ -47,19 +47,13 @@ class Pretrained(Run):
 
     @torch.no_grad()
     def sample(self, n: int, *, method: str | None = None, steps: int | None = None, seed: int = 0, y: Tensor | None = None, guidance: float = 1.0) -> Tensor:
-        """(n, *D) samples at t = 1: by default with the solver and steps its card recommends
-        (else the run's own sampler for guided or unguided draws, 4 steps); y: (n,) class labels,
-        guidance as `sample_run`."""
-        rec = self.meta.get("recommended", {}) if isinstance(self.meta.get("recommended"), dict) else {}
-        method = method or rec.get("solver") or default_sampler(self, guided=y is not None and guidance > 1)
-        steps = steps or (rec["steps"] if type(rec.get("steps")) is int and rec["steps"] > 0 else 4)
+        """(n, *D) samples at t = 1 (images in [-1, 1]), by default with the solver and steps that
+        `flowmatch sample` uses (its card's recommendation); y: (n,) class labels, guidance as `sample_run`."""
         return sample_run(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
 
     def save_pretrained(self, save_directory: str | Path, *, push_to_hub: bool = False, repo_id: str | None = None, token: str | None = None) -> Path:
         """Write this model as an exported folder (weights, config.json, and the card and picture
         of the folder it came from); `push_to_hub=True` then uploads it to `repo_id`."""
-        from flowmatch.hub.export import new_folder
-
         out = Path(save_directory)
         with new_folder(out) as tmp:
             extra = {k: v for k, v in self.meta.items() if k in ("name", "description", "recommended")}
@@ -108,6 +102,7 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
         source_points=points,
         where=folder,
         cls=Pretrained,
+        recommended=card_recommendation(meta),
         name_or_path=name_or_path or str(folder),
         meta=meta,
         folder=folder,

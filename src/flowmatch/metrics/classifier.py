@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from flowmatch.errors import FlowmatchError
+
 
 class SmallCNN(nn.Module):
     """x: (B, C, H, W) in [-1, 1] -> logits (B, num_classes); `features` is the penultimate layer."""
@@ -33,7 +35,15 @@ class SmallCNN(nn.Module):
 
 
 def train_classifier(images: Tensor, labels: Tensor, num_classes: int, epochs: int = 6, batch_size: int = 128, lr: float = 2e-3, seed: int = 0) -> SmallCNN:
-    """Fit a SmallCNN on images (N, C, H, W) in [-1, 1] with labels (N,); returns it in eval mode."""
+    """Fit a SmallCNN on images (N, C, H, W) with labels (N,), returned in eval mode; images are
+    floats in [-1, 1] or uint8 pixel values in [0, 255] (an image data set's `images`)."""
+    if images.dtype == torch.uint8:
+        images = images.float() / 127.5 - 1.0
+    if images.ndim != 4 or not images.is_floating_point() or labels.shape != (len(images),):
+        raise FlowmatchError(f"train_classifier takes images (N, C, H, W) and labels (N,), got {tuple(images.shape)} {images.dtype} and {tuple(labels.shape)}")
+    if float(images.min()) < -1.0 - 1e-6 or float(images.max()) > 1.0 + 1e-6:
+        raise FlowmatchError(f"train_classifier takes images in [-1, 1] (or uint8 pixels), got values in [{float(images.min()):g}, {float(images.max()):g}]")
+    labels = labels.long()
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = SmallCNN(images.shape[1], num_classes)

@@ -1,5 +1,5 @@
 """Velocity networks v(x, t, y=None): an MLP for points, a U-Net and a plain CNN for images
-(diffusers' UNet2DModel through `flowmatch.interop`), each with its options class.
+(diffusers' UNet2DModel, the optional extra `diffusers`, imported when built), each with its options class.
 
 Class labels: every network takes y: (B,) with the extra index `num_classes` as the null class
 of classifier-free guidance, and y=None meaning that null class. The MLP also takes continuous

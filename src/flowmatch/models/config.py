@@ -12,6 +12,11 @@ from typing import Any, Callable
 from torch import nn
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.models.diffusers_unet import DiffusersUNetVelocity  # imports diffusers (an optional extra) only when built
+from flowmatch.models.mlp import MLPVelocity
+from flowmatch.models.simple_cnn import SimpleCNNVelocity
+from flowmatch.models.unet import UNetVelocity
+from flowmatch.models.velocity_score import VelocityAndScore
 from flowmatch.options import build, check_options, option
 from flowmatch.parsing import parse_int_list
 
@@ -99,7 +104,6 @@ def _no_mean_flow(name: str, mean_flow: bool) -> None:
 
 
 def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, cond_dim: int = 0, embed_scale: float = 0.0, guidance_input: bool = False) -> nn.Module:
-    from flowmatch.models.mlp import MLPVelocity
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
@@ -113,7 +117,6 @@ def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
-    from flowmatch.models.simple_cnn import SimpleCNNVelocity
 
     _no_mean_flow("simple-cnn", mean_flow)
     c, _, _ = _image_shape("simple-cnn", shape)
@@ -121,7 +124,6 @@ def _simple_cnn(cfg: SimpleCNNConfig, shape: tuple[int, ...], num_classes: int, 
 
 
 def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, embed_scale: float = 0.0, guidance_input: bool = False) -> nn.Module:
-    from flowmatch.models.unet import UNetVelocity
 
     c, h, w = _image_shape("unet", shape)
     if h != w:
@@ -149,7 +151,6 @@ def _unet(cfg: UNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: 
 
 
 def _diffusers_unet(cfg: DiffusersUNetConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool) -> nn.Module:
-    from flowmatch.interop.diffusers_unet import DiffusersUNetVelocity  # optional extra: imported only here
 
     _no_mean_flow("diffusers-unet", mean_flow)
     widths = tuple(cfg.channels * m for m in parse_int_list(cfg.channel_mults, "channel-mults", min_value=1))
@@ -215,8 +216,6 @@ def build_model(
         return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)
 
     if score:
-        from flowmatch.models.velocity_score import VelocityAndScore
-
         return VelocityAndScore(one(), one())
     return one()
 

@@ -97,6 +97,7 @@ class UNetVelocity(nn.Module):
         embed_scale: float = 0.0,
         guidance_input: bool = False,
     ):
+        # long: the network is built here stage by stage (stem, down path, middle, up path, head)
         super().__init__()
         levels = len(channel_mults)
         if patch < 1 or image_size % patch:

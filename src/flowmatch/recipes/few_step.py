@@ -12,14 +12,17 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flowmatch.couplings import COUPLINGS
+from flowmatch.data import is_image_spec
 from flowmatch.fileio import atomic_write, atomic_write_text
 from flowmatch.options import check_options, option
 from flowmatch.recipes.reflow import reflow, reflow_record, refuse_existing_run
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, load_config, save_config, train
 from flowmatch.runs.lock import run_lock
 from flowmatch.training import TrainConfig
+from flowmatch.training.presets import load_preset
 
 # The base stage's learning rate in `train --recipe few-step` (flags override it): an OT-coupled
 # MLP flow came within 0.004 W2 (dopri5) in 8,000 steps at 3e-3 of 20,000 steps at 1e-3
@@ -48,6 +51,19 @@ IMAGE_DISTILL = {
     # native bf16 again, and the student's learning rate"): a student that moves far from its teacher in few steps loses more than it learns
     "distill_lr_scale": 0.075,
 }
+
+
+def recipe_defaults(data: str) -> dict[str, Any]:
+    """The training options `--recipe few-step` starts from, below --preset, --config and the flags:
+    the `images-few-step` preset on image data, else the base's steps and learning rate."""
+    if is_image_spec(str(data)):
+        return load_preset("images-few-step")
+    return {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR}
+
+
+def image_stages(data: str) -> dict[str, Any]:
+    """The stage options the recipe starts from on `data` (`IMAGE_DISTILL` on image data)."""
+    return dict(IMAGE_DISTILL) if is_image_spec(str(data)) else {}
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,12 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     # shares of the remaining budget: the base recipe.base_share, each reflow an equal part of what stays, distil the rest
     n_after = recipe.reflow_rounds + 1
     base_dir = out / "base"
-    base_cfg = config.replace(out=str(base_dir), steps=recipe.base_steps, max_minutes=minutes(recipe.base_share), save_every=recipe.base_steps, coupling=recipe.base_coupling)
+    # the base keeps logit-normal times unless asked otherwise: the student copies the base's
+    # many-step paths, which they serve better (checkerboard NFE 1 0.322 against 0.335 with
+    # uniform times, docs/benchmarks/fewstep_points.md); uniform times pay off for one Euler step
+    # of a plain OT flow, not here
+    times = "logit-normal" if config.time_sampling == "auto" else config.time_sampling
+    base_cfg = config.replace(out=str(base_dir), steps=recipe.base_steps, max_minutes=minutes(recipe.base_share), save_every=recipe.base_steps, coupling=recipe.base_coupling, time_sampling=times)
     base_res = train(base_cfg)
     stages = [{"stage": "base", "run": str(base_dir), "step": base_res.step, "seconds": round(base_res.seconds, 2)}]
     prev = base_dir
@@ -164,4 +185,4 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     return summary
 
 
-__all__ = ["IMAGE_DISTILL", "IMAGE_SOLVER_STEPS", "RECIPE_LR", "RecipeConfig", "few_step_recipe"]
+__all__ = ["IMAGE_DISTILL", "IMAGE_SOLVER_STEPS", "RECIPE_LR", "RecipeConfig", "few_step_recipe", "image_stages", "recipe_defaults"]

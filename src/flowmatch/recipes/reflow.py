@@ -34,11 +34,12 @@ from torch import Tensor
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write_text
 from flowmatch.guidance import RowGuidedVelocity
-from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, load_run, train
+from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, Run, load_run, train
 from flowmatch.runs.lock import run_lock
 from flowmatch.runs.pairs import save_pairs
 from flowmatch.solvers import FIXED_STEP, Velocity, solve
-from flowmatch.training import FixedPairs, uses_bf16
+from flowmatch.training import FixedPairs, TrainConfig, uses_bf16
+from flowmatch.training.progress import progress_bar
 
 # the files and folders that make a directory someone's run (recipes add their stage folders)
 RUN_FILES = (CHECKPOINT, CONFIG_FILE, PAIRS_FILE, "log.jsonl", "reflow.json", "recipe.json", "base", "distill")
@@ -56,34 +57,20 @@ def straightness(velocity: Velocity, x0: Tensor, steps: int = 32) -> float:
 
 
 @torch.no_grad()
-def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 64, chunk: int = 8192, y: Tensor | None = None, deadline: float | None = None) -> Tensor:
+def make_pairs(velocity: Velocity, x0: Tensor, method: str = "rk4", steps: int = 64, chunk: int = 8192, y: Tensor | None = None, deadline: float | None = None, progress: bool = False) -> Tensor:
     """x1 = ODE_1(x0): (n, *D), solved accurately (rk4 with `steps` steps, or dopri5), in chunks;
     y: (N,) labels passed to the velocity as v(x, t, y=y). n = N, unless time.perf_counter()
-    passes `deadline`: then n stops at the chunk in progress (always at least one chunk)."""
+    passes `deadline`: then n stops at the chunk in progress (always at least one chunk).
+    progress: a progress bar on a terminal."""
     out = []
-    for k, c in enumerate(x0.split(chunk)):
-        cond = {} if y is None else {"y": y[k * chunk : k * chunk + len(c)]}
-        out.append(solve(velocity, c, method=method, steps=steps, atol=1e-5, rtol=1e-5, cond=cond).x)
-        if deadline is not None and time.perf_counter() > deadline:
-            break
+    with progress_bar(len(x0), "pairs", enabled=progress, unit="pair") as bar:
+        for k, c in enumerate(x0.split(chunk)):
+            cond = {} if y is None else {"y": y[k * chunk : k * chunk + len(c)]}
+            out.append(solve(velocity, c, method=method, steps=steps, atol=1e-5, rtol=1e-5, cond=cond).x)
+            bar.update(len(c))
+            if deadline is not None and time.perf_counter() > deadline:
+                break
     return torch.cat(out)
-
-
-class _KeepFirstStage:
-    """A fixed-step method that keeps f(x_k, t_k), the first stage of each step (Euler, midpoint,
-    Heun and RK4 all begin there), and hands it to the method instead of a second evaluation."""
-
-    def __init__(self, method: str):
-        if method not in FIXED_STEP:
-            raise FlowmatchError(f"teacher paths are solved with a fixed-step method ({', '.join(FIXED_STEP)}), got {method!r}")
-        self.inner = FIXED_STEP[method]
-        self.order, self.evals_per_step = self.inner.order, self.inner.evals_per_step
-        self.first: list[Tensor] = []
-
-    def step(self, f, x: Tensor, t: float, h: float) -> Tensor:
-        k1 = f(x, t)
-        self.first.append(k1)
-        return self.inner.step(lambda xx, tt, **kw: k1 if xx is x and tt == t and not kw else f(xx, tt, **kw), x, t, h)
 
 
 @torch.no_grad()
@@ -97,29 +84,50 @@ def make_paths(
     deadline: float | None = None,
     dtype: torch.dtype = torch.float32,
     guidance: Tensor | None = None,
+    progress: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The teacher's solved paths from x0: (N, *D): states and velocities (K+1, n, *D) in `dtype`
     at the fixed-step grid's times (K+1,) (K = steps), in chunks; y and deadline as in `make_pairs`;
     guidance: (N,) weights passed beside y (to a `RowGuidedVelocity`).
-    The velocities let `hermite` read the path at any t; the solver's first stage of each step is
-    already v(x_k, t_k), so they cost one more evaluation per path (at t = 1)."""
+    The velocities let `hermite` read the path at any t; `solve` keeps v(x_k, t_k), each step's first
+    stage, so they cost one more evaluation per path (at t = 1)."""
+    if method not in FIXED_STEP:
+        raise FlowmatchError(f"teacher paths are solved with a fixed-step method ({', '.join(FIXED_STEP)}), got {method!r}")
     states, velocities, times = [], [], None
+    bar = progress_bar(len(x0), "paths", enabled=progress, unit="path")
     for k, c in enumerate(x0.split(chunk)):
         rows = slice(k * chunk, k * chunk + len(c))
         cond = {} if y is None else {"y": y[rows]}
         if guidance is not None:
             cond["guidance"] = guidance[rows]
-        stepper = _KeepFirstStage(method)
-        res = solve(velocity, c, method=stepper, steps=steps, trajectory=True, cond=cond)
+        res = solve(velocity, c, method=method, steps=steps, trajectory=True, velocities=True, cond=cond)
         times = res.times
         traj = res.trajectory.float()
         end = velocity(res.x, torch.full((len(c),), float(times[-1]), dtype=c.dtype, device=c.device), **cond)
         states.append(traj.to(dtype))
-        velocities.append(torch.stack([v.float() for v in (*stepper.first, end)]).to(dtype))
+        velocities.append(torch.cat([res.velocities.float(), end.float()[None]]).to(dtype))
+        bar.update(len(c))
         if deadline is not None and time.perf_counter() > deadline:
             break
+    bar.close()
     with torch.autocast(x0.device.type, enabled=False):  # a caller's autocast refuses to cat float16
         return torch.cat(states, 1), torch.cat(velocities, 1), times
+
+
+# what `flowmatch reflow` trains: a reflow of straight lines, a one-step distillation (every
+# row at t = 0), or a flow-map student (this share of its rows one step of 1, the rest of 2 to 10)
+DISTILLATIONS = {
+    "reflow": {"objective": "fm", "distill_fraction": 0.0},
+    "distill": {"objective": "fm", "distill_fraction": 1.0},
+    "flow-map": {"objective": "flowmap", "distill_fraction": 0.3},
+}
+
+
+def distillation(kind: str) -> dict:
+    """The `reflow` options (objective, distill_fraction) of a reflow, distill or flow-map student."""
+    if kind not in DISTILLATIONS:
+        raise FlowmatchError(f"unknown distillation {kind!r}; choose one of {', '.join(DISTILLATIONS)}")
+    return dict(DISTILLATIONS[kind])
 
 
 def pair_labels(n: int, num_classes: int, null_fraction: float, generator: torch.Generator) -> Tensor | None:
@@ -167,6 +175,8 @@ def reflow(
 ) -> ReflowResult:
     """Generate `pairs` couplings (x0, ODE_1(x0)) with run_dir's model, then train `out` on them
     starting from run_dir's weights; distill_fraction=1 makes it a one-step distillation.
+    It stays one function because it is one transaction under the new run's lock with one time
+    budget that its parts share.
     objective="flowmap" keeps the teacher's paths (`solver_steps` fixed steps of `method`) and
     distils them into an average-velocity model; distill_fraction is then its share of one-step rows.
     max_minutes > 0 caps the whole call: pair generation, straightness and training; with a
@@ -177,14 +187,7 @@ def reflow(
     null_fraction: the share of labelled data's pairs made for the null class (None: the base
     run's label dropout); path_share: under max_minutes, the most of it that making pairs may take.
     """
-    if pairs < 1 or steps < 0:
-        raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
-    if objective not in ("fm", "flowmap"):
-        raise FlowmatchError(f"reflow trains objective fm or flowmap, got {objective!r}")
-    if not 0.0 < path_share < 1.0 or not (null_fraction is None or 0.0 <= null_fraction <= 1.0):
-        raise FlowmatchError(f"path_share must lie in (0, 1) and null_fraction in [0, 1], got {path_share} and {null_fraction}")
-    if guidance > 0 and (objective != "flowmap" or guidance < 1):
-        raise FlowmatchError(f"distilling guided paths needs the flowmap objective and a largest weight >= 1, got {objective!r} and {guidance}")
+    _check_reflow(pairs, steps, objective, path_share, null_fraction, guidance)
     run_dir, out = Path(run_dir), Path(out)
     refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
@@ -192,32 +195,22 @@ def reflow(
         base = base_run.config
         seed = base.seed + 1 if seed is None else seed
         start = time.perf_counter()
-        g = torch.Generator().manual_seed(seed)
-        x0 = base_run.source.sample(pairs, g).x.to(base_run.device)
-        y = pair_labels(pairs, base_run.data.num_classes, base.cond_drop if null_fraction is None else null_fraction, g)
-        y = None if y is None else y.to(base_run.device)
-        weights, teacher = None, base_run.model
-        if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
-            weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(pairs, generator=g).to(y.device), 0.0)
-            teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
         # under a time cap, at most path_share of it makes pairs (images: an ODE solve per pair is costly)
         deadline = start + max_minutes * 60 * path_share if max_minutes > 0 else None
-        # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
-        # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
-        with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base.precision, base_run.device)):
-            chunk = 8192 if len(x0.shape) == 2 else 256
-            if objective == "flowmap":
-                # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
-                dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
-                states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights)
-                x1 = states[-1].float()
-                paths = {"states": states, "velocities": velocities, "times": times}
-                if weights is not None:
-                    paths["guidance"] = weights[: len(x1)].float().cpu()
-            else:
-                x1, paths = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk).float(), {}
-        x0, y = x0[: len(x1)], None if y is None else y[: len(x1)]
-        save_pairs(FixedPairs(x0, x1, y, **paths), out / PAIRS_FILE)
+        fixed = teacher_pairs(
+            base_run,
+            pairs,
+            seed=seed,
+            paths=objective == "flowmap",
+            method=method,
+            solver_steps=solver_steps,
+            guidance=guidance,
+            guidance_interval=guidance_interval,
+            null_fraction=base.cond_drop if null_fraction is None else null_fraction,
+            deadline=deadline,
+            progress=progress,
+        )
+        save_pairs(fixed, out / PAIRS_FILE)
         pair_seconds = time.perf_counter() - start
         if len(base_run.data.shape) > 1:  # images: each straightness sample costs 2 x 128 network passes
             eval_n = min(eval_n, 16)
@@ -241,23 +234,87 @@ def reflow(
             seed=seed,
             distill_fraction=distill_fraction,
             objective=objective,
-            distill_guidance=guidance if weights is not None else 0.0,
+            distill_guidance=guidance if fixed.guidance is not None else 0.0,
             max_minutes=max_minutes,
             progress=progress,
             save_every=max(steps, 1),
             warmup_steps=0,
-            sampler="meanflow" if objective == "flowmap" else "euler" if distill_fraction > 0 else base.sampler,
-            # a class-conditional flow-map student draws unguided samples (W <= 1) by the midpoint method
-            # on its velocity u(x, t, 0), guided ones by its own jumps: on four MNIST chains, unconditional
-            # NFE 10 FD 4.8-6.9 against 9.4-14.4 by jumps, guided (W = 2) NFE 10 FD 14-19 against 12-15
-            # (docs/benchmarks.md, "The student's velocity")
-            unguided_sampler="midpoint" if objective == "flowmap" and base_run.data.num_classes else base.unguided_sampler,
+            **student_samplers(base, objective, distill_fraction, base_run.data.num_classes),
         )
         res = train(cfg)
         after = straightness(load_run(out, device=device).model, x_eval)
         result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
         atomic_write_text(out / "reflow.json", json.dumps(reflow_record(result), indent=2) + "\n")
         return result
+
+
+def _check_reflow(pairs: int, steps: int, objective: str, path_share: float, null_fraction: float | None, guidance: float) -> None:
+    """One-line errors for reflow arguments that cannot work, before anything is read or written."""
+    if pairs < 1 or steps < 0:
+        raise FlowmatchError(f"pairs must be >= 1 and steps >= 0, got {pairs} and {steps}")
+    if objective not in ("fm", "flowmap"):
+        raise FlowmatchError(f"reflow trains objective fm or flowmap, got {objective!r}")
+    if not 0.0 < path_share < 1.0 or not (null_fraction is None or 0.0 <= null_fraction <= 1.0):
+        raise FlowmatchError(f"path_share must lie in (0, 1) and null_fraction in [0, 1], got {path_share} and {null_fraction}")
+    if guidance > 0 and (objective != "flowmap" or guidance < 1):
+        raise FlowmatchError(f"distilling guided paths needs the flowmap objective and a largest weight >= 1, got {objective!r} and {guidance}")
+
+
+@torch.no_grad()
+def teacher_pairs(
+    base_run: Run,
+    n: int,
+    *,
+    seed: int,
+    paths: bool,
+    method: str,
+    solver_steps: int,
+    guidance: float,
+    guidance_interval: tuple[float, float],
+    null_fraction: float,
+    deadline: float | None,
+    progress: bool,
+) -> FixedPairs:
+    """n couplings (x0, ODE_1(x0)) of the base run's flow, with labels for labelled data (a
+    null_fraction of them the null class) and, with paths=True, the teacher's solved paths;
+    guidance > 0: each labelled path solved guided with its own weight in [1, guidance].
+    Fewer than n if the clock passes `deadline`."""
+    g = torch.Generator().manual_seed(seed)
+    x0 = base_run.source.sample(n, g).x.to(base_run.device)
+    y = pair_labels(n, base_run.data.num_classes, null_fraction, g)
+    y = None if y is None else y.to(base_run.device)
+    weights, teacher = None, base_run.model
+    if guidance > 0 and y is not None:  # each labelled path its own weight in [1, guidance]; null rows 0
+        weights = torch.where(y < base_run.data.num_classes, 1 + (guidance - 1) * torch.rand(n, generator=g).to(y.device), 0.0)
+        teacher = RowGuidedVelocity(base_run.model, base_run.data.num_classes, guidance_interval)
+    # the pairs are solved at the precision the base trained in: bf16 autocast (where the run's
+    # precision chose it) made MNIST pairs 1.8x faster at the same teacher quality (docs/benchmarks.md)
+    with torch.autocast(base_run.device.type, dtype=torch.bfloat16, enabled=uses_bf16(base_run.config.precision, base_run.device)):
+        chunk = 8192 if len(x0.shape) == 2 else 256
+        if paths:
+            # images keep their paths in float16: 25,600 MNIST paths at 5 times take 400 MB so
+            dtype = torch.float32 if len(x0.shape) == 2 else torch.float16
+            states, velocities, times = make_paths(teacher, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, dtype=dtype, guidance=weights, progress=progress)
+            x1 = states[-1].float()
+            kept = {"states": states, "velocities": velocities, "times": times}
+            if weights is not None:
+                kept["guidance"] = weights[: len(x1)].float().cpu()
+        else:
+            x1, kept = make_pairs(base_run.model, x0, method=method, steps=solver_steps, y=y, deadline=deadline, chunk=chunk, progress=progress).float(), {}
+    return FixedPairs(x0[: len(x1)], x1, None if y is None else y[: len(x1)], **kept)
+
+
+def student_samplers(base: TrainConfig, objective: str, distill_fraction: float, num_classes: int) -> dict:
+    """The sampler options of a student trained from `base`: a distilled student samples with its
+    objective's own step (flowmatch.runs.recommend); a class-conditional flow-map student draws
+    unguided samples (W <= 1) by the midpoint method on its velocity u(x, t, 0), guided ones by its
+    own jumps: on four MNIST chains, unconditional NFE 10 FD 4.8-6.9 against 9.4-14.4 by jumps,
+    guided (W = 2) NFE 10 FD 14-19 against 12-15 (docs/benchmarks.md, "The student's velocity")."""
+    distilled = objective == "flowmap" or distill_fraction > 0
+    return {
+        "sampler": "" if distilled else base.sampler,
+        "unguided_sampler": "midpoint" if objective == "flowmap" and num_classes else base.unguided_sampler,
+    }
 
 
 def refuse_existing_run(out: Path, source: Path | None = None) -> None:
@@ -282,4 +339,18 @@ def reflow_record(r: ReflowResult) -> dict:
     }
 
 
-__all__ = ["RUN_FILES", "ReflowResult", "refuse_existing_run", "make_pairs", "make_paths", "pair_labels", "reflow", "reflow_record", "straightness"]
+__all__ = [
+    "DISTILLATIONS",
+    "RUN_FILES",
+    "ReflowResult",
+    "distillation",
+    "refuse_existing_run",
+    "make_pairs",
+    "make_paths",
+    "pair_labels",
+    "reflow",
+    "reflow_record",
+    "straightness",
+    "student_samplers",
+    "teacher_pairs",
+]

@@ -5,8 +5,9 @@ from flowmatch.runs.checkpoint import load_checkpoint, save_checkpoint
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, load_config, read_config_file, save_config
 from flowmatch.runs.images import save_image_grid
 from flowmatch.runs.likelihood import run_log_likelihood
+from flowmatch.runs.recommend import SamplerSettings, card_recommendation, recommended_sampler
 from flowmatch.runs.run import Run, build_run, load_run
-from flowmatch.runs.sampling import class_labels, default_sampler, sample_run, sample_source
+from flowmatch.runs.sampling import RunSamples, class_labels, sample_run, sample_source
 from flowmatch.runs.train import train
 
 __all__ = [
@@ -15,9 +16,12 @@ __all__ = [
     "LOG_FILE",
     "PAIRS_FILE",
     "Run",
+    "RunSamples",
+    "SamplerSettings",
     "build_run",
     "class_labels",
-    "default_sampler",
+    "card_recommendation",
+    "recommended_sampler",
     "load_checkpoint",
     "load_config",
     "load_run",

@@ -9,6 +9,7 @@ from flowmatch.data import GaussianSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.likelihood import LikelihoodResult, image_log_likelihood, log_likelihood, to_pixels
 from flowmatch.runs.run import Run
+from flowmatch.training.progress import progress_bar
 
 
 def run_source_scale(run: Run) -> float:
@@ -18,8 +19,9 @@ def run_source_scale(run: Run) -> float:
     return float(run.source.scale)
 
 
-def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, **kwargs) -> LikelihoodResult:
-    """log-likelihood of x: (N, *D) in the run's data space (keywords as `log_likelihood`).
+def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, progress: bool = False, **kwargs) -> LikelihoodResult:
+    """log-likelihood of x: (N, *D) in the run's data space (keywords as `log_likelihood`);
+    progress: a progress bar on a terminal.
 
     Image runs (D of the form (C, H, W)) take x in [-1, 1], turn it back into pixel values,
     dequantise and report bits per dimension.
@@ -28,9 +30,10 @@ def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, **kwa
     x = x.to(run.device)
     if images is None:
         images = x.ndim == 4
-    if images:
-        return image_log_likelihood(run.model, to_pixels(x).to(run.device), source_scale=scale, **kwargs)
-    return log_likelihood(run.model, x.to(torch.float32), source_scale=scale, **kwargs)
+    with progress_bar(len(x), "likelihood", enabled=progress, unit="point") as bar:
+        if images:
+            return image_log_likelihood(run.model, to_pixels(x).to(run.device), source_scale=scale, on_batch=bar.update, **kwargs)
+        return log_likelihood(run.model, x.to(torch.float32), source_scale=scale, on_batch=bar.update, **kwargs)
 
 
 __all__ = ["run_log_likelihood", "run_source_scale"]

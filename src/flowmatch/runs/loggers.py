@@ -20,7 +20,6 @@ from flowmatch.runs.callbacks import WindowLog, sample_picture
 from flowmatch.training import TrainConfig, Trainer
 
 TENSORBOARD_DIR = "tensorboard"
-WANDB_DIR = "wandb"
 SCALARS = {"loss": "train/loss", "lr": "train/lr", "steps_per_s": "train/steps_per_s"}
 
 
@@ -130,4 +129,4 @@ class WandbLog(PictureLog):
             self.run = None
 
 
-__all__ = ["TENSORBOARD_DIR", "TensorBoardLog", "WANDB_DIR", "WandbLog", "check_logger", "make_logger"]
+__all__ = ["TENSORBOARD_DIR", "TensorBoardLog", "WandbLog", "check_logger", "make_logger"]

@@ -15,6 +15,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.paths import AffinePath, BridgePath, PredictionVelocity
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, SOURCE_FILE, load_config
+from flowmatch.runs.recommend import SamplerSettings
 from flowmatch.training import TrainConfig, build_network, resolve_device
 
 
@@ -33,6 +34,8 @@ class Run:
     data: DataSource
     step: int
     device: torch.device
+    # an exported model's recommended sampler (its card's), else None: the run's config decides
+    recommended: SamplerSettings | None = None
 
 
 def _data(spec: str, shape: tuple[int, ...], num_classes: int, cond_dim: int) -> DataSource:

@@ -30,12 +30,14 @@ SOLVERS = tuple(FIXED_STEP) + ADAPTIVE
 
 @dataclass(frozen=True)
 class SampleResult:
-    """x: (B, *D) final state; trajectory: (T, B, *D) or None; times: (T,) or None; nfe: int."""
+    """x: (B, *D) final state; trajectory: (T, B, *D) or None; times: (T,) or None; nfe: int;
+    velocities: (T - 1, B, *D) the velocity at each grid time but the last, or None."""
 
     x: Tensor
     trajectory: Tensor | None
     times: Tensor | None
     nfe: int
+    velocities: Tensor | None = None
 
 
 class _Counted:
@@ -86,6 +88,7 @@ def solve(
     atol: float = 1e-5,
     rtol: float = 1e-5,
     cond: Mapping[str, object] | None = None,
+    velocities: bool = False,
 ) -> SampleResult:
     """Integrate dx/dt = velocity(x, t, **cond) from x(t0) = x0: (B, *D) to t1; t: (B,).
 
@@ -93,9 +96,14 @@ def solve(
     method). Fixed-step methods walk `grid` (a kind from GRIDS with `steps` steps, or explicit
     times); with `trajectory=True` every grid time is kept. Adaptive methods use atol/rtol and
     keep the states at `save_at` (default: 21 equally spaced times) when `trajectory=True`.
+    velocities=True (fixed-step methods) also keeps v(x_k, t_k) at each grid time but the last:
+    the first stage of every built-in method, so it costs no evaluation (a recipe reads a solved
+    path between grid times from states and velocities).
     """
     f = _Counted(velocity, cond)
     if isinstance(method, str) and method in ADAPTIVE:
+        if velocities:
+            raise FlowmatchError(f"velocities=True keeps the stages of a fixed-step method, not of {method!r}")
         return _solve_adaptive(f, x0, method, t0, t1, trajectory, save_at, atol, rtol)
     stepper = _stepper(method)
     if isinstance(grid, str):
@@ -105,12 +113,22 @@ def solve(
     ts = times.tolist()
     x = x0
     saved = [x0] if trajectory else None
+    kept = [] if velocities else None
     for ta, tb in zip(ts[:-1], ts[1:]):
-        x = stepper.step(f, x, ta, tb - ta)
+        if kept is not None:
+            kept.append(f(x, ta))
+            x = stepper.step(_first_stage(f, x, ta, kept[-1]), x, ta, tb - ta)
+        else:
+            x = stepper.step(f, x, ta, tb - ta)
         if saved is not None:
             saved.append(x)
     traj = torch.stack(saved) if saved is not None else None
-    return SampleResult(x, traj, times if trajectory else None, f.nfe)
+    return SampleResult(x, traj, times if trajectory else None, f.nfe, torch.stack(kept) if kept is not None else None)
+
+
+def _first_stage(f: _Counted, x: Tensor, t: float, value: Tensor) -> Callable[..., Tensor]:
+    """f for one step whose value at (x, t), already computed, is `value` (not evaluated again)."""
+    return lambda xx, tt, **times: value if xx is x and tt == t and not times else f(xx, tt, **times)
 
 
 def _solve_adaptive(

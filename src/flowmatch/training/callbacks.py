@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import torch
 
+from flowmatch.training.progress import progress_bar
+
 if TYPE_CHECKING:  # pragma: no cover
     from flowmatch.training.trainer import Trainer, TrainResult
 
@@ -93,10 +95,8 @@ class Progress(BaseCallback):
         self.bar = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        from tqdm.auto import tqdm
-
-        # disable=None: a bar on a terminal, silence in logs and CI.
-        self.bar = tqdm(total=trainer.config.steps, initial=trainer.step, desc="train", unit="step", dynamic_ncols=True, mininterval=0.5, disable=None)
+        self.bar = progress_bar(trainer.config.steps, "train", unit="step")
+        self.bar.update(trainer.step)
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:
         if self.bar.total != trainer.schedule_steps:  # a schedule planned for a time budget: its steps

@@ -1,28 +1,31 @@
-"""`TrainConfig`: the options of a training run, composed from the options of each package.
+"""`TrainConfig`: the options of a training run, the flat union of each package's options.
 
 Every field is declared once, in the package that owns it (`DataConfig` in flowmatch.data,
-`PathConfig` in flowmatch.paths, the architectures' options in flowmatch.models, ...); the
-composed config is flat, so config files, `config.json` and command-line flags use the same
-plain keys. `config.part(PathConfig)` gives back one package's options.
+`PathConfig` in flowmatch.paths, the architectures' options in flowmatch.models, ...);
+`TrainConfig` inherits them all, so config files, `config.json` and command-line flags use the
+same plain keys. `config.part(PathConfig)` gives back one package's options.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from flowmatch.couplings import Coupling, CouplingConfig
-from flowmatch.data import DataConfig, DataSource, GaussianSource, load_data
+from flowmatch.data import DataConfig, DataSource, GaussianSource, is_image_spec, load_data
 from flowmatch.errors import FlowmatchError
-from flowmatch.loss import LossConfig, auto_time_sampling
+from flowmatch.loss import LossConfig
 from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
-from flowmatch.options import check_options, compose, option, section
+from flowmatch.options import check_options, option, section
 from flowmatch.paths import AffinePath, BridgePath, PathConfig
 from flowmatch.solvers import SOLVERS
 from flowmatch.training.optim import OptimConfig, auto_lr
+from flowmatch.training.presets import load_preset
+
+S = TypeVar("S")
 
 PRECISIONS = ("fp32", "bf16", "auto")  # bf16 autocast for the forward pass; fp16 would need loss scaling
 LOGGERS = ("jsonl", "tensorboard", "wandb")  # log.jsonl is always written; the others add to it
@@ -40,13 +43,13 @@ class LoopConfig:
     log_every: int = option(50, "a log.jsonl line every K steps", min=1)
     max_minutes: float = option(0.0, "stop at this wall time with a final checkpoint (0: no limit)", min=0.0)
     device: str = option("auto", "auto (cuda if present), cpu or cuda")
-    progress: bool = option(True, "a progress bar on a terminal", flag="--no-progress")
+    progress: bool = option(True, "a progress bar on stderr when it is a terminal (--no-progress: none)", flag="--no-progress")
     prefetch: int = option(2, "--coupling ot: batches whose OT is solved ahead in worker threads (0: synchronous)", min=0, max=64)
     sample_every: int = option(0, "images: write a sample grid to RUN/samples/ every K steps (0: off); with --logger, a sample picture to the logger too", min=0)
     logger: str = option(
         "jsonl", "also log to: tensorboard (event files in RUN/tensorboard) or wandb (offline unless WANDB_API_KEY or WANDB_MODE says otherwise); log.jsonl is always written", choices=LOGGERS
     )
-    sampler: str = option("midpoint", "the run's default sampler for 'flowmatch sample' (distilled runs: euler)", choices=SOLVERS)
+    sampler: str = option("", "the run's default sampler ('': its objective's own: midpoint; euler for a one-step distilled run; an average-velocity model's own step)", choices=("", *SOLVERS))
     unguided_sampler: str = option(
         "", "the run's default sampler for draws without classifier-free guidance (W <= 1), if not --sampler (class-conditional flow-map students: midpoint)", choices=("", *SOLVERS)
     )
@@ -66,72 +69,75 @@ class LoopConfig:
 SECTIONS = (LoopConfig, DataConfig, PathConfig, CouplingConfig, ModelConfig, MLPConfig, UNetConfig, SimpleCNNConfig, DiffusersUNetConfig, LossConfig, OptimConfig)
 
 
-def _post_init(self) -> None:
-    for sec in self.sections:  # each package checks its own options (types, choices, ranges)
-        section(self, sec)
-    self.part(architecture_config(self.model))
-    if self.objective in ("meanflow", "flowmap") and self.sampler == "midpoint":  # the default sampler of such a run: its own step
-        object.__setattr__(self, "sampler", "meanflow")
-    if self.coupling == "sb" and self.path != "bridge":
-        raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")
-    if self.path == "bridge" and self.target != "velocity":
-        raise FlowmatchError(f"--path bridge trains a velocity and a score: --target {self.target} does not apply")
-    if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
-        object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
-    if self.time_sampling == "auto":  # likewise
-        object.__setattr__(self, "time_sampling", auto_time_sampling(self.coupling, self.objective))
+def data_defaults(data: str) -> dict[str, Any]:
+    """The defaults that differ for the data `data`: the `images` preset for image data sets."""
+    return load_preset("images") if is_image_spec(str(data)) else {}
 
 
-def _part(self, cls: type) -> Any:
-    """The options of one package (e.g. `config.part(PathConfig)`)."""
-    return section(self, cls)
+# The bases are SECTIONS in reverse: a dataclass lays out its bases' fields from the last base
+# to the first, so the flat config (config.json, --help) keeps the order of SECTIONS.
+@dataclass(frozen=True, init=False)
+class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig, UNetConfig, MLPConfig, ModelConfig, CouplingConfig, PathConfig, DataConfig, LoopConfig):
+    """Everything `flowmatch train` needs, saved as config.json (each option is declared, with
+    its help and range, in the section class of the package that owns it).
 
+    Options are given by keyword; an option not given takes its default, which for image data
+    is the `images` preset's (`data_defaults`). A config records what it was given as its values:
+    nothing given is rewritten, and what follows from the options is resolved where it is used
+    (the sampler: `flowmatch.runs.recommend`), except an automatic learning rate (lr = 0), which is
+    resolved here so that config.json records the rate used.
+    """
 
-def _build_path(self) -> AffinePath | BridgePath:
-    return self.part(PathConfig).build()
+    def __init__(self, **options: Any) -> None:
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise FlowmatchError(f"unknown option {unknown[0]!r}")
+        data = options.get("data", DataConfig.data)
+        values = {**{f.name: f.default for f in dataclasses.fields(self)}, **data_defaults(data), **options}
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
+    def __post_init__(self) -> None:
+        for sec in SECTIONS:  # each package checks its own options (types, choices, ranges)
+            section(self, sec)
+        self.part(architecture_config(self.model))
+        if self.coupling == "sb" and self.path != "bridge":
+            raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")
+        if self.path == "bridge" and self.target != "velocity":
+            raise FlowmatchError(f"--path bridge trains a velocity and a score: --target {self.target} does not apply")
+        if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
+            object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
 
-def _build_coupling(self) -> Coupling:
-    """The coupling; `sb` takes its regularisation 2 sigma^2 from the bridge path."""
-    path = self.build_path()
-    return self.part(CouplingConfig).build(bridge_sigma=path.sigma if isinstance(path, BridgePath) else None)
+    def part(self, cls: type[S]) -> S:
+        """The options of one package (e.g. `config.part(PathConfig)`)."""
+        return section(self, cls)
 
+    def build_path(self) -> AffinePath | BridgePath:
+        return self.part(PathConfig).build()
 
-def _model_options(self) -> dict[str, Any]:
-    """The options of this run's architecture (what `build_model` takes)."""
-    return dataclasses.asdict(self.part(architecture_config(self.model)))
+    def build_coupling(self) -> Coupling:
+        """The coupling; `sb` takes its regularisation 2 sigma^2 from the bridge path."""
+        path = self.build_path()
+        return self.part(CouplingConfig).build(bridge_sigma=path.sigma if isinstance(path, BridgePath) else None)
 
+    def model_options(self) -> dict[str, Any]:
+        """The options of this run's architecture (what `build_model` takes)."""
+        return dataclasses.asdict(self.part(architecture_config(self.model)))
 
-def _build_source(self, data: DataSource, path: AffinePath | BridgePath) -> DataSource:
-    """The source p0: N(0, sigma_0^2 I) of the path, or a data set (two-sided flows)."""
-    if self.source == "gaussian":
-        return GaussianSource(data.shape, path.source_scale)
-    source = load_data(self.source)
-    if source.shape != data.shape:
-        raise FlowmatchError(f"source samples have shape {source.shape} but data samples have shape {data.shape}")
-    return source
+    def build_source(self, data: DataSource, path: AffinePath | BridgePath) -> DataSource:
+        """The source p0: N(0, sigma_0^2 I) of the path, or a data set (two-sided flows)."""
+        if self.source == "gaussian":
+            return GaussianSource(data.shape, path.source_scale)
+        source = load_data(self.source)
+        if source.shape != data.shape:
+            raise FlowmatchError(f"source samples have shape {source.shape} but data samples have shape {data.shape}")
+        return source
 
-
-def _replace(self, **changes: Any):
-    """A copy with some options changed (checked like a new config)."""
-    return dataclasses.replace(self, **changes)
-
-
-TrainConfig = compose(
-    "TrainConfig",
-    SECTIONS,
-    doc="Everything `flowmatch train` needs (see the section classes for each option); saved as config.json.",
-    namespace={
-        "__post_init__": _post_init,
-        "part": _part,
-        "build_path": _build_path,
-        "build_coupling": _build_coupling,
-        "build_source": _build_source,
-        "model_options": _model_options,
-        "replace": _replace,
-        "__module__": __name__,
-    },
-)
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some options changed (checked like a new config)."""
+        return dataclasses.replace(self, **changes)
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -167,4 +173,4 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-__all__ = ["LOGGERS", "LoopConfig", "PRECISIONS", "SECTIONS", "TrainConfig", "resolve_device"]
+__all__ = ["LOGGERS", "LoopConfig", "PRECISIONS", "SECTIONS", "TrainConfig", "data_defaults", "resolve_device"]

@@ -129,22 +129,22 @@ def plot_loss(log_file: str | Path, out: str | Path) -> Path:
     return save_figure(fig, out)
 
 
-def log_density_grid(run, bounds: tuple[float, float, float, float], grid: int = 80, method: str = "rk4", steps: int = 16) -> np.ndarray:
+def log_density_grid(run, bounds: tuple[float, float, float, float], grid: int = 80, method: str = "rk4", steps: int = 16, progress: bool = False) -> np.ndarray:
     """(grid, grid) model log-density log p1 at the points of a regular grid over `bounds`
     (rows follow y), by the exact-trace likelihood with a fixed-step solver."""
     xs, ys = np.linspace(bounds[0], bounds[1], grid), np.linspace(bounds[2], bounds[3], grid)
     gx, gy = np.meshgrid(xs, ys)
     pts = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
-    res = run_log_likelihood(run, pts, exact=True, method=method, steps=steps, batch_size=4096)
+    res = run_log_likelihood(run, pts, exact=True, method=method, steps=steps, batch_size=1024, progress=progress)
     return to_numpy(res.log_likelihood).reshape(gx.shape)
 
 
-def plot_density(run, data, out: str | Path, grid: int = 80, method: str = "rk4", steps: int = 16) -> Path:
+def plot_density(run, data, out: str | Path, grid: int = 80, method: str = "rk4", steps: int = 16, progress: bool = False) -> Path:
     """The model's log-density on a 2D grid (left) beside a 2D histogram of data (N, 2) (right)."""
     plt = pyplot()
     d = to_numpy(data)
     x0, x1, y0, y1 = bounds_of(d)
-    logp = log_density_grid(run, (x0, x1, y0, y1), grid=grid, method=method, steps=steps)
+    logp = log_density_grid(run, (x0, x1, y0, y1), grid=grid, method=method, steps=steps, progress=progress)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True, constrained_layout=True)
     # Clip far tails so the colour scale shows the structure where the mass is.
     im = axes[0].imshow(np.maximum(logp, logp.max() - 10), origin="lower", extent=(x0, x1, y0, y1), cmap="magma", aspect="auto")

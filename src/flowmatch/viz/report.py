@@ -11,18 +11,19 @@ from flowmatch.runs import LOG_FILE, load_run, sample_run
 from flowmatch.viz.plots import bounds_of, plot_density, plot_loss, plot_samples_vs_data, plot_trajectories, plot_vector_field, to_numpy
 
 
-def plot_run(run_dir: str | Path, out_dir: str | Path, n: int = 2000, device: str = "auto", seed: int = 0, density: bool = False) -> list[Path]:
+def plot_run(run_dir: str | Path, out_dir: str | Path, n: int = 2000, device: str = "auto", seed: int = 0, density: bool = False, progress: bool = False) -> list[Path]:
     """The standard pictures of a trained 2D run: samples.png, trajectories.png, field.png,
-    loss.png, and with density=True density.png (log-density beside a data histogram)."""
+    loss.png, and with density=True density.png (log-density beside a data histogram; progress:
+    its bar on a terminal). Samples are drawn with the run's recommended sampler."""
     run = load_run(run_dir, device=device)
     if run.data.shape != (2,):
         raise FlowmatchError(f"'plot' draws 2D runs; this run's data has shape {run.data.shape}")
     out_dir = Path(out_dir)
-    res = sample_run(run, n, method="midpoint", steps=16, seed=seed, trajectory=True)
+    res = sample_run(run, n, seed=seed, trajectory=True)
     data = run.data.sample(n, torch.Generator().manual_seed(seed + 1)).x
     x0, x1, y0, y1 = bounds_of(to_numpy(res.x), to_numpy(data))
     files = [
-        plot_samples_vs_data(res.x, data, out_dir / "samples.png", title=f"{run.config.data}: midpoint, NFE {res.nfe}"),
+        plot_samples_vs_data(res.x, data, out_dir / "samples.png", title=f"{run.config.data}: {res.method}, NFE {res.nfe}"),
         plot_trajectories(res.trajectory, out_dir / "trajectories.png"),
         plot_vector_field(run.model, out_dir / "field.png", bounds=(x0, x1, y0, y1), device=run.device),
     ]
@@ -31,7 +32,7 @@ def plot_run(run_dir: str | Path, out_dir: str | Path, n: int = 2000, device: st
         files.append(plot_loss(log, out_dir / "loss.png"))
     if density:
         hist = run.data.sample(max(n, 20000), torch.Generator().manual_seed(seed + 2)).x
-        files.append(plot_density(run, hist, out_dir / "density.png"))
+        files.append(plot_density(run, hist, out_dir / "density.png", progress=progress))
     return files
 
 
