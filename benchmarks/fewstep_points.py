@@ -35,7 +35,7 @@ from flowmatch import TrainConfig, load_run  # noqa: E402
 from flowmatch.data import GaussianSource, load_data  # noqa: E402
 from flowmatch.metrics import wasserstein2  # noqa: E402
 from flowmatch.models import build_model  # noqa: E402
-from flowmatch.recipes import RECIPE_LR, RecipeConfig, few_step_recipe  # noqa: E402
+from flowmatch.recipes import RecipeConfig, few_step_recipe, recipe_defaults  # noqa: E402
 from flowmatch.runs import train  # noqa: E402
 from flowmatch.solvers import solve  # noqa: E402
 
@@ -115,7 +115,7 @@ def main() -> int:
                 model, seconds = train_torchcfm(source, data, args.torchcfm_steps, args.seed)
                 row.update(torchcfm_s=round(seconds, 1), torchcfm=scores(model, "euler", refs, x0))
             if "recipe" in methods:
-                cfg = TrainConfig(data=name, source=src_name, out=f"{tmp}/{task}-recipe", seed=args.seed, steps=RecipeConfig.base_steps, lr=RECIPE_LR, progress=False)
+                cfg = TrainConfig(data=name, source=src_name, out=f"{tmp}/{task}-recipe", seed=args.seed, progress=False, **recipe_defaults(name))  # as the CLI
                 cfg = cfg.replace(**json.loads(args.train))
                 start = time.perf_counter()
                 summary = few_step_recipe(cfg, RecipeConfig(**{"base_steps": cfg.steps, **json.loads(args.recipe)}))
