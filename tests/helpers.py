@@ -148,6 +148,45 @@ def fails_cleanly(result: Result | subprocess.CompletedProcess, *words: str) -> 
     return lines[0]
 
 
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every regular file under root, by relative path: what a refused command must leave as it was."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def refusal_failures(cases: list[list[object]], root: Path, expect: dict[int, str] | None = None) -> list[str]:
+    """Run each case in this process; a case fails unless it ends with exit 2, one `error:` line
+    (no traceback, no warning printed) and every file under root as it was, and (where `expect`
+    gives a word for its index) the line names that word. Each runs in root, so that a file
+    written to the current directory (an empty --out read as ".") counts as a change. Returns one
+    line per failure."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    before = snapshot(root)
+    failures = []
+    for i, args in enumerate(cases):
+        try:
+            with warnings.catch_warnings(), contextlib.chdir(root):  # a warning printed to the user counts as a second line
+                warnings.simplefilter("always")
+                warnings.showwarning = show
+                res = cli(*args)
+        except BaseException as exc:  # a traceback reaching the user
+            failures.append(f"{' '.join(map(str, args))}: raised {type(exc).__name__}: {exc}")
+            continue
+        lines = res.stderr.splitlines()
+        word = (expect or {}).get(i)
+        if res.returncode != 2 or len(lines) != 1 or not lines[0].startswith("error: ") or (word and word not in lines[0]):
+            failures.append(f"{' '.join(map(str, args))}: rc={res.returncode} stderr={res.stderr[-300:]!r}")
+        after = snapshot(root)
+        if after != before:
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            failures.append(f"{' '.join(map(str, args))}: changed {changed[:5]}")
+            before = after
+    return failures
+
+
 # -- small data files --------------------------------------------------------------------------
 def write_idx(path: Path, arr: np.ndarray, gz: bool = True) -> Path:
     """The IDX byte layout: 0, 0, type 0x08 (ubyte), ndim, big-endian int32 dims, data."""
@@ -219,3 +258,39 @@ def closed_form_run(mu: torch.Tensor, s: torch.Tensor):
     data = ArrayData((mu + s * torch.randn(4000, 2, generator=torch.Generator().manual_seed(9))).numpy())
     config = SimpleNamespace(source="gaussian", data="gauss", sampler="", unguided_sampler="", objective="fm", distill_fraction=0.0)
     return SimpleNamespace(model=gaussian_field(mu, s), source=GaussianSource((2,), 1.0), data=data, device=torch.device("cpu"), config=config, recommended=None)
+
+
+def joint_table(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A distribution over {0..V-1}^L given as a (V,) * L probability tensor -> (states (S, L), p (S,))."""
+    length, vocab = probs.dim(), probs.shape[0]
+    states = torch.cartesian_prod(*[torch.arange(vocab)] * length).reshape(-1, length)
+    return states, probs.reshape(-1).double()
+
+
+class ExactTokenPosterior:
+    """The exact posterior log p_{1|t}(x1^i | x_t): (B, L, V) of a mixture path for data drawn from
+    a known joint distribution over {0..V-1}^L (a (V,) * L probability tensor), by enumeration."""
+
+    def __init__(self, path, probs: torch.Tensor):
+        self.path = path
+        self.states, self.p = joint_table(probs)
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, **cond) -> torch.Tensor:
+        k = self.path.schedule.kappa(t.double())[:, None, None]  # (B, 1, 1)
+        p0 = self.path.source_probs().double()[x]  # (B, L): p0 of each shown token
+        same = (x[:, None, :] == self.states[None]).double()  # (B, S, L)
+        lik = (k * same + (1 - k) * p0[:, None, :]).prod(-1)  # (B, S)
+        w = lik * self.p[None]
+        w = w / w.sum(1, keepdim=True)
+        onehot = torch.nn.functional.one_hot(self.states, self.path.vocab_size).double()  # (S, L, V)
+        post = torch.einsum("bs,slv->blv", w, onehot)
+        return post.clamp(min=1e-300).log().float()
+
+
+def histogram_tv(x: torch.Tensor, states: torch.Tensor, p: torch.Tensor) -> float:
+    """Total variation between the empirical law of rows x: (N, L) and p over `states` (S, L)."""
+    vocab = int(states.max()) + 1
+    code = lambda s: (s * vocab ** torch.arange(s.shape[1] - 1, -1, -1)).sum(1)  # noqa: E731
+    counts = torch.bincount(code(x), minlength=vocab ** states.shape[1]).double()
+    order = code(states)
+    return 0.5 * float((counts[order] / len(x) - p).abs().sum())

@@ -28,6 +28,7 @@ LIBRARY = (
     "flowmatch.errors",
     "flowmatch.closed_form",
     "flowmatch.schedulers",
+    "flowmatch.discrete",
 )
 APPLICATION = ("flowmatch.training", "flowmatch.runs", "flowmatch.recipes", "flowmatch.evaluation", "flowmatch.viz", "flowmatch.hub", "flowmatch.explore", "flowmatch.cli")
 FORBIDDEN = (*APPLICATION, "matplotlib")

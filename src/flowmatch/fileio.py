@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -45,6 +46,11 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a quota: the error names the file it was writing
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -57,11 +63,41 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text.encode()))
 
 
+CONFIG_BYTES = 16 << 20  # a JSON, TOML or YAML config larger than this is not a config
+
+
+def open_regular(path: str | Path) -> IO[bytes]:
+    """`path` opened for binary reading if it is a regular file. It is opened without blocking, so
+    a FIFO or a device named like a data file is refused at once instead of waiting forever."""
+    if "\0" in str(path):
+        raise FlowmatchError(f"file name {str(path)!r} holds a NUL character")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FlowmatchError(f"{path} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file (see `open_regular`); a file over `limit` bytes is refused."""
+    with open_regular(path) as fh:
+        data = fh.read() if limit is None else fh.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise FlowmatchError(f"{path} is larger than {limit:,} bytes: not a config file")
+    return data
+
+
 def read_json_object(path: str | Path, missing: str, what: str) -> dict[str, Any]:
-    """The JSON object in `path`; a missing, unreadable or non-object file is a one-line error."""
+    """The JSON object in `path`; a missing, unreadable, special or non-object file is a one-line error."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(read_regular(path, CONFIG_BYTES).decode())
+    except FlowmatchError:
+        raise
     except FileNotFoundError:
         raise FlowmatchError(missing) from None
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -73,4 +109,4 @@ def read_json_object(path: str | Path, missing: str, what: str) -> dict[str, Any
     return raw
 
 
-__all__ = ["atomic_write", "atomic_write_text", "read_json_object"]
+__all__ = ["CONFIG_BYTES", "atomic_write", "atomic_write_text", "open_regular", "read_json_object", "read_regular"]

@@ -40,7 +40,8 @@ def test_cli_plot_density_and_guided_sample(moons_run, tmp_path):
     out = cli("plot", moons_run, "--out", tmp_path / "plots", "--n", 300, "--density")
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "plots" / "density.png").stat().st_size > 5000
-    out = cli("sample", moons_run, "--n", 50, "--out", tmp_path / "g.npy", "--density-guidance", "0.2")
+    # a solver named by the user is used as given (the run's own is checked: tests/cli/test_one_place.py)
+    out = cli("sample", moons_run, "--n", 50, "--out", tmp_path / "g.npy", "--density-guidance", "0.2", "--solver", "midpoint", "--steps", "4")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["density_guidance"] == 0.2 and np.load(tmp_path / "g.npy").shape == (50, 2)
 

@@ -54,7 +54,7 @@ def test_an_export_holds_no_pickle(runs):
 def test_config_json_holds_what_sampling_needs(runs):
     meta = json.loads((runs / "moons-export" / "config.json").read_text())
     assert meta["library_name"] == "flowmatch" and meta["data_shape"] == [2] and meta["num_classes"] == 0
-    assert meta["model"] == "mlp" and meta["model_options"] == {"hidden": 32, "depth": 2}
+    assert meta["model"] == "mlp" and meta["model_options"] == {"hidden": 32, "depth": 2, "fourier_features": 0, "fourier_scale": 1.0}
     assert meta["path"] == "condot" and "sigma_min" in meta["path_options"] and meta["source"] == "gaussian" and meta["source_scale"] == 1.0
     assert meta["weights"] == "ema" and meta["step"] == 60 and meta["training"]["steps"] == 60
     assert [r["steps"] for r in meta["figures"]["rows"]] == [1, 2] and meta["figures"]["noise_floor"] > 0

@@ -34,6 +34,6 @@ def test_sinusoidal_embedding_values():
 
 def test_unknown_model_and_wrong_shape():
     with pytest.raises(FlowmatchError, match="unknown model"):
-        build_model("transformer", (2,))
+        build_model("vit", (2,))
     with pytest.raises(FlowmatchError, match="shape"):
         build_model("mlp", (1, 8, 8))

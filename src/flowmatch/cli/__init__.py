@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write("error: not enough memory for this request; ask for fewer samples or a smaller batch\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted (the last checkpoint is kept; --resume continues)\n")
+    except KeyboardInterrupt:  # Ctrl-C outside a training loop: nothing half-written (every write is atomic)
+        trains = args.command in ("train", "demo") and not getattr(args, "recipe", None)
+        sys.stderr.write("error: interrupted (the last checkpoint, if any, is kept; --resume continues)\n" if trains else "error: interrupted; no file was left half-written\n")
         return 130
 
 

@@ -23,16 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from flowmatch.data import load_data
     from flowmatch.errors import FlowmatchError
     from flowmatch.evaluation import save_classifier
     from flowmatch.metrics import classify, train_classifier
+    from flowmatch.runs.outputs import check_output
 
-    out = Path(args.out)
-    if out.suffix != ".pt":
-        raise FlowmatchError(f"--out must end in .pt, got {out.name!r}")
+    out = check_output(args.out, "--out", suffixes=(".pt",))
     if out.exists():
         raise FlowmatchError(f"--out {out} exists; a classifier is written to a new file")
     data = load_data(args.data, data_dir=args.data_dir, download=args.download)

@@ -10,8 +10,7 @@ import sys
 from typing import Any, Callable
 
 from flowmatch.options import describe, field_type
-
-MAX_SAMPLES = 10_000_000  # --n beyond this is a typo, not a request (it would not fit in memory)
+from flowmatch.runs.sampling import MAX_SAMPLES  # --n beyond this is refused by the flag itself
 
 
 class Parser(argparse.ArgumentParser):

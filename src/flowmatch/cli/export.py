@@ -33,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notes", default=None, metavar="FILE.md", help="markdown appended to the card under 'Notes'")
     p.add_argument("--guidance", type=number(float), default=1.0, help="class-conditional image runs: guidance weight of the picture")
     p.add_argument("--seed", type=number(int, min=0), default=0)
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"), help="the run's last checkpoint, or its best by validation (best.pt, kept by --val-data)")
     p.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help="then upload the folder to this Hugging Face Hub repository")
     p.add_argument("--private", action="store_true", help="--push-to-hub: create the repository private")
     p.add_argument("--device", default="auto")
@@ -40,6 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flowmatch.errors import FlowmatchError
+    from flowmatch.fileio import read_regular
     from flowmatch.hub import export_run
     from flowmatch.parsing import parse_int_list
 
@@ -47,14 +49,15 @@ def run(args: argparse.Namespace) -> int:
     notes = ""
     if args.notes is not None:
         try:
-            notes = Path(args.notes).read_text()
+            notes = read_regular(args.notes).decode()
         except (OSError, UnicodeDecodeError) as exc:
             raise FlowmatchError(f"cannot read --notes {args.notes}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
     if args.push_to_hub is not None:
-        from flowmatch.hub.load import REPO_ID
+        from flowmatch.hub.load import check_hub_id
 
-        if not REPO_ID.match(args.push_to_hub) or "@" in args.push_to_hub:
+        if "@" in args.push_to_hub:
             raise FlowmatchError(f"--push-to-hub takes a Hub repository id OWNER/NAME, got {args.push_to_hub!r}")
+        check_hub_id(args.push_to_hub, None)
     summary = export_run(
         args.run,
         args.out,
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         guidance=args.guidance,
         device=args.device,
         seed=args.seed,
+        checkpoint=args.checkpoint,
     )
     if args.push_to_hub is not None:
         from flowmatch.hub import hf

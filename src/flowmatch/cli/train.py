@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from pathlib import Path
 
 NAME = "train"
 HELP = "train a flow on a data set"
@@ -48,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from flowmatch.cli.common import given
     from flowmatch.errors import FlowmatchError
     from flowmatch.options import build
-    from flowmatch.runs import CONFIG_FILE, load_config, read_config_file, train
+    from flowmatch.runs import read_config_file, train
+    from flowmatch.runs.identity import resume_base
     from flowmatch.training import TrainConfig, distributed
     from flowmatch.training.presets import load_preset
 
@@ -61,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
 
         data = flags.get("data", file.get("data", preset.get("data", TrainConfig.data)))
         layers = [recipe_defaults(str(data)), *layers]
-    if args.resume:
-        out = build(TrainConfig, *layers).out
-        saved = Path(out) / CONFIG_FILE
-        if saved.exists():  # resuming: the saved config is the base; what is given now changes it (e.g. --steps)
-            layers = [dataclasses.asdict(load_config(saved)), flags]
+    if args.resume and args.recipe is None:
+        out = build(TrainConfig, *layers).out  # the directory the flags, or else --config, name
+        base = resume_base(out)
+        if base is not None:  # the run's own options are the base; --preset, --config and the flags change it (refused unless they may)
+            layers = [base, preset, file, flags, {"out": out}]
     if args.recipe == "few-step":
         if args.resume:
             raise FlowmatchError("--resume does not apply to --recipe: a recipe trains every stage into a new directory")

@@ -12,13 +12,21 @@ from flowmatch.options import check_options, option
 class DataConfig:
     data: str = option(
         "moons",
-        "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel, rings, thinwide, ringwidths, thinspirals, ringblob), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder",
+        "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel, rings, thinwide, ringwidths, thinspirals, ringblob), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder; token data: discrete-checkerboard, a UTF-8 .txt file, integer tokens .npy/.npz with --vocab-size",
     )
     source: str = option("gaussian", "'gaussian' (the path's own N(0, sigma_0^2 I)) or a data set as for --data (a two-sided flow)")
     data_dir: str = option("data", "folder with the image set's original files")
     image_size: int = option(0, "resize and centre-crop images to this size (0: the set's own; 32 for folders)", min=0)
     download: bool = option(False, "fetch mnist/fashion-mnist/cifar10 into --data-dir (checksums verified)")
     hflip: bool = option(False, "random horizontal flips of images")
+    seq_len: int = option(128, "text: characters per training window (token sequences of this length)", min=1)
+    vocab_size: int = option(0, "integer-token .npy/.npz data: the vocabulary size V (tokens 0..V-1); 0: point data", min=0)
+    manifold: str = option(
+        "euclidean",
+        "the space the data live on: sphere (--data: latitude,longitude in degrees, unit vectors, or vmf-mixture / sphere-checkerboard) or torus (angles; wrapped-normal-mixture); flows follow its geodesics from its uniform distribution",
+        choices=("euclidean", "sphere", "torus"),
+    )
+    degrees: bool = option(False, "--manifold torus: the data file's angles are in degrees (default radians)")
 
     def __post_init__(self):
         check_options(self)
@@ -28,7 +36,18 @@ class DataConfig:
             check_image_size(self.image_size)
         if not self.data.strip():
             raise FlowmatchError("data must name a data set or a file")
+        if self.degrees and self.manifold != "torus":
+            raise FlowmatchError("--degrees applies to --manifold torus (sphere files are always latitude,longitude in degrees)")
 
     def load_options(self) -> dict:
-        """Keyword options of `load_data` (image data only use them)."""
-        return {"data_dir": self.data_dir, "image_size": self.image_size, "download": self.download, "hflip": self.hflip}
+        """Keyword options of `load_data` (image, curved and token data use them)."""
+        return {
+            "data_dir": self.data_dir,
+            "image_size": self.image_size,
+            "download": self.download,
+            "hflip": self.hflip,
+            "manifold": self.manifold,
+            "degrees": self.degrees,
+            "seq_len": self.seq_len,
+            "vocab_size": self.vocab_size,
+        }

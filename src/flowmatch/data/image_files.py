@@ -5,15 +5,22 @@ scikit-learn's digits, and folders of class sub-folders."""
 from __future__ import annotations
 
 import gzip
+import math
 import pickle
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.fileio import open_regular
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+# The only decoders an image folder is read with. Pillow identifies a file by its content, not
+# its name, and some of its plugins hand the file to other programs (PostScript to Ghostscript):
+# a file that is none of these plain raster formats is refused by name, never decoded.
+RASTER_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 IDX_NAMES = {
     ("train", "images"): "train-images-idx3-ubyte",
     ("train", "labels"): "train-labels-idx1-ubyte",
@@ -22,6 +29,7 @@ IDX_NAMES = {
 }
 CIFAR_DIR = "cifar-10-batches-py"
 CIFAR_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+MAX_IDX_BYTES = 2**33  # 8 GiB of pixels: more than any IDX image set
 DIGITS_TRAIN = 1500  # the first 1,500 of scikit-learn's 1,797 digits train, the rest test
 
 
@@ -29,20 +37,26 @@ DIGITS_TRAIN = 1500  # the first 1,500 of scikit-learn's 1,797 digits train, the
 def read_idx(path: str | Path) -> np.ndarray:
     """An IDX file (raw or gzip) -> uint8 array of the shape its header declares."""
     p = Path(path)
-    opener = gzip.open if p.suffix == ".gz" else open
     try:
-        with opener(p, "rb") as fh:
-            data = fh.read()
-    except (OSError, EOFError) as exc:
+        with open_regular(p) as raw:
+            fh = gzip.GzipFile(fileobj=raw) if p.suffix == ".gz" else raw
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] != 0x08:
+                raise FlowmatchError(f"{p} is not an unsigned-byte IDX file (bad magic number)")
+            ndim = head[3]
+            sizes = fh.read(4 * ndim)
+            if ndim == 0 or len(sizes) < 4 * ndim:
+                raise FlowmatchError(f"{p} is truncated: its header declares {ndim} dimensions")
+            dims = [int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(ndim)]
+            expected = math.prod(dims)  # Python integers: a header's sizes cannot overflow
+            if expected > MAX_IDX_BYTES:
+                raise FlowmatchError(f"{p} declares {dims}, {expected:,} bytes of data (more than {MAX_IDX_BYTES:,}): not an image set")
+            data = fh.read(expected + 1)  # never more than the header promises (a gzip bomb stops here)
+    except (OSError, EOFError, zlib.error) as exc:
         raise FlowmatchError(f"cannot read IDX file {p}: {exc}") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise FlowmatchError(f"{p} is not an unsigned-byte IDX file (bad magic number)")
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    offset = 4 + 4 * ndim
-    if len(data) - offset != int(np.prod(dims)):
-        raise FlowmatchError(f"{p} is truncated: header says {dims}, file holds {len(data) - offset} bytes of data")
-    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims).copy()
+    if len(data) != expected:
+        raise FlowmatchError(f"{p} is truncated or too long: header says {dims}, file holds {len(data)}{'+' if len(data) > expected else ''} bytes of data")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims).copy()
 
 
 def _find(data_dir: Path, name: str, stem: str) -> Path | None:
@@ -94,7 +108,7 @@ class _ArraysOnly(pickle.Unpickler):
 
 def read_cifar_batch(path: Path) -> dict:
     """The dict in one CIFAR-10 python batch file, read without running code from it."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         return _ArraysOnly(fh, encoding="bytes").load()
 
 
@@ -129,29 +143,59 @@ def load_digits_set(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- image folders ---------------------------------------------------------------------------
+def _format_name(path: Path) -> str:
+    """The format a file's first bytes claim, by Pillow's own signature checks (which only
+    compare bytes: no decoder runs), or "unknown"."""
+    from PIL import Image
+
+    Image.init()
+    with open(path, "rb") as fh:
+        prefix = fh.read(16)
+    for fmt in Image.ID:
+        _, accept = Image.OPEN[fmt]
+        try:
+            if accept and accept(prefix):
+                return fmt
+        except Exception:  # a signature check that needs more bytes than we gave it
+            continue
+    return "unknown"
+
+
+def open_raster(path: Path):
+    """One image of an image folder, decoded by a plain raster decoder only (`RASTER_FORMATS`);
+    any other format, a decompression bomb or a damaged file is a one-line error."""
+    from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
+
+    if not path.is_file():  # a FIFO or a device named like an image is never opened
+        raise FlowmatchError(f"image {path} is not a regular file")
+    try:
+        with warnings.catch_warnings():  # a decompression bomb is refused, not half-loaded
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=RASTER_FORMATS) as im:
+                im.load()
+                return im.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise FlowmatchError(f"image {path} is too large to load ({Image.MAX_IMAGE_PIXELS:,} pixels at most)") from None
+    except UnidentifiedImageError:
+        fmt = _format_name(path)
+        what = "not an image Pillow knows" if fmt == "unknown" else f"of format {fmt}"
+        raise FlowmatchError(f"image {path} is {what}; image folders hold {', '.join(RASTER_FORMATS)} images only") from None
+    except Exception as exc:  # damaged data, a text chunk over Pillow's limit, ...
+        raise FlowmatchError(f"cannot read image {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
 def load_image_folder(root: Path, size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """root/<class>/*.png|jpg -> (N, C, size, size) uint8, labels, class names (sorted).
+    """root/<class>/*.png|jpg|... -> (N, C, size, size) uint8, labels, class names (sorted).
 
     Grey images stay one channel when every image is grey; otherwise all become RGB.
     """
-    from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
+    from PIL import Image
 
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     files = [(f, i) for i, c in enumerate(classes) for f in sorted((root / c).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
-        raise FlowmatchError(f"image folder {root} holds no .png/.jpg images in class sub-folders (expected {root}/<class>/<image>.png)")
-    opened = []
-    for f, _ in files:
-        try:
-            with warnings.catch_warnings():  # a decompression bomb is refused, not half-loaded
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(f) as im:
-                    im.load()
-                    opened.append(im.copy())
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise FlowmatchError(f"image {f} is too large to load ({Image.MAX_IMAGE_PIXELS:,} pixels at most)") from None
-        except (UnidentifiedImageError, OSError):
-            raise FlowmatchError(f"cannot read image {f}") from None
+        raise FlowmatchError(f"image folder {root} holds no .png/.jpg/... images in class sub-folders (expected {root}/<class>/<image>.png; {', '.join(RASTER_FORMATS)})")
+    opened = [open_raster(f) for f, _ in files]
     grey = all(im.mode in ("L", "1", "I;16", "I") for im in opened)
     arrays = []
     for im in opened:

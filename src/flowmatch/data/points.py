@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.fileio import open_regular
 
 POINT_SUFFIXES = (".npy", ".npz", ".csv")
 LABEL_COLUMN = "label"
@@ -38,22 +41,9 @@ def load_point_set(path: str | Path) -> PointSet:
         raise FlowmatchError(f"unsupported data file {p.name!r}: expected one of {', '.join(POINT_SUFFIXES)}")
     y = c = None
     try:
-        if p.suffix == ".npy":
-            arr = np.load(p, allow_pickle=False)
-        elif p.suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                if not z.files:
-                    raise FlowmatchError(f"data file {p} holds no arrays")
-                if "x" in z.files:
-                    arr = z["x"]
-                elif len(z.files) == 1:
-                    arr = z[z.files[0]]
-                else:  # which of several arrays is the data would be a guess
-                    raise FlowmatchError(f"data file {p} holds arrays {', '.join(z.files)} and none named 'x'; name the data array x")
-                y = z["y"] if "y" in z.files and "x" in z.files else None
-                c = z["c"] if "c" in z.files and "x" in z.files else None
-        else:
-            arr, y = _read_csv(p)
+        with warnings.catch_warnings(), open_regular(p) as fh:
+            warnings.simplefilter("error")  # numpy's warnings about the file become the one error line
+            arr, y, c = _read_arrays(p, fh)
     except FlowmatchError:
         raise
     except Exception as exc:  # numpy's own messages are long; name the file and the cause
@@ -62,14 +52,62 @@ def load_point_set(path: str | Path) -> PointSet:
     return PointSet(x, None if y is None else validate_labels(y, len(x), str(p)), None if c is None else validate_conditions(c, len(x), str(p)))
 
 
+def _read_arrays(p: Path, fh: IO[bytes]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(points, labels or None, conditions or None) as stored in the open file `fh` named `p`."""
+    y = c = None
+    if p.suffix == ".npy":
+        arr = np.load(fh, allow_pickle=False)
+        if not isinstance(arr, np.ndarray):
+            raise FlowmatchError(f"data file {p} is not an .npy array")
+    elif p.suffix == ".npz":
+        with np.load(fh, allow_pickle=False) as z:
+            if not z.files:
+                raise FlowmatchError(f"data file {p} holds no arrays")
+            if "x" in z.files:
+                arr = z["x"]
+            elif len(z.files) == 1:
+                arr = z[z.files[0]]
+            else:  # which of several arrays is the data would be a guess
+                raise FlowmatchError(f"data file {p} holds arrays {', '.join(z.files)} and none named 'x'; name the data array x")
+            y = z["y"] if "y" in z.files and "x" in z.files else None
+            c = z["c"] if "c" in z.files and "x" in z.files else None
+    else:
+        arr, y = _read_csv(p, fh.read())
+    return arr, y, c
+
+
+def load_condition_rows(path: str | Path, what: str = "--condition") -> np.ndarray:
+    """Continuous conditions from an .npy file: (K,) for every sample or (M, K), one row each ->
+    (M, K) float32; anything else (an .npz, pickled objects, NaN, values beyond float32) is one line."""
+    p = Path(path)
+    if p.suffix.lower() != ".npy":
+        raise FlowmatchError(f"{what} takes an .npy file of shape (K,) or (M, K), got {p.name!r}")
+    try:
+        with warnings.catch_warnings(), open_regular(p) as fh:
+            warnings.simplefilter("error")
+            arr = np.load(fh, allow_pickle=False)
+    except FileNotFoundError:
+        raise FlowmatchError(f"{what} file not found: {p}") from None
+    except FlowmatchError:
+        raise
+    except Exception as exc:  # not an .npy, or one that needs pickle
+        raise FlowmatchError(f"cannot read {what} {p}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
+        raise FlowmatchError(f"{what} {p} must hold numbers of shape (K,) or (M, K), got {getattr(arr, 'dtype', type(arr).__name__)} {tuple(getattr(arr, 'shape', ()))}")
+    if not np.isfinite(arr).all():
+        raise FlowmatchError(f"{what} {p} holds NaN or inf")
+    check_float32_range(arr, f"{what} {p}")
+    return np.atleast_2d(arr).astype(np.float32)
+
+
 def load_points(path: str | Path) -> np.ndarray:
     """(N, D) float32 points of a file (its labels and conditions, if any, are not read)."""
     return load_point_set(path).x
 
 
-def _read_csv(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(points, labels or None) of a CSV file; a header column named `label` holds the labels."""
-    text = p.read_text(encoding="utf-8-sig").strip()  # utf-8-sig: a spreadsheet's byte-order mark is not data
+def _read_csv(p: Path, raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """(points, labels or None) of a CSV file's bytes; a header column named `label` holds the labels."""
+    text = raw.decode("utf-8-sig").strip()  # utf-8-sig: a spreadsheet's byte-order mark is not data
     if not text:
         raise FlowmatchError(f"data file {p} is empty")
     lines = text.splitlines()
@@ -79,6 +117,8 @@ def _read_csv(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         skip, names = 0, []
     except ValueError:  # a header line
         skip, names = 1, [h.strip().strip('"').lower() for h in header]
+    if len(lines) <= skip:
+        raise FlowmatchError(f"data file {p} holds a header and no rows")
     try:
         arr = np.loadtxt(lines[skip:], delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError:
@@ -104,7 +144,14 @@ def validate_points(arr: np.ndarray, what: str = "data") -> np.ndarray:
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).any(axis=1).sum())
         raise FlowmatchError(f"{what} holds NaN or inf in {bad} row(s)")
+    check_float32_range(arr, what)
     return arr.astype(np.float32)
+
+
+def check_float32_range(arr: np.ndarray, what: str) -> None:
+    """Finite values that float32 cannot hold (|x| > 3.4e38) would become infinities: refused."""
+    if arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) > float(np.finfo(np.float32).max):
+        raise FlowmatchError(f"{what} holds values beyond float32's range (|x| > {float(np.finfo(np.float32).max):.3g})")
 
 
 def validate_labels(y: np.ndarray, n: int, what: str = "data") -> np.ndarray:
@@ -132,4 +179,5 @@ def validate_conditions(c: np.ndarray, n: int, what: str = "data") -> np.ndarray
         raise FlowmatchError(f"{what}: conditions c must have shape ({n}, K), one row per point, got {tuple(c.shape)}")
     if not np.isfinite(c).all():
         raise FlowmatchError(f"{what}: conditions c hold NaN or inf")
+    check_float32_range(c, f"{what}: conditions c")
     return c.astype(np.float32)

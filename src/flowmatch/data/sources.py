@@ -82,10 +82,21 @@ class ArrayData(DataSource):
 
 
 class DataShape(DataSource):
-    """The shape, class count and condition size of a trained run's data, where the data themselves are not at hand."""
+    """The shape, class count and condition size of a trained run's data, where the data themselves
+    are not at hand; for token data also the vocabulary's size and, for text, its characters."""
 
-    def __init__(self, shape: tuple[int, ...], num_classes: int, name: str = "data", cond_dim: int = 0):
+    def __init__(self, shape: tuple[int, ...], num_classes: int, name: str = "data", cond_dim: int = 0, vocab_size: int = 0, vocabulary: str | None = None):
         self.shape, self.num_classes, self.name, self.cond_dim = tuple(shape), int(num_classes), name, int(cond_dim)
+        self.vocab_size, self.vocabulary = int(vocab_size), vocabulary
+
+    def decode(self, x: Tensor) -> list[str]:
+        """(B, L) tokens of a text run -> B strings."""
+        from flowmatch.data.tokens import decode
+        from flowmatch.errors import FlowmatchError
+
+        if self.vocabulary is None:
+            raise FlowmatchError(f"the data {self.name!r} are not text: save their samples as .npy")
+        return decode(x, self.vocabulary)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         raise FlowmatchError(f"the data {self.name!r} are not loaded here (give reference data, e.g. --ref DATA, or load_data({self.name!r}, ...))")

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write
 from flowmatch.metrics import SmallCNN, train_classifier
-from flowmatch.runs.checkpoint import safe_load
+from flowmatch.runs.checkpoint import safe_load, save_torch
 
 
 def save_classifier(model: SmallCNN, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(Path(path), lambda fh: torch.save({"config": model.config, "state": model.state_dict()}, fh))
+    save_torch({"config": model.config, "state": model.state_dict()}, path)
 
 
 def load_classifier(path: str | Path) -> SmallCNN:

@@ -13,10 +13,21 @@ from torch import Tensor
 from flowmatch.data import load_data
 from flowmatch.errors import FlowmatchError
 from flowmatch.evaluation.fid import inception_fid, inception_weights
-from flowmatch.metrics import energy_distance, frechet_distance, mmd, sliced_wasserstein2, wasserstein2
+from flowmatch.metrics import energy_distance, frechet_distance, geodesic_mmd, geodesic_w2, mmd, sliced_wasserstein2, wasserstein2
 from flowmatch.runs import Run, run_log_likelihood, sample_run
+from flowmatch.runs.run import point_options, space_of
 
 SAMPLE_METRICS = ("w2", "sliced_w2", "mmd", "energy")
+# on a manifold: W2 with the geodesic cost and an MMD with a Gaussian kernel of the geodesic distance
+MANIFOLD_METRICS = ("w2", "mmd", "nll")
+DEFAULT_METRICS, DEFAULT_MANIFOLD_METRICS = "w2,sliced_w2,mmd,energy", "w2,mmd"
+
+
+def default_metrics(run: Run) -> str:
+    """The metrics `flowmatch eval` reports when none are named."""
+    return DEFAULT_METRICS if space_of(run) is None else DEFAULT_MANIFOLD_METRICS
+
+
 # "fd": Fréchet distance in the space of a feature extractor passed as `feature_fn` (the hook
 # for the MNIST classifier's features); "nll": negative log-likelihood of the reference points.
 # "fid": Inception FID of image samples against the reference images (torch-fidelity, local weights).
@@ -49,7 +60,7 @@ def reference_samples(run: Run, ref: str | None, n: int, seed: int, *, data_dir:
         if tuple(images.shape[1:]) != tuple(run.data.shape):
             raise FlowmatchError(f"test images have shape {tuple(images.shape[1:])} but the run's data have shape {tuple(run.data.shape)}")
         return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
-    source = run.data if ref is None else load_data(ref)
+    source = run.data if ref is None else load_data(ref, **point_options(run.config))
     if tuple(source.shape) != tuple(run.data.shape):
         raise FlowmatchError(f"reference data have shape {tuple(source.shape)} but the run's data have shape {tuple(run.data.shape)}")
     g = torch.Generator().manual_seed(seed)
@@ -103,6 +114,9 @@ def evaluate_run(
     feature_fn(ref), feature_fn: (N, *D) -> (N, F), e.g. a classifier's penultimate layer.
     """
     metrics = parse_list(list(metrics), METRICS, "metric")
+    manifold = space_of(run)
+    if manifold is not None:
+        metrics = parse_list(metrics, MANIFOLD_METRICS, f"metric on the {manifold.name}")
     out: dict = {"n": n}
     need_features(metrics, feature_fn)
     if "fid" in metrics:
@@ -111,7 +125,11 @@ def evaluate_run(
     if wanted:
         res = sample_run(run, n, method=method, steps=steps, seed=seed)
         out.update({"solver": res.method, "steps": res.steps, "nfe": res.nfe})
-        out.update(sample_metrics(res.x.cpu(), ref, wanted, feature_fn))
+        if manifold is not None:
+            fns = {"w2": geodesic_w2, "mmd": geodesic_mmd}
+            out.update({name: fns[name](manifold, res.x.cpu(), ref.cpu()) for name in wanted})
+        else:
+            out.update(sample_metrics(res.x.cpu(), ref, wanted, feature_fn))
     if "nll" in metrics:
         kw = {} if nll_probes is None else {"exact": False, "probes": nll_probes}
         lik = run_log_likelihood(run, ref[:n], seed=seed, **kw)

@@ -4,7 +4,7 @@
   CDN), `GET /api/status` counts the tabs and what each is doing (JSON, for tests and curious people),
   `GET /api/settings` lists every setting's choices or range and default (the page's controls).
 - `WS /ws` is one tab: its text messages (JSON) go to its `Session`, whose frames (binary) and
-  messages (JSON) come back. A message that is not JSON, not an object or too long is answered
+  messages (JSON) come back. A message that is not JSON, not an object, nested too deeply or too long is answered
   with an error message; the connection, and every other tab, carries on.
 - Safety on a shared machine: it binds 127.0.0.1 unless told otherwise, answers only requests
   whose Host is that address (a web page elsewhere cannot reach it by DNS rebinding), and accepts
@@ -121,10 +121,14 @@ async def _tab(ws: WebSocket, tabs: Tabs) -> None:
             else:
                 try:
                     data = json.loads(text)
+                except RecursionError:  # nesting deeper than the parser's stack: an answer, not a dropped tab
+                    data = RecursionError
                 except ValueError:
                     data = None
                 if isinstance(data, dict):
                     session.submit(data)
+                elif data is RecursionError:
+                    emit({"type": "error", "message": "message nested too deeply; messages to the server are flat JSON objects"})
                 else:
                     emit({"type": "error", "message": "messages to the server are JSON objects"})
     except Exception:  # the connection broke mid-message: the tab is gone

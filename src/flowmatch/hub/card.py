@@ -62,6 +62,8 @@ def model_card(
     data, shape, k = meta["data"], tuple(meta["data_shape"]), meta["num_classes"]
     solver, steps = sampler.method, sampler.steps
     images = len(shape) == 3
+    vocab = meta.get("vocab_size", 0)
+    text = meta.get("vocabulary") is not None
     tags = ["flowmatch", "flow-matching", "generative-model", str(data)] + (["class-conditional"] if k else [])
     front = "---\nlibrary_name: flowmatch\nlicense: mit\ntags:\n" + "".join(f"- {tg}\n" for tg in tags) + "---\n\n"
     what = (
@@ -69,20 +71,29 @@ def model_card(
         if images and k
         else (f"a flow-matching model of {data} images {shape}" if images else f"a flow-matching model of the {data} distribution in {shape[0]} dimensions")
     )
+    if vocab:
+        what = f"a discrete flow over sequences of {shape[0]} tokens ({vocab} in the vocabulary) of {data}" + (f", class-conditional ({k} classes)" if k else "")
     desc = meta.get("description") or ""
     opts = ", ".join(f"{a}={b}" for a, b in meta["model_options"].items())
     path_opts = ", ".join(f"{a}={b}" for a, b in meta["path_options"].items() if b is not None)
-    src = f"N(0, {meta['source_scale']:g}^2 I)" if meta["source"] == "gaussian" else meta["source"]
+    src = f"N(0, {meta.get('source_scale', 1.0):g}^2 I)" if meta["source"] == "gaussian" else meta["source"]
+    if vocab:
+        src, path_row = f"{t.get('discrete_source')} tokens", f"mixture path, kappa `{t.get('kappa')}`" + (f" (n = {t.get('kappa_power')})" if t.get("kappa") == "polynomial" else "")
     lines = [front, f"# {name}\n\n", f"{desc}\n\n" if desc else "", f"This is {what}, trained and exported with flowmatch {__version__}. "]
-    lines.append("It is a velocity field v(x, t) (t = 0 the source, t = 1 the data); sampling solves dx/dt = v(x, t) from a source draw at t = 0 to t = 1")
+    if vocab:
+        lines.append("It predicts the posterior p(x1 | x_t) of each token (t = 0 the source, t = 1 the data); sampling simulates the Markov chain whose jump rates follow from it")
+    else:
+        lines.append("It is a velocity field v(x, t) (t = 0 the source, t = 1 the data); sampling solves dx/dt = v(x, t) from a source draw at t = 0 to t = 1")
     lines.append(f" (here {solver}, {steps} step{'s' if steps != 1 else ''}).\n\n")
     if picture:
         lines.append(f"![samples]({picture})\n\n")
     use_cls = " --class 3" if images and k else ""
-    out_file = "samples.png"
+    out_file = "samples.txt" if text else "samples.png"
     lines.append("## Use\n\n```bash\n")
     lines.append(f"flowmatch sample {ref} --steps {steps}{use_cls} --out {out_file}\n")
-    if not images:
+    if text:
+        lines.append(f"flowmatch likelihood {ref} --data FILE.txt   # the bound: nll (nats per character) and bpc\n")
+    elif not images and not vocab:
         lines.append(f"flowmatch eval {ref} --solver {solver} --steps {steps} --n 2000 --metrics w2\n")
     lines.append("```\n\n```python\n" + ("import torch\n\n" if images and k else "") + "import flowmatch\n\n")
     lines.append(f'model = flowmatch.from_pretrained("{ref}")\n')
@@ -95,7 +106,7 @@ def model_card(
     rows = [
         ("data", f"`{data}`, samples of shape {shape}" + (f", {k} classes (null class {k} for classifier-free guidance)" if k else "")),
         ("network", f"`{meta['model']}` ({opts}); {n_params:,} parameters"),
-        ("path", f"`{meta['path']}`" + (f" ({path_opts})" if path_opts else "")),
+        ("path", path_row if vocab else f"`{meta['path']}`" + (f" ({path_opts})" if path_opts else "")),
         ("source", src),
         ("sampler", f"`{solver}`, {steps} step{'s' if steps != 1 else ''} recommended"),
         ("weights", f"{'EMA (decay ' + str(t.get('ema_decay')) + ')' if meta['weights'] == 'ema' else 'the trained weights'} at step {meta['step']:,}, float32, `model.safetensors`"),

@@ -20,7 +20,8 @@ from flowmatch.hub.card import model_card, train_command
 from flowmatch.hub.files import CARD_FILE, PICTURE, check_new_folder, new_folder, write_export_files
 from flowmatch.hub.load import from_run_dir
 from flowmatch.options import build
-from flowmatch.runs import CHECKPOINT, SamplerSettings, load_checkpoint, load_config, recommended_sampler, sample_run, save_image_grid
+from flowmatch.runs import CHECKPOINT, SamplerSettings, load_checkpoint, load_config, recommended_sampler, sample_run, sample_tokens, save_image_grid
+from flowmatch.runs.run import checkpoint_file
 from flowmatch.training import TrainConfig
 
 WEIGHTS = ("ema", "model")
@@ -61,20 +62,22 @@ def export_run(
     guidance: float = 1.0,
     device: str = "auto",
     seed: int = 0,
+    checkpoint: str = "last",
 ) -> dict[str, Any]:
-    """Export a run directory's model (EMA weights unless weights='model') to the new folder `out`
-    with its card; returns a summary (files, figures). See flowmatch.hub.files for the layout."""
+    """Export a run directory's model (EMA weights unless weights='model'; its last checkpoint, or
+    with checkpoint='best' its best by validation) to the new folder `out` with its card; returns a
+    summary (files, figures). See flowmatch.hub.files for the layout."""
     run_dir, out = Path(run_dir), Path(out)
     if weights not in WEIGHTS:
         raise FlowmatchError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
     check_new_folder(out)
     if not (run_dir / CHECKPOINT).is_file():
         raise FlowmatchError(f"{run_dir} holds no run to export (no {CHECKPOINT}; 'flowmatch export' takes a directory written by 'flowmatch train')")
-    state = load_checkpoint(run_dir)
+    state = load_checkpoint(checkpoint_file(run_dir, checkpoint))
     load_config(run_dir / "config.json")  # a one-line error for a missing or corrupt config, before anything else
     used = "ema" if weights == "ema" and state.get("ema") is not None else "model"
     del state
-    run = from_run_dir(run_dir, device=device, use_ema=used == "ema")
+    run = from_run_dir(run_dir, device=device, use_ema=used == "ema", checkpoint=checkpoint)
     config = run.config
     sampler = recommended_sampler(config, steps=steps)  # what `flowmatch sample` draws this run with
     recipe, stages, recipe_config = _recipe_record(run_dir)
@@ -103,6 +106,16 @@ def export_run(
 def _picture(run, path: Path, sampler: SamplerSettings, guidance: float, seed: int) -> str:
     images = len(run.data.shape) == 3
     kw = {"method": sampler.method, "steps": sampler.steps, "seed": seed}
+    if run.discrete:  # text samples, or the 2D set's histogram beside its exact law
+        from flowmatch.viz import plot_text_samples, plot_token_histogram
+
+        text = getattr(run.data, "vocabulary", None) is not None
+        res = sample_tokens(run, 6 if text else 2000, **kw)
+        if text:
+            plot_text_samples(run.data.decode(res.x.cpu()), path, title=f"{run.config.data}: {res.nfe} steps")
+        else:
+            plot_token_histogram(res.x.cpu(), path, vocab_size=run.path.vocab_size, truth=getattr(run.data, "probabilities", lambda: None)(), title=f"NFE {res.nfe}")
+        return path.name
     if images:
         k = run.data.num_classes
         if k:
@@ -113,6 +126,11 @@ def _picture(run, path: Path, sampler: SamplerSettings, guidance: float, seed: i
         else:
             x = sample_run(run, 64, **kw).x
             save_image_grid(x, path, ncol=8)
+    elif run.config.manifold != "euclidean":
+        from flowmatch.viz import plot_manifold_points
+
+        res = sample_run(run, 2000, **kw)
+        plot_manifold_points(res.x, run.config.manifold, path, title=f"{run.config.data}: {res.method}, NFE {res.nfe}")
     else:
         from flowmatch.viz import plot_points  # matplotlib: loaded only where a picture is drawn
 

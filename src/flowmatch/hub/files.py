@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,17 +28,16 @@ from torch import Tensor
 
 from flowmatch.data import TOY_SETS
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import _UMASK, atomic_write, atomic_write_text, read_json_object
+from flowmatch.fileio import _UMASK, atomic_write, atomic_write_text, read_json_object, read_regular
 from flowmatch.options import build
 from flowmatch.paths import PathConfig
 from flowmatch.runs import Run
+from flowmatch.runs.checkpoint import MAX_DATA_ELEMENTS, valid_data_shape
+from flowmatch.runs.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, SOURCE_POINTS
+from flowmatch.runs.outputs import check_output
+from flowmatch.runs.recommend import card_recommendation
 from flowmatch.training import TrainConfig
 
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-SOURCE_POINTS = "source.safetensors"
-CARD_FILE = "README.md"
-PICTURE = "samples.png"
 FORMAT_VERSION = 1
 LIBRARY = "flowmatch"
 
@@ -66,7 +66,9 @@ def load_tensors(path: Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise FlowmatchError(f"no {path.name} in {path.parent}")
     try:
-        return st.load(path.read_bytes())
+        return st.load(read_regular(path))
+    except FlowmatchError:
+        raise
     except Exception as exc:  # safetensors raises its own error types for a damaged header or body
         raise FlowmatchError(f"corrupt weights file {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
@@ -91,7 +93,8 @@ def export_config(run: Run, weights: str, extra: dict[str, Any] | None = None) -
         "path": c.path,
         "path_options": path_options,
         "source": c.source,
-        "source_scale": float(run.path.schedule.source_scale),
+        # a discrete run has no Gaussian source (no source_scale); its vocabulary travels with it (and its characters, for text)
+        **({"vocab_size": run.path.vocab_size, "vocabulary": getattr(run.data, "vocabulary", None)} if run.discrete else {"source_scale": float(run.path.schedule.source_scale)}),
         "sampler": c.sampler,
         "weights": weights,
         "step": int(run.step),
@@ -110,9 +113,34 @@ def write_export_files(run: Run, folder: Path, weights: str, extra: dict[str, An
     return meta
 
 
-def _dims(value: Any, key: str, where: Path) -> None:
-    if not (isinstance(value, list) and value and all(type(d) is int and d > 0 for d in value)):
-        raise FlowmatchError(f"{where}: {key} must be a list of positive integers")
+MAX_CLASSES = 100_000
+TEXT_KEYS = ("name", "description")
+
+
+def _check_plain_keys(raw: dict[str, Any], where: Path) -> None:
+    """Each plain key of an export's config.json typed and ranged (the training options are
+    checked by their own declarations)."""
+    shape = raw.get("data_shape")
+    if not valid_data_shape(shape):
+        raise FlowmatchError(f"{where}: data_shape must be a list such as (D,) or (C, H, W) of positive integers with at most {MAX_DATA_ELEMENTS:,} values, got {str(shape)[:60]}")
+    k = raw.get("num_classes")
+    if type(k) is not int or not 0 <= k <= MAX_CLASSES:
+        raise FlowmatchError(f"{where}: num_classes must be an integer from 0 to {MAX_CLASSES:,}")
+    if "step" in raw and (type(raw["step"]) is not int or not 0 <= raw["step"] < 2**62):
+        raise FlowmatchError(f"{where}: step must be a non-negative integer")
+    if "weights" in raw and raw["weights"] not in ("ema", "model"):
+        raise FlowmatchError(f"{where}: weights must be 'ema' or 'model'")
+    for key in TEXT_KEYS:
+        if key in raw and not (isinstance(raw[key], str) and len(raw[key]) <= 10_000):
+            raise FlowmatchError(f"{where}: {key} must be a string")
+    if "source_scale" in raw and not (type(raw["source_scale"]) in (int, float) and math.isfinite(raw["source_scale"]) and raw["source_scale"] > 0):
+        raise FlowmatchError(f"{where}: source_scale must be a finite number > 0")
+    if not isinstance(raw.get("recommended", {}), dict):
+        raise FlowmatchError(f"{where}: recommended must be a JSON object")
+    try:
+        card_recommendation(raw)  # the one check of a card's sampler (as sampling applies it)
+    except FlowmatchError as exc:
+        raise FlowmatchError(f"{where}: {exc}") from None
 
 
 def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
@@ -123,13 +151,13 @@ def read_export_config(folder: Path) -> tuple[dict[str, Any], TrainConfig]:
         raise FlowmatchError(f"{path} is not a flowmatch export (library_name {raw.get('library_name')!r})")
     if type(raw.get("format_version")) is not int or raw["format_version"] > FORMAT_VERSION:
         raise FlowmatchError(f"{path} has format_version {raw.get('format_version')!r}; this flowmatch reads up to {FORMAT_VERSION} (upgrade flowmatch)")
-    _dims(raw.get("data_shape"), "data_shape", path)
-    if type(raw.get("num_classes")) is not int or raw["num_classes"] < 0:
-        raise FlowmatchError(f"{path}: num_classes must be a non-negative integer")
+    _check_plain_keys(raw, path)
     training = raw.get("training", {})
     model_options, path_options = raw.get("model_options", {}), raw.get("path_options", {})
     if not all(isinstance(x, dict) for x in (training, model_options, path_options)):
         raise FlowmatchError(f"{path}: training, model_options and path_options must be JSON objects")
+    if not (type(raw.get("vocab_size", 0)) is int and raw.get("vocab_size", 0) >= 0 and (raw.get("vocabulary") is None or isinstance(raw["vocabulary"], str))):
+        raise FlowmatchError(f"{path}: vocab_size must be a non-negative integer and vocabulary a string")
     plain = {k: raw[k] for k in ("data", "model", "path", "source", "sampler") if k in raw}
     try:
         config = build(TrainConfig, training, plain, model_options, path_options)
@@ -151,9 +179,8 @@ def read_source_points(folder: Path, config: TrainConfig) -> Tensor | None:
 
 
 def check_new_folder(out: Path) -> None:
-    """--out must not exist, or be an empty directory."""
-    if out.exists() and not out.is_dir():
-        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    """--out must not exist, or be an empty directory (and not be inside a run's or export's own files)."""
+    check_output(out, "--out", directory=True)
     if out.is_dir() and any(out.iterdir()):
         raise FlowmatchError(f"--out {out} is not empty; an export is written to a new folder (choose another --out)")
 

@@ -30,7 +30,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.hub import hf
 from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, new_folder, read_export_config, read_source_points, write_export_files
 from flowmatch.hub.registry import PREFIX, pretrained_folder
-from flowmatch.runs import CHECKPOINT, Run, build_run, card_recommendation, load_run, sample_run
+from flowmatch.runs import CHECKPOINT, Run, build_run, card_recommendation, load_run, sample_run, sample_tokens
 
 HUB_PREFIX = "hf:"
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$")
@@ -47,8 +47,11 @@ class Pretrained(Run):
 
     @torch.no_grad()
     def sample(self, n: int, *, method: str | None = None, steps: int | None = None, seed: int = 0, y: Tensor | None = None, guidance: float = 1.0) -> Tensor:
-        """(n, *D) samples at t = 1 (images in [-1, 1]), by default with the solver and steps that
-        `flowmatch sample` uses (its card's recommendation); y: (n,) class labels, guidance as `sample_run`."""
+        """(n, *D) samples at t = 1 (images in [-1, 1]; a discrete run's (n, L) tokens), by default
+        with the solver and steps that `flowmatch sample` uses (its card's recommendation); y: (n,)
+        class labels, guidance as `sample_run`."""
+        if self.discrete:
+            return sample_tokens(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
         return sample_run(self, n, method=method, steps=steps, seed=seed, y=y, guidance=guidance).x
 
     def save_pretrained(self, save_directory: str | Path, *, push_to_hub: bool = False, repo_id: str | None = None, token: str | None = None) -> Path:
@@ -100,6 +103,8 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
         step=step if type(step) is int and step >= 0 else 0,
         device=device,
         source_points=points,
+        vocab_size=meta.get("vocab_size", 0),
+        vocabulary=meta.get("vocabulary"),
         where=folder,
         cls=Pretrained,
         recommended=card_recommendation(meta),
@@ -109,15 +114,20 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
     )
 
 
-def from_run_dir(run_dir: str | Path, device: str = "auto", use_ema: bool = True) -> Pretrained:
-    run = load_run(run_dir, device=device, use_ema=use_ema)
+def from_run_dir(run_dir: str | Path, device: str = "auto", use_ema: bool = True, checkpoint: str = "last") -> Pretrained:
+    run = load_run(run_dir, device=device, use_ema=use_ema, checkpoint=checkpoint)
     return Pretrained(**{f: getattr(run, f) for f in Run.__dataclass_fields__}, name_or_path=str(run_dir))
 
 
-def load_model(name_or_path: str | Path, device: str = "auto", *, bare_hub_ids: bool = False, **hub_kwargs: Any) -> Pretrained:
+def load_model(name_or_path: str | Path, device: str = "auto", *, bare_hub_ids: bool = False, checkpoint: str = "last", **hub_kwargs: Any) -> Pretrained:
     """A run directory, an exported folder, `pretrained:NAME` or `hf:OWNER/NAME[@REV]` (and, with
-    bare_hub_ids, `OWNER/NAME` when no such local path exists); one-line errors."""
+    bare_hub_ids, `OWNER/NAME` when no such local path exists); one-line errors. checkpoint:
+    a run directory's last checkpoint or its best by validation (best.pt, kept by --val-data)."""
     spec = str(name_or_path)
+    if checkpoint != "last" and (spec.startswith((PREFIX, HUB_PREFIX)) or is_export(Path(spec))):
+        raise FlowmatchError(f"--checkpoint {checkpoint} picks a run directory's checkpoint; {spec} is an exported model (export the best one with flowmatch export --checkpoint best)")
+    if checkpoint != "last":
+        return from_run_dir(Path(spec), device, checkpoint=checkpoint)
     if spec.startswith(PREFIX):
         return load_export(pretrained_folder(spec[len(PREFIX) :]), device, name_or_path=spec)
     if spec.startswith(HUB_PREFIX):
@@ -141,15 +151,32 @@ def from_pretrained(
     return load_model(name_or_path, device, bare_hub_ids=True, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only)
 
 
+_HUB_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+_REVISION = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
+
+
+def check_hub_id(repo: str, revision: str | None) -> None:
+    """OWNER/NAME and a revision as the Hub and huggingface_hub's `validate_repo_id` take them:
+    each part 1 to 96 of letters, digits, '-', '_', '.', not starting or ending with '-' or '.',
+    no '--' or '..', no '.git' ending; a revision a branch, tag or commit name with no '..', no
+    '//', no leading '/' or '-': nothing that could name a folder outside the Hub's cache."""
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(_HUB_PART.match(p) for p in parts) or "--" in repo or ".." in repo or repo.endswith(".git"):
+        raise FlowmatchError(f"not a Hugging Face Hub model id: {repo!r} (expected OWNER/NAME of letters, digits, '-', '_', '.')")
+    if revision is None:
+        return
+    if not isinstance(revision, str) or not _REVISION.match(revision) or ".." in revision or "//" in revision or revision[0] in "/-." or revision.endswith(("/", ".lock")):
+        raise FlowmatchError(f"not a Hub revision: {str(revision)[:80]!r} (a branch, tag or commit name)")
+
+
 def _from_hub(repo: str, device: str, revision: str | None = None, **kwargs: Any) -> Pretrained:
     if "@" in repo:
         repo, revision = repo.split("@", 1)
-    if not REPO_ID.match(repo):
-        raise FlowmatchError(f"not a Hugging Face Hub model id: {repo!r} (expected OWNER/NAME)")
+    check_hub_id(repo, revision)
     folder = hf.download(repo, revision=revision, **kwargs)
     if not (folder / MODEL_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
         raise FlowmatchError(f"the Hub repository {repo} holds no flowmatch export ({MODEL_FILE} and {CONFIG_FILE})")
     return load_export(folder, device, name_or_path=f"{HUB_PREFIX}{repo}" + (f"@{revision}" if revision else ""))
 
 
-__all__ = ["HUB_PREFIX", "REPO_ID", "Pretrained", "from_pretrained", "from_run_dir", "is_export", "load_export", "load_model"]
+__all__ = ["HUB_PREFIX", "REPO_ID", "Pretrained", "check_hub_id", "from_pretrained", "from_run_dir", "is_export", "load_export", "load_model"]

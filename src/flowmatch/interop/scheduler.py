@@ -45,6 +45,7 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import atomic_write_text, read_json_object
+from flowmatch.options import check_options, option
 from flowmatch.paths import SCHEDULES, AffinePath, PathConfig
 
 SCHEDULER_CONFIG = "scheduler_config.json"  # the file name diffusers uses
@@ -63,23 +64,18 @@ class SchedulerConfig:
     `scale_noise` follows and `init_noise_sigma` starts from (see flowmatch.paths.PathConfig).
     """
 
-    num_train_timesteps: int = 1000
-    shift: float = 1.0
-    spacing: str = "uniform"
-    path: str = "condot"
-    sigma_min: float | None = None
-    sigma_max: float | None = None
-    beta_min: float | None = None
-    beta_max: float | None = None
-    exponent: float | None = None
+    num_train_timesteps: int = option(1000, "diffusers' training timesteps: its timestep is (1 - t) times this", min=1, max=10**6)
+    shift: float = option(1.0, "diffusers' timestep shift (1: none)", min=0.0, min_open=True, max=1e4)
+    spacing: str = option("uniform", "the grid of set_timesteps", choices=SPACINGS)
+    path: str = option("condot", "the affine path that scale_noise follows", choices=SCHEDULES)
+    sigma_min: float | None = option(None, "the path's sigma_min (see PathConfig)", min=0.0, max=1e4)
+    sigma_max: float | None = option(None, "the path's sigma_max", min=0.0, min_open=True, max=1e4)
+    beta_min: float | None = option(None, "the path's beta_min", min=0.0, max=1e4)
+    beta_max: float | None = option(None, "the path's beta_max", min=0.0, max=1e4)
+    exponent: float | None = option(None, "the path's exponent", min=0.0, min_open=True, max=1e3)
 
     def __post_init__(self):
-        if self.spacing not in SPACINGS:
-            raise FlowmatchError(f"unknown scheduler spacing {self.spacing!r}; choose one of {', '.join(SPACINGS)}")
-        if int(self.num_train_timesteps) < 1:
-            raise FlowmatchError(f"num_train_timesteps must be >= 1, got {self.num_train_timesteps}")
-        if not self.shift > 0:
-            raise FlowmatchError(f"scheduler shift must be > 0, got {self.shift}")
+        check_options(self)  # types, choices and ranges, each error naming its key
         if self.path == "bridge":  # stochastic: no deterministic scale_noise
             raise FlowmatchError(f"the scheduler takes an affine path ({', '.join(SCHEDULES)}), not the bridge")
         self.path_config()  # a parameter the path does not take is an error here

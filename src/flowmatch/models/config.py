@@ -12,6 +12,7 @@ from typing import Any, Callable
 from torch import nn
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.manifolds import Manifold, TangentVelocity
 from flowmatch.models.diffusers_unet import DiffusersUNetVelocity  # imports diffusers (an optional extra) only when built
 from flowmatch.models.mlp import MLPVelocity
 from flowmatch.models.simple_cnn import SimpleCNNVelocity
@@ -22,15 +23,15 @@ from flowmatch.parsing import parse_int_list
 
 
 def _hidden():
-    return option(128, "mlp: hidden units per layer", min=1)
+    return option(128, "mlp / token-mlp: hidden units per layer (token-mlp: also each token's embedding)", min=1, max=65536)
 
 
 def _depth():
-    return option(3, "mlp / simple-cnn: hidden layers", min=1)
+    return option(3, "mlp / token-mlp / simple-cnn: hidden layers", min=1, max=256)
 
 
 def _channels():
-    return option(32, "unet base width, diffusers-unet base width, simple-cnn width", min=1)
+    return option(32, "unet base width, diffusers-unet base width, simple-cnn width", min=1, max=4096)
 
 
 def _channel_mults():
@@ -38,7 +39,7 @@ def _channel_mults():
 
 
 def _num_res_blocks():
-    return option(1, "unet / diffusers-unet: residual blocks per resolution", min=1)
+    return option(1, "unet / diffusers-unet: residual blocks per resolution", min=1, max=64)
 
 
 def _dropout():
@@ -49,13 +50,15 @@ def _dropout():
 class ModelConfig:
     """Which architecture; its own options are in the config class of that architecture."""
 
-    model: str = option("mlp", "velocity network", choices=("mlp", "unet", "simple-cnn", "diffusers-unet"))
+    model: str = option("mlp", "velocity network (token data: the posterior network token-mlp or transformer)", choices=("mlp", "unet", "simple-cnn", "diffusers-unet", "token-mlp", "transformer"))
 
 
 @dataclass(frozen=True)
 class MLPConfig:
     hidden: int = _hidden()
     depth: int = _depth()
+    fourier_features: int = option(0, "mlp: K random Fourier features sin, cos(x B) of the input, B ~ N(0, fourier-scale^2) (0: off; for sharp densities)", min=0)
+    fourier_scale: float = option(1.0, "mlp: the frequency scale of --fourier-features", min=0.0, min_open=True)
 
     def __post_init__(self):
         check_options(self)
@@ -77,7 +80,7 @@ class UNetConfig:
     num_res_blocks: int = _num_res_blocks()
     attn_resolutions: str = option("auto", "unet: feature-map sizes with self-attention, e.g. 7,14; 'auto' (the coarsest) or 'none'")
     dropout: float = _dropout()
-    patch_size: int = option(1, "unet: space-to-depth patch (2: a quarter of the compute)", min=1)
+    patch_size: int = option(1, "unet: space-to-depth patch (2: a quarter of the compute)", min=1, max=64)
 
     def __post_init__(self):
         check_options(self)
@@ -98,6 +101,27 @@ class DiffusersUNetConfig:
         parse_int_list(self.channel_mults, "channel-mults", min_value=1)
 
 
+@dataclass(frozen=True)
+class TokenMLPConfig:
+    hidden: int = _hidden()
+    depth: int = _depth()
+
+    def __post_init__(self):
+        check_options(self)
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    embed_dim: int = option(256, "transformer: width of the token embeddings and blocks", min=8)
+    layers: int = option(4, "transformer: blocks", min=1)
+    heads: int = option(4, "transformer: attention heads (embed-dim must be a multiple)", min=1)
+
+    def __post_init__(self):
+        check_options(self)
+        if self.embed_dim % self.heads:
+            raise FlowmatchError(f"transformer: embed-dim {self.embed_dim} must be a multiple of heads {self.heads}")
+
+
 def _no_mean_flow(name: str, mean_flow: bool) -> None:
     if mean_flow:
         raise FlowmatchError(f"model {name!r} has no interval input for --objective meanflow; use mlp or unet")
@@ -107,7 +131,18 @@ def _mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bo
 
     if len(shape) != 1:
         raise FlowmatchError(f"model 'mlp' takes points of shape (D,), got data of shape {shape}")
-    return MLPVelocity(shape[0], hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes, cond_dim=cond_dim, mean_flow=mean_flow, embed_scale=embed_scale, guidance_input=guidance_input)
+    return MLPVelocity(
+        shape[0],
+        hidden=cfg.hidden,
+        depth=cfg.depth,
+        fourier_features=cfg.fourier_features,
+        fourier_scale=cfg.fourier_scale,
+        num_classes=num_classes,
+        cond_dim=cond_dim,
+        mean_flow=mean_flow,
+        embed_scale=embed_scale,
+        guidance_input=guidance_input,
+    )
 
 
 def _image_shape(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -157,17 +192,41 @@ def _diffusers_unet(cfg: DiffusersUNetConfig, shape: tuple[int, ...], num_classe
     return DiffusersUNetVelocity(_image_shape("diffusers-unet", shape), widths=widths, layers_per_block=cfg.num_res_blocks, num_classes=num_classes, dropout=cfg.dropout)
 
 
+def _sequence_length(name: str, shape: tuple[int, ...]) -> int:
+    if len(shape) != 1:
+        raise FlowmatchError(f"model {name!r} reads token sequences of shape (L,), got data of shape {shape}")
+    return shape[0]
+
+
+def _token_mlp(cfg: TokenMLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, vocab: int = 0, input_vocab: int = 0) -> nn.Module:
+    from flowmatch.models.tokens import TokenMLP
+
+    _no_mean_flow("token-mlp", mean_flow)
+    return TokenMLP(input_vocab, vocab, _sequence_length("token-mlp", shape), hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes)
+
+
+def _transformer(cfg: TransformerConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, vocab: int = 0, input_vocab: int = 0) -> nn.Module:
+    from flowmatch.models.tokens import TokenTransformer
+
+    _no_mean_flow("transformer", mean_flow)
+    return TokenTransformer(input_vocab, vocab, _sequence_length("transformer", shape), dim=cfg.embed_dim, layers=cfg.layers, heads=cfg.heads, num_classes=num_classes)
+
+
 ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int, bool], nn.Module]]] = {
     "mlp": (MLPConfig, _mlp),
     "unet": (UNetConfig, _unet),
     "simple-cnn": (SimpleCNNConfig, _simple_cnn),
     "diffusers-unet": (DiffusersUNetConfig, _diffusers_unet),
+    "token-mlp": (TokenMLPConfig, _token_mlp),
+    "transformer": (TransformerConfig, _transformer),
 }
 MODELS = tuple(ARCHITECTURES)
 
 
 # architectures with an interval input (average-velocity models: MeanFlow, flow-map distillation)
 INTERVAL_MODELS = ("mlp", "unet")
+# posterior networks over token sequences (discrete flows): logits (B, L, V) from tokens (B, L)
+TOKEN_MODELS = ("token-mlp", "transformer")
 # architectures that take continuous conditions c: (B, K) beside x (the others take class labels only)
 CONDITIONED = ("mlp",)
 
@@ -182,6 +241,9 @@ def build_model(
     mean_flow: bool = False,
     embed_scale: float = 0.0,
     guidance_input: bool = False,
+    manifold: Manifold | None = None,
+    vocab: int = 0,
+    input_vocab: int = 0,
     **options: Any,
 ) -> nn.Module:
     """A velocity network v(x, t, y=None) for samples of shape data_shape, e.g. (D,) or (C, H, W).
@@ -192,6 +254,10 @@ def build_model(
     `options` are the architecture's own (see its config class); any other is an error naming it.
     cond_dim > 0 adds an input c: (B, cond_dim) of continuous conditions (architectures in
     CONDITIONED). score=True builds two networks, a velocity and a score (`VelocityAndScore`).
+    manifold: a field on that manifold (`TangentVelocity`): the network takes the manifold's
+    features of x and its output is projected onto the tangent space at x.
+    vocab > 0: a posterior network over sequences of tokens (TOKEN_MODELS) with `vocab` output
+    tokens and `input_vocab` (default vocab) input tokens (one more on the mask path).
     """
     if name not in ARCHITECTURES:
         raise FlowmatchError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -202,7 +268,13 @@ def build_model(
         raise FlowmatchError(f"model {name!r}: {exc}") from None
     if cond_dim and name not in CONDITIONED:
         raise FlowmatchError(f"model {name!r} takes no continuous conditions; data with conditions c need --model {' or '.join(CONDITIONED)}")
-    extra = {"cond_dim": int(cond_dim)} if cond_dim else {}
+    extra: dict[str, Any] = {"cond_dim": int(cond_dim)} if cond_dim else {}
+    if (name in TOKEN_MODELS) != (vocab > 0):
+        if vocab > 0:
+            raise FlowmatchError(f"token data need a posterior network: --model {' or '.join(TOKEN_MODELS)}, not {name!r}")
+        raise FlowmatchError(f"model {name!r} reads token sequences: train it on token data (text, token arrays, discrete-checkerboard)")
+    if vocab > 0:
+        extra.update(vocab=int(vocab), input_vocab=int(input_vocab or vocab))
     if embed_scale > 0:
         if name not in INTERVAL_MODELS:
             raise FlowmatchError(f"model {name!r} takes no time-embedding scale; use {' or '.join(INTERVAL_MODELS)}")
@@ -211,6 +283,11 @@ def build_model(
         if name not in INTERVAL_MODELS or not num_classes:
             raise FlowmatchError(f"a guidance-weight input needs a class-conditional {' or '.join(INTERVAL_MODELS)} model, got {name!r} with {num_classes} classes")
         extra["guidance_input"] = True
+
+    if manifold is not None:
+        if tuple(data_shape) != (manifold.ambient_dim,) or score or mean_flow:
+            raise FlowmatchError(f"a field on the {manifold.name} takes points of shape ({manifold.ambient_dim},) and the plain flow-matching objective; got shape {tuple(data_shape)}")
+        return TangentVelocity(make(config, (manifold.feature_dim,), int(num_classes), False, **extra), manifold)
 
     def one() -> nn.Module:
         return make(config, tuple(data_shape), int(num_classes), bool(mean_flow), **extra)

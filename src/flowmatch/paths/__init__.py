@@ -1,12 +1,14 @@
 """Probability paths: schedules (alpha_t, sigma_t), affine paths, the Brownian bridge, and their options.
 
 One convention: t = 0 is the source, t = 1 is the data, x_t = alpha_t x1 + sigma_t x0 (affine),
-or x_t = (1 - t) x0 + t x1 + sigma sqrt(t (1 - t)) eps (the bridge).
+or x_t = (1 - t) x0 + t x1 + sigma sqrt(t (1 - t)) eps (the bridge), or on a manifold
+x_t = exp_{x0}(alpha_t log_{x0}(x1)) (the geodesic path).
 """
 
 from flowmatch.paths.affine import AffinePath, PathSample, make_path
 from flowmatch.paths.bridge import BridgePath
 from flowmatch.paths.config import PATHS, PathConfig
+from flowmatch.paths.geodesic import GeodesicPath
 from flowmatch.paths.schedules import (
     SCHEDULES,
     CondOTSchedule,
@@ -27,6 +29,7 @@ __all__ = [
     "PATHS",
     "CondOTSchedule",
     "CosineSchedule",
+    "GeodesicPath",
     "PathConfig",
     "PathSample",
     "PredictionVelocity",

@@ -9,13 +9,14 @@ import torch
 from flowmatch.data import load_data
 from flowmatch.metrics import wasserstein2
 from flowmatch.runs import load_run, sample_run, train
+from flowmatch.runs.outputs import check_output
 from flowmatch.training import TrainConfig
 from flowmatch.viz import plot_run
 
 
 def run_demo(out: str | Path = "runs/demo", steps: int = 5000) -> dict:
     """Train (or resume) a moons run in `out`, write out/plots/*.png; return a summary."""
-    out = Path(out)
+    out = check_output(out, "--out", directory=True, owner=out)  # before an empty --out became "."
     result = train(TrainConfig(data="moons", out=str(out), steps=steps, save_every=1000), resume=True)
     files = plot_run(out, out / "plots")
     run = load_run(out)

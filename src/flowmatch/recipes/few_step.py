@@ -21,6 +21,8 @@ from flowmatch.options import check_options, option
 from flowmatch.recipes.reflow import reflow, reflow_record, refuse_existing_run
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, load_config, save_config, train
 from flowmatch.runs.lock import run_lock
+from flowmatch.runs.outputs import check_output
+from flowmatch.runs.signals import RunInterrupted
 from flowmatch.training import TrainConfig
 from flowmatch.training.presets import load_preset
 
@@ -106,12 +108,15 @@ def few_step_recipe(config: TrainConfig, recipe: RecipeConfig | None = None) -> 
     config.out must be a new directory (or hold no run): the recipe never replaces a run.
     """
     recipe = recipe if recipe is not None else RecipeConfig()
-    out = Path(config.out)
+    out = check_output(config.out, "--out", directory=True, owner=config.out)  # before an empty --out became "."
     refuse_existing_run(out)  # every stage trains into a new folder: nothing is ever replaced
-    if config.objective == "meanflow":  # one model for 1 to N steps needs no chain of stages
-        return _single_run(config, out)
-    with run_lock(out):
-        return _chain(config, recipe, out)
+    try:
+        if config.objective == "meanflow":  # one model for 1 to N steps needs no chain of stages
+            return _single_run(config, out)
+        with run_lock(out):
+            return _chain(config, recipe, out)
+    except RunInterrupted as exc:  # a recipe starts again into a new --out: it has no --resume
+        raise exc.in_a_chain() from None
 
 
 def _single_run(config: TrainConfig, out: Path) -> dict:

@@ -36,7 +36,9 @@ from flowmatch.fileio import atomic_write_text
 from flowmatch.guidance import RowGuidedVelocity
 from flowmatch.runs import CHECKPOINT, CONFIG_FILE, PAIRS_FILE, Run, load_run, train
 from flowmatch.runs.lock import run_lock
+from flowmatch.runs.outputs import check_output
 from flowmatch.runs.pairs import save_pairs
+from flowmatch.runs.signals import RunInterrupted
 from flowmatch.solvers import FIXED_STEP, Velocity, solve
 from flowmatch.training import FixedPairs, TrainConfig, uses_bf16
 from flowmatch.training.progress import progress_bar
@@ -188,7 +190,7 @@ def reflow(
     run's label dropout); path_share: under max_minutes, the most of it that making pairs may take.
     """
     _check_reflow(pairs, steps, objective, path_share, null_fraction, guidance)
-    run_dir, out = Path(run_dir), Path(out)
+    run_dir, out = Path(run_dir), check_output(out, "--out", directory=True, owner=out)  # before an empty --out became "."
     refuse_existing_run(out, source=run_dir)
     base_run = load_run(run_dir, device=device)
     with run_lock(out):  # the whole call: pairs, training and the record, under the run's lock
@@ -241,7 +243,10 @@ def reflow(
             warmup_steps=0,
             **student_samplers(base, objective, distill_fraction, base_run.data.num_classes),
         )
-        res = train(cfg)
+        try:
+            res = train(cfg)
+        except RunInterrupted as exc:  # reflow refuses a directory that holds a run: it has no --resume
+            raise exc.in_a_chain() from None
         after = straightness(load_run(out, device=device).model, x_eval)
         result = ReflowResult(out, res.step, res.seconds, pair_seconds, before, after)
         atomic_write_text(out / "reflow.json", json.dumps(reflow_record(result), indent=2) + "\n")
@@ -321,8 +326,7 @@ def refuse_existing_run(out: Path, source: Path | None = None) -> None:
     """A new run directory must not be the source run, nor hold any run's files (nothing is replaced)."""
     if source is not None and out.resolve() == source.resolve():
         raise FlowmatchError(f"--out {out} is the run being read; choose a new directory")
-    if out.exists() and not out.is_dir():
-        raise FlowmatchError(f"--out {out} is a file, not a directory")
+    check_output(out, "--out", directory=True, owner=out)
     found = sorted(p.name for p in out.glob("*") if p.name in RUN_FILES or p.name.startswith("reflow")) if out.is_dir() else []
     if found:
         raise FlowmatchError(f"--out {out} already holds a run ({', '.join(found)}); choose a new directory")

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from flowmatch.errors import NonFiniteError
+from flowmatch.fileio import atomic_write_text, read_json_object
 from flowmatch.guidance import GuidedVelocity
 from flowmatch.runs.checkpoint import save_checkpoint
-from flowmatch.runs.files import CHECKPOINT, LOG_FILE, SAMPLE_DIR
+from flowmatch.runs.files import BEST_CHECKPOINT, BEST_RECORD, CHECKPOINT, LOG_FILE, SAMPLE_DIR, VALIDATION_LOG
 from flowmatch.runs.images import grid_array, points_picture, save_image_grid
 from flowmatch.solvers import solve
 from flowmatch.training import BaseCallback, Trainer, TrainResult
@@ -83,8 +84,9 @@ class JsonLog(WindowLog):
 class Checkpoints(BaseCallback):
     """A checkpoint every `every` steps and one at the end (a finished, stopped or empty run)."""
 
-    def __init__(self, run_dir: Path, every: int):
+    def __init__(self, run_dir: Path, every: int, extra: dict | None = None):
         self.path, self.every = run_dir / CHECKPOINT, every
+        self.extra = dict(extra or {})  # saved beside the trainer's state (the run's file fingerprints)
         self.saved_at = -1
 
     def on_fit_start(self, trainer: Trainer) -> None:
@@ -96,7 +98,7 @@ class Checkpoints(BaseCallback):
         tensors = [p.detach() for m in modules for p in m.state_dict().values() if p.is_floating_point()]
         if not all(bool(torch.isfinite(t).all()) for t in tensors):
             raise NonFiniteError(f"weights became NaN or infinite by step {trainer.step}; lower --lr or check the data")
-        save_checkpoint(trainer.state_dict(), self.path)
+        save_checkpoint({**trainer.state_dict(), **self.extra}, self.path)
         self.saved_at = trainer.step
 
     def on_step_end(self, trainer: Trainer, loss: float) -> None:
@@ -110,6 +112,42 @@ class Checkpoints(BaseCallback):
     def kept(self) -> str:
         """What is left after a failure: the last good checkpoint, or none."""
         return f"the checkpoint of step {self.saved_at} is kept" if self.saved_at >= 0 and self.path.exists() else "no checkpoint was written"
+
+
+class BestCheckpoint(BaseCallback):
+    """--val-data: the validation figure every `every` steps and at the end (one line each in
+    validation.jsonl); best.pt, the checkpoint with the lowest so far, and best.json, its step and figure."""
+
+    def __init__(self, run_dir: Path, every: int, extra: dict | None = None):
+        self.dir, self.every = run_dir, every
+        self.extra = dict(extra or {})  # saved beside the trainer's state, as in checkpoint.pt
+        self.best: float | None = None
+        self.checked_at = -1
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        record = self.dir / BEST_RECORD
+        if record.is_file() and (self.dir / BEST_CHECKPOINT).is_file():  # a resumed run keeps its best so far
+            value = read_json_object(record, f"no {BEST_RECORD}", "best-checkpoint record").get("value")
+            self.best = float(value) if isinstance(value, (int, float)) else None
+
+    def check(self, trainer: Trainer) -> None:
+        figure = trainer.validate()
+        self.checked_at = trainer.step
+        record = {"step": trainer.step, figure.metric: figure.value}
+        with open(self.dir / VALIDATION_LOG, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if np.isfinite(figure.value) and (self.best is None or figure.value < self.best):
+            self.best = figure.value
+            save_checkpoint({**trainer.state_dict(), **self.extra}, self.dir / BEST_CHECKPOINT)
+            atomic_write_text(self.dir / BEST_RECORD, json.dumps({"step": trainer.step, "metric": figure.metric, "value": figure.value}) + "\n")
+
+    def on_step_end(self, trainer: Trainer, loss: float) -> None:
+        if trainer.step % self.every == 0:
+            self.check(trainer)
+
+    def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
+        if self.checked_at != trainer.step:
+            self.check(trainer)
 
 
 @torch.no_grad()
@@ -159,4 +197,4 @@ class SampleGrids(BaseCallback):
             self.write(trainer)
 
 
-__all__ = ["Checkpoints", "JsonLog", "SampleGrids", "WindowLog", "draw_samples", "sample_picture"]
+__all__ = ["BestCheckpoint", "Checkpoints", "JsonLog", "SampleGrids", "WindowLog", "draw_samples", "sample_picture"]

@@ -6,6 +6,8 @@ containers and numbers: a crafted checkpoint.pt raises an error instead of runni
 
 from __future__ import annotations
 
+import io
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,20 +15,35 @@ from typing import Any
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write
+from flowmatch.fileio import atomic_write, open_regular
 from flowmatch.runs.files import CHECKPOINT
+
+MAX_DATA_ELEMENTS = 2**24  # values in one sample (3 x 2048 x 2048 fits): a larger shape is damage, not data
+
+
+def valid_data_shape(shape: Any) -> bool:
+    """A list such as (D,) or (C, H, W) of positive integers with at most MAX_DATA_ELEMENTS values."""
+    return isinstance(shape, list) and 1 <= len(shape) <= 4 and all(type(d) is int and 0 < d <= MAX_DATA_ELEMENTS for d in shape) and math.prod(shape) <= MAX_DATA_ELEMENTS
 
 
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """torch.load with the tensors-only unpickler (the one loader of .pt files); torch's own
     warnings about a file's pickle protocol are not the user's business and are not printed."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), open_regular(path) as fh:
         warnings.simplefilter("ignore")
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(fh, map_location=map_location, weights_only=True)
+
+
+def save_torch(obj: Any, path: str | Path) -> None:
+    """torch.save, atomically; serialised in memory first: torch's writer turns a failed write into
+    a RuntimeError, while a plain write of the bytes fails with the OSError (a full disk) naming the file."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(Path(path), lambda fh: fh.write(buffer.getbuffer()))
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    atomic_write(Path(path), lambda fh: torch.save(state, fh))
+    save_torch(state, path)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -38,12 +55,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise FlowmatchError(f"no checkpoint in run directory {path.parent} (expected {path.name})")
     try:
         state = safe_load(path, map_location)
+    except FlowmatchError:
+        raise
     except Exception as exc:
         raise FlowmatchError(f"corrupt or unsafe checkpoint {path}: {type(exc).__name__}") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict) or type(state.get("step")) is not int or state["step"] < 0:
         raise FlowmatchError(f"corrupt checkpoint {path}: missing model weights or step")
     shape, classes = state.get("data_shape"), state.get("num_classes")
-    if not (isinstance(shape, list) and shape and all(type(d) is int and d > 0 for d in shape)) or type(classes) is not int or classes < 0:
+    if not valid_data_shape(shape) or type(classes) is not int or not 0 <= classes <= 100_000:
         raise FlowmatchError(f"corrupt checkpoint {path}: no valid data shape and class count")
     if not all(isinstance(v, torch.Tensor) for v in state["model"].values()) or not isinstance(state.get("ema") or {}, dict):
         raise FlowmatchError(f"corrupt checkpoint {path}: weights that are not tensors")
@@ -55,4 +74,4 @@ def sampling_weights(state: dict[str, Any], use_ema: bool = True) -> dict[str, t
     return state["ema"] if use_ema and state.get("ema") is not None else state["model"]
 
 
-__all__ = ["load_checkpoint", "safe_load", "sampling_weights", "save_checkpoint"]
+__all__ = ["MAX_DATA_ELEMENTS", "load_checkpoint", "safe_load", "sampling_weights", "save_checkpoint", "save_torch", "valid_data_shape"]

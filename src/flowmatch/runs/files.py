@@ -11,16 +11,46 @@ from pathlib import Path
 from typing import Any
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write_text, read_json_object
+from flowmatch.fileio import CONFIG_BYTES, atomic_write_text, read_json_object, read_regular
 from flowmatch.options import build
 from flowmatch.training import TrainConfig
 
 CHECKPOINT = "checkpoint.pt"
+# beside the last checkpoint, with --val-data: the one with the best validation figure, and that figure
+BEST_CHECKPOINT, BEST_RECORD, VALIDATION_LOG = "best.pt", "best.json", "validation.jsonl"
+CHECKPOINT_CHOICES = ("last", "best")
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.jsonl"
 PAIRS_FILE = "pairs.pt"
 SAMPLE_DIR = "samples"
 SOURCE_FILE = "source.npy"  # the source points of a two-sided run, so that it samples anywhere
+LOCK_FILE = ".lock"
+# What a run directory's commands write there (train, its loggers, reflow and the few-step recipe):
+# no other command may write these names in a run directory.
+RUN_FILES = (
+    CHECKPOINT,
+    CONFIG_FILE,
+    LOG_FILE,
+    PAIRS_FILE,
+    SOURCE_FILE,
+    LOCK_FILE,
+    SAMPLE_DIR,
+    BEST_CHECKPOINT,
+    BEST_RECORD,
+    VALIDATION_LOG,
+    "tensorboard",
+    "wandb",
+    "reflow.json",
+    "recipe.json",
+    "base",
+    "distill",
+)
+# An exported model folder (flowmatch.hub): weights, config, the source points, the card, a picture.
+MODEL_FILE = "model.safetensors"
+SOURCE_POINTS = "source.safetensors"
+CARD_FILE = "README.md"
+PICTURE = "samples.png"
+EXPORT_FILES = (MODEL_FILE, CONFIG_FILE, SOURCE_POINTS, CARD_FILE, PICTURE)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -31,7 +61,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if p.suffix not in (".toml", ".yaml", ".yml", ".json"):
         raise FlowmatchError(f"config file {p.name!r} must end in .toml, .yaml, .yml or .json")
     try:
-        text = p.read_text()
+        text = read_regular(p, CONFIG_BYTES).decode()
         if p.suffix == ".toml":
             import tomllib
 
@@ -42,6 +72,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             raw = yaml.safe_load(text) or {}
         else:
             raw = json.loads(text)
+    except FlowmatchError:
+        raise
     except Exception as exc:
         raise FlowmatchError(f"cannot parse config file {p}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     if not isinstance(raw, dict):
@@ -54,9 +86,9 @@ def save_config(config: TrainConfig, path: str | Path) -> None:
     atomic_write_text(Path(path), json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True) + "\n")
 
 
-def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
-    # Runs written before the path options existed stored condot's sigma_min = 0 whatever the
-    # path; for the other paths it was never used.
+def upgrade_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """A saved config as this version reads it. Runs written before the path options existed
+    stored condot's sigma_min = 0 whatever the path; for the other paths it was never used."""
     if raw.get("path", "condot") != "condot" and raw.get("sigma_min") == 0.0 and "sigma_max" not in raw:
         raw = {**raw, "sigma_min": None}
     return raw
@@ -67,7 +99,7 @@ def load_config(path: str | Path) -> TrainConfig:
     p = Path(path)
     raw = read_json_object(p, missing=f"no config.json in run directory {p.parent}", what="config file")
     try:
-        return build(TrainConfig, _legacy(raw))
+        return build(TrainConfig, upgrade_config(raw))
     except FlowmatchError as exc:
         raise FlowmatchError(f"config file {p}: {exc}") from None
 
@@ -77,7 +109,7 @@ def truncate_log(log_path: Path, step: int) -> None:
     if not log_path.exists():
         return
     kept = []
-    for line in log_path.read_text().splitlines():
+    for line in read_regular(log_path).decode(errors="replace").splitlines():
         try:
             if json.loads(line)["step"] <= step:
                 kept.append(line)
@@ -86,4 +118,27 @@ def truncate_log(log_path: Path, step: int) -> None:
     atomic_write_text(log_path, "".join(k + "\n" for k in kept))
 
 
-__all__ = ["CHECKPOINT", "CONFIG_FILE", "LOG_FILE", "PAIRS_FILE", "SAMPLE_DIR", "SOURCE_FILE", "load_config", "read_config_file", "save_config", "truncate_log"]
+__all__ = [
+    "BEST_CHECKPOINT",
+    "BEST_RECORD",
+    "CARD_FILE",
+    "CHECKPOINT",
+    "CHECKPOINT_CHOICES",
+    "CONFIG_FILE",
+    "EXPORT_FILES",
+    "LOCK_FILE",
+    "LOG_FILE",
+    "MODEL_FILE",
+    "PAIRS_FILE",
+    "PICTURE",
+    "RUN_FILES",
+    "SAMPLE_DIR",
+    "SOURCE_FILE",
+    "SOURCE_POINTS",
+    "VALIDATION_LOG",
+    "load_config",
+    "read_config_file",
+    "save_config",
+    "truncate_log",
+    "upgrade_config",
+]

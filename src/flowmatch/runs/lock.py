@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flowmatch.errors import FlowmatchError
+from flowmatch.runs.files import LOCK_FILE
 
-LOCK_FILE = ".lock"
 _held: dict[str, tuple[int, int]] = {}  # real path of the lock file -> (fd, depth)
 
 
@@ -39,8 +39,11 @@ def _acquire(path: Path) -> None:
     if not same:
         os.close(fd)
         return _acquire(path)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    try:  # the holder's pid, for a person looking; a full disk must not leave the lock behind
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError:
+        pass
     _held[key] = (fd, 1)
 
 

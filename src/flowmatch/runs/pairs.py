@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from flowmatch.errors import FlowmatchError
-from flowmatch.fileio import atomic_write
-from flowmatch.runs.checkpoint import safe_load
+from flowmatch.runs.checkpoint import safe_load, save_torch
 from flowmatch.training import FixedPairs
 
 
@@ -18,7 +15,7 @@ def save_pairs(pairs: FixedPairs, path: str | Path) -> None:
         tensors["guidance"] = pairs.guidance.cpu()
     if pairs.states is not None:  # a teacher's paths, for flow-map distillation
         tensors.update(states=pairs.states.cpu(), velocities=pairs.velocities.cpu(), times=pairs.times.cpu())
-    atomic_write(Path(path), lambda fh: torch.save(tensors, fh))
+    save_torch(tensors, path)
 
 
 def load_pairs(path: str | Path) -> FixedPairs:

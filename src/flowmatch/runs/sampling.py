@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -12,8 +13,10 @@ from flowmatch.guidance import DensityGuidedVelocity, GuidedVelocity, check_labe
 from flowmatch.paths import BridgePath, SDEFields, bridge_sde, gaussian_path_sde
 from flowmatch.runs.likelihood import run_log_likelihood
 from flowmatch.runs.recommend import DEFAULT_STEPS, SamplerSettings, recommended_sampler
-from flowmatch.runs.run import Run
-from flowmatch.solvers import SampleResult, Velocity, solve, solve_sde
+from flowmatch.runs.run import Run, space_of
+from flowmatch.solvers import SampleResult, Velocity, solve, solve_on_manifold, solve_sde
+
+MAX_SAMPLES = 10_000_000  # beyond this a request is a typo, not a request (it would not fit in memory)
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,23 @@ def sample_run(
     (`method` is not used), with diffusion scaled by `noise_scale` (see flowmatch.paths.stochastic);
     its noise comes from the same seeded generator, after the source draw.
     """
+    if getattr(run, "discrete", False):  # (a stand-in run object may not say)
+        raise FlowmatchError("this is a discrete run (a flow on tokens): draw its samples with flowmatch.runs.sample_tokens")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_SAMPLES:
+        raise FlowmatchError(f"n must be an integer from 1 to {MAX_SAMPLES:,}, got {n!r}")
     g = torch.Generator().manual_seed(seed)
     x0 = run.source.sample(n, g).x.to(run.device)
     conditions = check_conditions(c, n, run.data.cond_dim)
     cond = {} if conditions is None else {"c": conditions.to(run.device)}
+    manifold = space_of(run)
+    if manifold is not None:
+        if y is not None or sde or density_guidance or grid != "uniform":
+            raise FlowmatchError(f"a flow on the {manifold.name} samples by its ODE on the uniform time grid, without class guidance, SDE or density guidance")
+        settings = recommended_sampler(run.config, card=run.recommended, method=method, steps=steps)
+        res = solve_on_manifold(manifold, run.model, x0, method=settings.method, steps=settings.steps, trajectory=trajectory, cond=cond)
+        if not bool(torch.isfinite(res.x).all()):
+            raise FlowmatchError("sampling gave NaN or infinite values: the model's weights do not give a usable flow (was it trained with too high a learning rate?)")
+        return RunSamples(res.x, res.trajectory, res.times, res.nfe, method=settings.method, steps=settings.steps)
     velocity = run.model
     rescale = None
     if y is not None:
@@ -127,7 +143,7 @@ def sample_run(
             unguided = solve(plain, x0, method=method, steps=steps, grid=grid, atol=atol, rtol=rtol, cond=cond).x
             check_density_gain(run, unguided, res.x, density_guidance, settings, cond={**cond, **({} if y is None else {"y": y})})
     if not bool(torch.isfinite(res.x).all()):
-        raise FlowmatchError(f"sampling {run.config.out!r} gave NaN or infinite values: its weights do not give a usable flow (was it trained with too high a learning rate?)")
+        raise FlowmatchError("sampling gave NaN or infinite values: the model's weights do not give a usable flow (was it trained with too high a learning rate?)")
     x = res.x.clamp(-1, 1) if len(run.data.shape) == 3 else res.x  # images live in [-1, 1]
     applied = rescale if rescale and guidance not in (0.0, 1.0) else None
     return RunSamples(x, res.trajectory, res.times, res.nfe, method=method, steps=steps, guidance_rescale=applied)

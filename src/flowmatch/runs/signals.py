@@ -19,11 +19,17 @@ SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 class RunInterrupted(Exception):
-    """Training stopped on a signal after saving a checkpoint at `step`."""
+    """Training stopped on a signal after saving a checkpoint at `step`. resumable=False: the run
+    was a stage of a chain (reflow, a recipe) that `--resume` does not take."""
 
-    def __init__(self, signum: int, step: int, run_dir: str):
-        self.signum, self.step, self.run_dir = signum, step, run_dir
-        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; the checkpoint in {run_dir} is saved, --resume continues")
+    def __init__(self, signum: int, step: int, run_dir: str, resumable: bool = True):
+        self.signum, self.step, self.run_dir, self.resumable = signum, step, run_dir, resumable
+        what = "--resume continues" if resumable else "a chain of runs does not resume: start it again with a new --out"
+        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; the checkpoint in {run_dir} is saved, {what}")
+
+    def in_a_chain(self) -> RunInterrupted:
+        """The same stop, said of a stage of reflow or a recipe (no --resume)."""
+        return RunInterrupted(self.signum, self.step, self.run_dir, resumable=False)
 
 
 class StopOnSignal(BaseCallback):

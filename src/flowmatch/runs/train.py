@@ -9,7 +9,6 @@ and continues bit for bit. Signals stop training with a checkpoint (`runs.signal
 
 from __future__ import annotations
 
-import dataclasses
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -18,30 +17,21 @@ import numpy as np
 from flowmatch.data import ArrayData, DataSource
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.fileio import atomic_write
-from flowmatch.runs.callbacks import Checkpoints, JsonLog, SampleGrids
+from flowmatch.runs.callbacks import BestCheckpoint, Checkpoints, JsonLog, SampleGrids
 from flowmatch.runs.checkpoint import load_checkpoint, sampling_weights
-from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, SOURCE_FILE, load_config, save_config, truncate_log
+from flowmatch.runs.files import BEST_CHECKPOINT, BEST_RECORD, CHECKPOINT, CONFIG_FILE, LOCK_FILE, LOG_FILE, RUN_FILES, SOURCE_FILE, VALIDATION_LOG, load_config, save_config, truncate_log
+from flowmatch.runs.identity import MAY_CHANGE_ON_RESUME, changed_fields, check_identity, file_fingerprints
 from flowmatch.runs.lock import run_lock
 from flowmatch.runs.loggers import check_logger, make_logger
+from flowmatch.runs.outputs import check_output
 from flowmatch.runs.pairs import load_pairs
 from flowmatch.runs.signals import RunInterrupted, StopOnSignal, catching_signals
 from flowmatch.training import TrainConfig, Trainer, TrainResult, default_callbacks, distributed, resolve_device
 
-# What a resume may change: how long and how often, and where it runs. Anything else (data,
-# source, path, coupling, model and its sizes, optimiser, seed, ...) would make it another run.
-MAY_CHANGE_ON_RESUME = ("steps", "max_minutes", "save_every", "log_every", "sample_every", "device", "progress", "prefetch", "out", "logger")
-
-
-def changed_fields(saved: TrainConfig, new: TrainConfig) -> list[str]:
-    """Options that differ between two configs, other than those a resume may change."""
-    a, b = dataclasses.asdict(saved), dataclasses.asdict(new)
-    return sorted(k for k in a if k not in MAY_CHANGE_ON_RESUME and a[k] != b.get(k))
-
 
 def check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
     """Refuse, before writing anything, a directory that holds another run (or this one, unless resuming)."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise FlowmatchError(f"--out {run_dir} is a file, not a directory")
+    check_output(run_dir, "--out", directory=True, owner=run_dir)
     has_checkpoint = (run_dir / CHECKPOINT).exists()
     if has_checkpoint and not resume:
         raise FlowmatchError(f"{run_dir} already holds a checkpoint; pass --resume to continue it or choose another --out")
@@ -51,6 +41,11 @@ def check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
         if diff:
             what = "resume" if has_checkpoint else "train into"
             raise FlowmatchError(f"cannot {what} {run_dir}: it holds a run with other {', '.join(k.replace('_', '-') for k in diff)}; choose another --out")
+    elif not has_checkpoint:  # files a run writes, but no config.json saying whose: not ours to replace
+        inputs = {Path(config.pairs).resolve()} if config.pairs else set()  # reflow's pairs, made for this run
+        foreign = sorted(n for n in RUN_FILES if n != LOCK_FILE and (run_dir / n).exists() and (run_dir / n).resolve() not in inputs)
+        if foreign:
+            raise FlowmatchError(f"{run_dir} holds {', '.join(foreign)} but no {CONFIG_FILE}: files of another run; choose another --out")
 
 
 def train(config: TrainConfig, resume: bool = False, data: DataSource | None = None) -> TrainResult:
@@ -59,22 +54,29 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
     Under torchrun (WORLD_SIZE > 1) every process calls this; only rank 0 writes files.
     Raises RunInterrupted (after saving a checkpoint) when SIGTERM, SIGHUP or SIGINT arrives.
     """
-    run_dir = Path(config.out)
+    run_dir = check_output(config.out, "--out", directory=True, owner=config.out)
     check_logger(config.logger)  # a logger that is not installed: refused before anything is written
     with distributed.session(resolve_device(config.device)):  # DDP: a no-op in one process
         pairs = load_pairs(config.pairs) if config.pairs else None
         init = sampling_weights(load_checkpoint(Path(config.init_from) / CHECKPOINT)) if config.init_from else None
+        check_run_dir(run_dir, config, resume)
         trainer = Trainer(config, data, pairs=pairs, init_weights=init)
         main = trainer.dist.is_main
-        check_run_dir(run_dir, config, resume)
         with run_lock(run_dir) if main else nullcontext():
             ckpt = run_dir / CHECKPOINT
             if ckpt.exists():
-                trainer.load_state_dict(load_checkpoint(ckpt, map_location=trainer.device))
+                state = load_checkpoint(ckpt, map_location=trainer.device)
+                files = check_identity(state, config, run_dir)  # the same run, or refused before any write
+                trainer.load_state_dict(state)
+                del state
                 if main:
                     truncate_log(run_dir / LOG_FILE, trainer.step)
-            elif main:
-                (run_dir / LOG_FILE).unlink(missing_ok=True)
+                    truncate_log(run_dir / VALIDATION_LOG, trainer.step)
+            else:
+                files = file_fingerprints(config)
+                if main:  # a run killed before its first checkpoint (config.json says it is this one)
+                    for name in (LOG_FILE, VALIDATION_LOG, BEST_CHECKPOINT, BEST_RECORD):
+                        (run_dir / name).unlink(missing_ok=True)
             if main:
                 save_config(config, run_dir / CONFIG_FILE)
                 if isinstance(trainer.source, ArrayData):  # a two-sided run keeps its source points
@@ -82,10 +84,12 @@ def train(config: TrainConfig, resume: bool = False, data: DataSource | None = N
                     atomic_write(run_dir / SOURCE_FILE, lambda fh: np.save(fh, points))
             trainer.dist.barrier()  # DDP: all ranks have read the old checkpoint before rank 0 writes a new one
             stop_on_signal = StopOnSignal()
-            checkpoints = Checkpoints(run_dir, config.save_every)
+            checkpoints = Checkpoints(run_dir, config.save_every, extra={"files": files})
             callbacks = [*default_callbacks(config, main), stop_on_signal]
             if main:
                 callbacks += [JsonLog(run_dir, config.log_every), *make_logger(config, run_dir), checkpoints]
+                if config.val_data:
+                    callbacks.append(BestCheckpoint(run_dir, config.val_every, extra={"files": files}))
                 if config.sample_every and trainer.images:
                     callbacks.append(SampleGrids(run_dir, config.sample_every, config.seed))
             try:

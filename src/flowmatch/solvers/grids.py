@@ -7,12 +7,17 @@ a uniform one at the same NFE. `solve(grid=...)` takes a kind from GRIDS or expl
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 
 GRIDS = ("uniform", "cosine", "quadratic", "late")
+
+
+MAX_STEPS = 100_000  # solver steps: beyond this a request is a typo, and would not end in reasonable time
 
 
 def time_grid(steps: int, t0: float = 0.0, t1: float = 1.0, kind: str = "uniform") -> Tensor:
@@ -22,8 +27,8 @@ def time_grid(steps: int, t0: float = 0.0, t1: float = 1.0, kind: str = "uniform
     quadratic: u -> u^2 in the direction of travel, short steps at the start.
     late: u -> 1 - (1 - u)^2, short steps at the end (near the data, where paths bend most).
     """
-    if steps < 1:
-        raise FlowmatchError(f"steps must be >= 1, got {steps}")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or not 1 <= steps <= MAX_STEPS:
+        raise FlowmatchError(f"steps must be an integer from 1 to {MAX_STEPS:,}, got {steps!r}")
     u = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float64)
     if kind == "uniform":
         w = u

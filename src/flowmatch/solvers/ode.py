@@ -151,5 +151,8 @@ def _solve_adaptive(
     else:
         out_times = torch.tensor([t0, t1], dtype=torch.float64)
     tt = out_times.to(device=x0.device, dtype=x0.dtype)
-    states = odeint(lambda t, x: f(x, t), x0, tt, method=method, atol=atol, rtol=rtol)
+    try:
+        states = odeint(lambda t, x: f(x, t), x0, tt, method=method, atol=atol, rtol=rtol)
+    except AssertionError as exc:  # torchdiffeq asserts when its step size underflows (a non-finite or exploding field)
+        raise FlowmatchError(f"the adaptive solver {method} could not keep its error within atol/rtol ({exc}): the velocity is not finite or too steep; try a fixed-step solver") from None
     return SampleResult(states[-1], states if trajectory else None, out_times if trajectory else None, f.nfe)

@@ -8,8 +8,8 @@ same in a run directory, with checkpoints, log and resume.
 from flowmatch.training.callbacks import BaseCallback, Callback, Deadline, Progress
 from flowmatch.training.config import LoopConfig, TrainConfig, resolve_device, uses_bf16
 from flowmatch.training.ema import EMA
-from flowmatch.training.network import build_network
-from flowmatch.training.objectives import OBJECTIVE_CLASSES, FlowMap, FlowMatching, MeanFlow, Objective, Paired, TrainBatch, make_objective
+from flowmatch.training.network import build_network, run_manifold, run_path
+from flowmatch.training.objectives import OBJECTIVE_CLASSES, FlowMap, FlowMatching, MeanFlow, Objective, Paired, RiemannianFlowMatching, TrainBatch, Validation, make_objective
 from flowmatch.training.optim import OptimConfig, auto_lr
 from flowmatch.training.trainer import FixedPairs, Trainer, TrainResult, default_callbacks, fit
 
@@ -38,5 +38,9 @@ __all__ = [
     "fit",
     "make_objective",
     "resolve_device",
+    "RiemannianFlowMatching",
+    "run_manifold",
+    "run_path",
+    "Validation",
     "uses_bf16",
 ]

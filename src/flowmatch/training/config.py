@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 import torch
 
 from flowmatch.couplings import Coupling, CouplingConfig
-from flowmatch.data import DataConfig, DataSource, GaussianSource, is_image_spec, load_data
+from flowmatch.data import DataConfig, DataSource, GaussianSource, ManifoldSource, is_image_spec, is_token_spec, load_data
+from flowmatch.discrete import DiscreteConfig
 from flowmatch.errors import FlowmatchError
 from flowmatch.loss import LossConfig
-from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, UNetConfig, architecture_config
+from flowmatch.manifolds import Euclidean
+from flowmatch.models import DiffusersUNetConfig, MLPConfig, ModelConfig, SimpleCNNConfig, TokenMLPConfig, TransformerConfig, UNetConfig, architecture_config
 from flowmatch.options import check_options, option, section
-from flowmatch.paths import AffinePath, BridgePath, PathConfig
+from flowmatch.paths import AffinePath, BridgePath, GeodesicPath, PathConfig
 from flowmatch.solvers import SOLVERS
 from flowmatch.training.optim import OptimConfig, auto_lr
 from flowmatch.training.presets import load_preset
@@ -61,23 +63,60 @@ class LoopConfig:
     # the weights of another run to start from
     pairs: str = option("", "train on the fixed couplings of this pairs file (written by reflow)")
     init_from: str = option("", "start from the (EMA) weights of this run directory")
+    # model selection: the checkpoint with the best validation figure, kept beside the last one
+    val_data: str = option("", "validation DATA (a file, read like --data): keep RUN/best.pt, the checkpoint with the best validation NLL (or loss, where the likelihood is costly)")
+    val_every: int = option(500, "--val-data: validate every K steps (and at the end)", min=1)
 
     def __post_init__(self):
         check_options(self)
 
 
-SECTIONS = (LoopConfig, DataConfig, PathConfig, CouplingConfig, ModelConfig, MLPConfig, UNetConfig, SimpleCNNConfig, DiffusersUNetConfig, LossConfig, OptimConfig)
+SECTIONS = (
+    LoopConfig,
+    DataConfig,
+    PathConfig,
+    CouplingConfig,
+    ModelConfig,
+    MLPConfig,
+    UNetConfig,
+    SimpleCNNConfig,
+    DiffusersUNetConfig,
+    TokenMLPConfig,
+    TransformerConfig,
+    LossConfig,
+    DiscreteConfig,
+    OptimConfig,
+)
 
 
-def data_defaults(data: str) -> dict[str, Any]:
-    """The defaults that differ for the data `data`: the `images` preset for image data sets."""
+def data_defaults(data: str, vocab_size: int = 0) -> dict[str, Any]:
+    """The defaults that differ for the data `data`: the `images` preset for image data sets; for
+    token data (`vocab_size` > 0 makes a .npy/.npz tokens) the discrete objective and a posterior
+    network, token-mlp for the 2D discrete set and the transformer for sequences."""
+    if is_token_spec(str(data), vocab_size):
+        return {"objective": "discrete", "model": "token-mlp" if data == "discrete-checkerboard" else "transformer"}
     return load_preset("images") if is_image_spec(str(data)) else {}
 
 
 # The bases are SECTIONS in reverse: a dataclass lays out its bases' fields from the last base
 # to the first, so the flat config (config.json, --help) keeps the order of SECTIONS.
 @dataclass(frozen=True, init=False)
-class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig, UNetConfig, MLPConfig, ModelConfig, CouplingConfig, PathConfig, DataConfig, LoopConfig):
+class TrainConfig(
+    OptimConfig,
+    DiscreteConfig,
+    LossConfig,
+    TransformerConfig,
+    TokenMLPConfig,
+    DiffusersUNetConfig,
+    SimpleCNNConfig,
+    UNetConfig,
+    MLPConfig,
+    ModelConfig,
+    CouplingConfig,
+    PathConfig,
+    DataConfig,
+    LoopConfig,
+):
     """Everything `flowmatch train` needs, saved as config.json (each option is declared, with
     its help and range, in the section class of the package that owns it).
 
@@ -94,7 +133,7 @@ class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig,
         if unknown:
             raise FlowmatchError(f"unknown option {unknown[0]!r}")
         data = options.get("data", DataConfig.data)
-        values = {**{f.name: f.default for f in dataclasses.fields(self)}, **data_defaults(data), **options}
+        values = {**{f.name: f.default for f in dataclasses.fields(self)}, **data_defaults(data, options.get("vocab_size", DataConfig.vocab_size)), **options}
         for name, value in values.items():
             object.__setattr__(self, name, value)
         self.__post_init__()
@@ -103,12 +142,29 @@ class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig,
         for sec in SECTIONS:  # each package checks its own options (types, choices, ranges)
             section(self, sec)
         self.part(architecture_config(self.model))
+        tokens = is_token_spec(str(self.data), self.vocab_size)
+        if tokens != (self.objective == "discrete"):
+            if tokens:
+                raise FlowmatchError(f"token data train a discrete flow (--objective discrete); --objective {self.objective} applies to continuous data")
+            raise FlowmatchError(f"--objective discrete trains on token data (discrete-checkerboard, a .txt file, integer tokens with --vocab-size), not {self.data!r}")
         if self.coupling == "sb" and self.path != "bridge":
             raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")
         if self.path == "bridge" and self.target != "velocity":
             raise FlowmatchError(f"--path bridge trains a velocity and a score: --target {self.target} does not apply")
+        if self.manifold != "euclidean":
+            self._check_manifold()
         if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
             object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
+
+    def _check_manifold(self) -> None:
+        """On a manifold: flow matching on velocities along geodesics, from its uniform distribution."""
+        if self.path == "bridge" or self.objective != "fm" or self.target != "velocity" or self.source != "gaussian":
+            raise FlowmatchError(
+                f"--manifold {self.manifold} trains flow matching on velocities along geodesics from the uniform distribution: it takes an affine --path (condot, cosine, polynomial), --objective fm, --target velocity and no --source"
+            )
+        if self.coupling not in ("independent", "ot"):
+            raise FlowmatchError(f"--manifold {self.manifold} pairs by --coupling independent or ot (with the geodesic cost), not {self.coupling}")
+        GeodesicPath(Euclidean(1), self.build_path().schedule)  # a schedule that does not run from 0 to 1: refused now, not at the first step
 
     def part(self, cls: type[S]) -> S:
         """The options of one package (e.g. `config.part(PathConfig)`)."""
@@ -127,7 +183,9 @@ class TrainConfig(OptimConfig, LossConfig, DiffusersUNetConfig, SimpleCNNConfig,
         return dataclasses.asdict(self.part(architecture_config(self.model)))
 
     def build_source(self, data: DataSource, path: AffinePath | BridgePath) -> DataSource:
-        """The source p0: N(0, sigma_0^2 I) of the path, or a data set (two-sided flows)."""
+        """The source p0: N(0, sigma_0^2 I) of the path, a data set (two-sided flows), or on a manifold its uniform distribution."""
+        if self.manifold != "euclidean":
+            return ManifoldSource(self.manifold, data.shape)
         if self.source == "gaussian":
             return GaussianSource(data.shape, path.source_scale)
         source = load_data(self.source)

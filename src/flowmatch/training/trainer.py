@@ -17,17 +17,17 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
-from flowmatch.couplings import Coupling
-from flowmatch.data import DataConfig, DataSource, load_data
+from flowmatch.couplings import Coupling, GeodesicCoupling
+from flowmatch.data import Batch, DataConfig, DataSource, load_data
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.guidance import apply_label_drop
-from flowmatch.paths import PredictionVelocity
+from flowmatch.paths import GeodesicPath, PredictionVelocity
 from flowmatch.training import distributed
 from flowmatch.training.callbacks import Callback, Deadline, Progress
 from flowmatch.training.config import TrainConfig, resolve_device, uses_bf16
 from flowmatch.training.ema import EMA
-from flowmatch.training.network import build_network
-from flowmatch.training.objectives import Paired, TrainBatch, make_objective
+from flowmatch.training.network import build_network, run_path
+from flowmatch.training.objectives import Paired, TrainBatch, Validation, make_objective
 from flowmatch.training.optim import lr_factor, make_optimizer
 from flowmatch.training.pipeline import BatchPipeline
 
@@ -128,15 +128,25 @@ class Trainer:
         self.dist.check_batch(config.batch_size)
         self.device = self.dist.device(resolve_device(config.device))
         self.data = data if data is not None else load_data(config.data, **config.part(DataConfig).load_options())
-        self.path = config.build_path()
-        self.source = config.build_source(self.data, self.path) if source is None else source
+        self.path = run_path(config, self.data.shape)
+        self.objective = make_objective(config, self.path, pairs, self.data)
+        self.vocab_size = int(getattr(self.data, "vocab_size", 0) or 0)  # token data: their vocabulary's size
+        if source is None:
+            source = self.objective.source(self.data) or config.build_source(self.data, self.path)
+        self.source = source
         if tuple(self.source.shape) != tuple(self.data.shape):
             raise FlowmatchError(f"source samples have shape {self.source.shape} but data samples have shape {self.data.shape}")
         self.cond_dim = int(getattr(self.data, "cond_dim", 0))  # a user's own data source may not say
         self.coupling: Coupling = config.build_coupling()
+        if isinstance(self.path, GeodesicPath) and self.coupling.kind == "ot":  # on a manifold: the geodesic cost
+            self.coupling = GeodesicCoupling(self.path.manifold, self.coupling.block)
+        # validation text is read with the training text's vocabulary
+        vocabulary = {"vocabulary": self.data.vocabulary} if getattr(self.data, "vocabulary", None) is not None else {}
+        self.val_data = validation_batch(load_data(config.val_data, **config.part(DataConfig).load_options(), **vocabulary), config.seed) if config.val_data else None
+        if self.val_data is not None and tuple(self.val_data.x.shape[1:]) != tuple(self.data.shape):
+            raise FlowmatchError(f"--val-data points have shape {tuple(self.val_data.x.shape[1:])} but the data have shape {tuple(self.data.shape)}")
         torch.manual_seed(config.seed)  # initial weights
-        self.objective = make_objective(config, self.path, pairs)
-        self.model = build_network(config, self.data.shape, self.data.num_classes, self.cond_dim).to(self.device)
+        self.model = build_network(config, self.data.shape, self.data.num_classes, self.cond_dim, self.vocab_size).to(self.device)
         self.images = len(self.data.shape) == 3
         self.bf16 = uses_bf16(config.precision, self.device)
         if config.channels_last and self.images:  # NHWC convolutions are often faster on CPU
@@ -197,6 +207,9 @@ class Trainer:
             "data_shape": list(self.data.shape),
             "num_classes": self.data.num_classes,
             "cond_dim": self.cond_dim,
+            # token data: the vocabulary's size and, for text, its characters (what decoding needs)
+            "vocab_size": self.vocab_size,
+            "vocabulary": getattr(self.data, "vocabulary", None),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -219,6 +232,19 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise FlowmatchError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
         self.step = int(state["step"])
+
+    def validate(self) -> Validation:
+        """The objective's validation figure of the sampling model on --val-data (fixed draws: comparable between evaluations)."""
+        if self.val_data is None:
+            raise FlowmatchError("no validation data: give --val-data FILE")
+        model = self.sampling_model()
+        was_training = model.training
+        model.eval()
+        try:
+            data = Batch(*(None if v is None else v.to(self.device) for v in (self.val_data.x, self.val_data.y, self.val_data.c)))
+            return self.objective.validate(model, data, self.source, torch.Generator().manual_seed(self.config.seed + 1))
+        finally:
+            model.train(was_training)
 
     def request_stop(self, reason: str) -> None:
         """Ask the loop to end after the current step (a callback's way to stop training)."""
@@ -334,6 +360,21 @@ class Trainer:
         for cb in callbacks:
             cb.on_fit_end(self, result)
         return result
+
+
+# the points drawn from an unbounded validation source (a built-in set)
+VALIDATION_DRAWS = 2000
+
+
+def validation_batch(source: DataSource, seed: int) -> Batch:
+    """All points of a finite validation set (with their labels and conditions), or a fixed draw of VALIDATION_DRAWS from a built-in one."""
+    windows = getattr(source, "windows", None)
+    if windows is not None:  # text: its consecutive windows
+        return Batch(windows())
+    points = getattr(source, "points", None)
+    if points is not None:
+        return Batch(points, getattr(source, "labels", None), getattr(source, "conditions", None))
+    return source.sample(VALIDATION_DRAWS, torch.Generator().manual_seed(seed + 2))
 
 
 def default_callbacks(config: TrainConfig, main: bool = True) -> list[Callback]:
