@@ -216,7 +216,11 @@ class CouplingConfig:
     sinkhorn_reg: float = option(0.05, "entropic regularisation of --coupling sinkhorn and unbalanced (relative to the mean cost)", min=0.0, min_open=True)
     # 64 measured as good as the whole 256 batch (W2 within 0.01 on moons and checkerboard) at
     # a fraction of the solver time (docs/benchmarks/index.md, "OT coupling cost").
-    ot_block: int = option(64, "--coupling ot: exact OT within blocks of this many rows of each batch (0: the whole batch)", min=0)
+    ot_block: int = option(
+        64,
+        "--coupling ot: exact OT within blocks of this many rows of each batch (0: the whole batch); a block larger than the batch is a pool of that many rows (in whole batches), solved at once and trained on as consecutive batches",
+        min=0,
+    )
     condition_aware: bool = option(True, "pair as a conditional model needs: within each class (labels), and with the condition distance added to the cost (conditions c)", flag="--no-condition-aware")
     condition_weight: float = option(1.0, "data with conditions c: the weight w of w |c0 - c1|^2 added to the squared distance of the coupling's cost", min=0.0)
     unbalanced_reg_m: float = option(1.0, "--coupling unbalanced: KL penalty on the marginals (relative to the mean cost; large: balanced)", min=0.0, min_open=True)

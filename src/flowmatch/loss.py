@@ -64,6 +64,20 @@ def interval_model(objective: str, distill_guidance: float = 0.0) -> dict:
     }
 
 
+def resolve_time_sampling(kind: str, coupling: str, objective: str) -> str:
+    """The distribution of training times `kind` names; "auto": uniform for flow matching with the
+    minibatch-OT coupling, else logit-normal.
+
+    One Euler step reads the velocity at t = 0 only, where logit-normal times rarely train it: on
+    C2OT's class-conditional 8gaussians -> moons with OT, uniform times took one-step W2^2 from
+    0.141 to 0.073 and the adaptive solver's from 0.0114 to 0.0092 (docs/benchmarks/fewstep_points.md).
+    With independent pairs logit-normal times were better at 1 to 8 steps (docs/benchmarks/index.md).
+    """
+    if kind != "auto":
+        return kind
+    return "uniform" if coupling == "ot" and objective == "fm" else "logit-normal"
+
+
 def sample_time(n: int, kind: str, generator: torch.Generator) -> Tensor:
     """(n,) training times: uniform on [0, 1], or logit-normal sigmoid(N(0, 1))."""
     if kind == "uniform":
@@ -170,7 +184,9 @@ def mean_flow_loss(
 class LossConfig:
     """How training times and labels are drawn for the loss, and what the network predicts."""
 
-    time_sampling: str = option("logit-normal", "distribution of training times (logit-normal: measured better at NFE 1-8, docs/benchmarks/index.md)", choices=TIME_SAMPLING)
+    time_sampling: str = option(
+        "auto", "distribution of training times (auto: uniform for flow matching with --coupling ot, where one Euler step needs t = 0 trained; else logit-normal)", choices=("auto", *TIME_SAMPLING)
+    )
     cond_drop: float = option(0.1, "label dropout to the null class, for classifier-free guidance", min=0.0, max=1.0, max_open=True)
     # one-step distillation (recipes.reflow): this fraction of each batch sits at t = 0, where
     # the target x1 - x0 = v(x0, 0) is what one Euler step needs
@@ -211,6 +227,7 @@ __all__ = [
     "OBJECTIVES",
     "LossConfig",
     "TIME_SAMPLING",
+    "resolve_time_sampling",
     "flow_map_loss",
     "flow_matching_loss",
     "interval_model",

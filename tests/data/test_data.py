@@ -45,6 +45,43 @@ def test_thinwide_has_its_thin_and_wide_parts():
     assert np.allclose(wide.mean(0), [-2.0, 0.0], atol=0.05) and np.allclose(wide.std(0), 0.7, atol=0.03)
 
 
+def test_ringwidths_rings_have_their_radii_widths_and_masses():
+    from flowmatch.data import toy_labelled
+
+    x, y = toy_labelled("ringwidths", 40000, np.random.default_rng(0))
+    r = np.linalg.norm(x, axis=1)
+    for k, width in enumerate([0.15, 0.02, 0.1, 0.03]):
+        rk = r[y == k]
+        # mass in proportion to the radius k + 1 (1 + 2 + 3 + 4 = 10); the radial spread of an
+        # isotropic Gaussian of std w around a circle of radius R >> w is w
+        assert abs(len(rk) / len(r) - (k + 1) / 10) < 0.01
+        assert abs(rk.mean() - (k + 1)) < 0.02 and abs(rk.std() - width) < 0.1 * width
+
+
+def test_thinspirals_arms_are_thin_and_opposite():
+    from flowmatch.data import toy_labelled
+
+    x, y = toy_labelled("thinspirals", 20000, np.random.default_rng(0))
+    # the arms are point reflections of each other: each point's mirror image lies on the other arm
+    a, b = torch.from_numpy(x[y == 0][:2000]), torch.from_numpy(-x[y == 1])
+    assert torch.cdist(a, b).min(1).values.median() < 0.05
+    # an arm at angle r has radius r / 2.5: distance to the noiseless curve is the noise (0.04)
+    r = np.sqrt(np.random.default_rng(1).random(200_000)) * 3 * np.pi
+    curve = torch.from_numpy(np.stack([-np.cos(r) * r, np.sin(r) * r], 1) / 2.5).float()
+    d = torch.cdist(torch.from_numpy(-x[y == 0][:2000]), curve).min(1).values
+    assert 0.02 < d.median() < 0.06 and d.max() < 0.3
+
+
+def test_ringblob_has_a_wide_blob_inside_a_thin_ring():
+    from flowmatch.data import toy_labelled
+
+    x, y = toy_labelled("ringblob", 40000, np.random.default_rng(0))
+    assert abs(y.mean() - 0.5) < 0.01
+    assert np.allclose(x[y == 0].mean(0), 0, atol=0.03) and np.allclose(x[y == 0].std(0), 1.0, atol=0.02)
+    r = np.linalg.norm(x[y == 1], axis=1)
+    assert abs(r.mean() - 3.2) < 0.01 and abs(r.std() - 0.03) < 0.003
+
+
 def test_gaussian_source_scale():
     x = GaussianSource((3,), 2.0).sample(20000, torch.Generator().manual_seed(0)).x
     assert x.std(0).sub(2.0).abs().max() < 0.05

@@ -68,7 +68,7 @@ def test_array_data_in_memory():
     assert d.sample(3, torch.Generator().manual_seed(0)).c.shape == (3, 1)
 
 
-@pytest.mark.parametrize("name", ["moons", "circles", "8gaussians", "spirals", "pinwheel"])
+@pytest.mark.parametrize("name", ["moons", "circles", "8gaussians", "spirals", "pinwheel", "ringwidths", "thinspirals", "ringblob"])
 def test_toy_labels_name_the_component_of_the_same_points(name):
     from flowmatch.data import TOY_CLASSES, toy_labelled
     from flowmatch.data.toy import toy_sample

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from flowmatch.couplings import Coupling
@@ -69,3 +70,41 @@ def test_overlapping_pipelines_restore_the_switch_interval_once_all_close(tmp_pa
     assert sys.getswitchinterval() <= 2e-4 + 1e-9
     b.pipeline.close()
     assert sys.getswitchinterval() == before
+
+
+def _cost(x0, x1):
+    return float((x0 - x1).pow(2).sum())
+
+
+def test_an_ot_block_larger_than_the_batch_is_one_pool_served_as_batches(tmp_path):
+    ot_permutation = Coupling("ot").pair  # exact OT of all the rows given
+
+    tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling="ot", ot_block=256, prefetch=0, seed=3, **TINY))
+    assert tr.pool_batches == 4
+    drawn = []
+    pipeline_next = tr.pipeline.next
+    tr.pipeline.next = lambda: drawn.append(pipeline_next()) or drawn[-1]
+    served = []
+    tr.forward = lambda x, t, **cond: served.append(x) or tr.model(x, t, **cond)
+    for _ in range(8):
+        tr.train_step()
+    assert len(drawn) == 2 and all(len(p.x0) == 256 for p in drawn)  # one pool per 4 steps
+    pool = drawn[0]
+    # the pool's pairs are the exact OT plan of all its 256 rows, not of each batch of 64 ...
+    assert _cost(pool.x0, pool.x1) == pytest.approx(_cost(pool.x0, pool.x1[ot_permutation(pool.x0, pool.x1)]), rel=1e-9)
+    # ... which pairing each batch of 64 with 64 data points by itself would not reach
+    x1 = pool.x1[torch.randperm(256, generator=torch.Generator().manual_seed(0))]
+    per_batch = sum(_cost(pool.x0[i : i + 64], x1[i : i + 64][ot_permutation(pool.x0[i : i + 64], x1[i : i + 64])]) for i in range(0, 256, 64))
+    assert _cost(pool.x0, pool.x1) < 0.9 * per_batch
+    # ... and its rows are trained on in order, 64 per step: x_t = (1 - t) x0 + t x1
+    first = (1 - pool.t[:64, None]) * pool.x0[:64] + pool.t[:64, None] * pool.x1[:64]
+    assert torch.allclose(served[0], first, atol=1e-6) and len(served) == 8
+
+
+def test_a_run_resumed_inside_a_pool_is_bit_identical(tmp_path):
+    opts = dict(data="moons", coupling="ot", ot_block=256, prefetch=2, **TINY)
+    train(TrainConfig(out=str(tmp_path / "full"), steps=10, save_every=10, **opts))
+    train(TrainConfig(out=str(tmp_path / "half"), steps=6, save_every=6, **opts))  # stops 2 batches into the 2nd pool
+    train(TrainConfig(out=str(tmp_path / "half"), steps=10, save_every=10, **opts), resume=True)
+    a, b = (load_checkpoint(tmp_path / d / "checkpoint.pt")["model"] for d in ("full", "half"))
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -12,7 +12,7 @@ from flowmatch.options import check_options, option
 class DataConfig:
     data: str = option(
         "moons",
-        "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel, rings), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder; token data: discrete-checkerboard, a UTF-8 .txt file, integer tokens .npy/.npz with --vocab-size",
+        "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel, rings, thinwide, ringwidths, thinspirals, ringblob), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder; token data: discrete-checkerboard, a UTF-8 .txt file, integer tokens .npy/.npz with --vocab-size",
     )
     source: str = option("gaussian", "'gaussian' (the path's own N(0, sigma_0^2 I)) or a data set as for --data (a two-sided flow)")
     data_dir: str = option("data", "folder with the image set's original files")

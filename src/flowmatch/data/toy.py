@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel", "rings", "thinwide")
+TOY_SETS = ("moons", "circles", "8gaussians", "checkerboard", "spirals", "swissroll", "pinwheel", "rings", "thinwide", "ringwidths", "thinspirals", "ringblob")
 
 
 # the sets whose points come from discrete components, and their number (`toy_labelled`)
-TOY_CLASSES = {"moons": 2, "circles": 2, "8gaussians": 8, "spirals": 2, "pinwheel": 5}
+TOY_CLASSES = {"moons": 2, "circles": 2, "8gaussians": 8, "spirals": 2, "pinwheel": 5, "ringwidths": 4, "thinspirals": 2, "ringblob": 2}
 
 
 def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -25,7 +25,8 @@ def toy_sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
 def toy_labelled(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
     """(n, 2) float32 points of the toy set `name` and, for the sets in TOY_CLASSES, the (n,) int64
     component each point was drawn from (moons: 0 upper, 1 lower; circles: 0 outer, 1 inner;
-    8gaussians: the centre at angle k pi / 4; spirals: the arm; pinwheel: the blade); else None.
+    8gaussians: the centre at angle k pi / 4; spirals and thinspirals: the arm; pinwheel: the blade;
+    ringwidths: the ring, innermost first; ringblob: 0 the blob, 1 the ring); else None.
     Long because it is one short branch per data set, kept side by side to compare them.
     The points are those `toy_sample` draws with the same rng."""
     from sklearn import datasets  # scikit-learn only where toy data is drawn
@@ -83,6 +84,26 @@ def toy_labelled(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarra
         ring = np.array([2.0, 1.5]) + 1.2 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
         segment = np.array([1.0, -3.0]) + u[:, None] * np.array([2.5, 2.0])
         x = np.where(part[:, None] == 0, wide, np.where(part[:, None] == 1, ring, segment) + 0.04 * rng.standard_normal((n, 2)))
+    elif name == "ringwidths":
+        # four concentric rings (radii 1, 2, 3, 4) whose widths alternate thin and wide (noise 0.15,
+        # 0.02, 0.1, 0.03), mass in proportion to length: thin rings next to wide ones
+        labels = rng.choice(4, size=n, p=np.arange(1, 5) / 10.0)
+        angle = 2 * np.pi * rng.random(n)
+        width = np.array([0.15, 0.02, 0.1, 0.03])[labels]
+        x = (labels + 1.0)[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1) + width[:, None] * rng.standard_normal((n, 2))
+    elif name == "thinspirals":
+        # two spiral arms of 1.5 turns with only a thin Gaussian spread (noise 0.04), uniform in arc length
+        r = np.sqrt(rng.random(n)) * 3 * np.pi
+        labels = rng.integers(2, size=n)
+        sign = np.where(labels == 1, 1.0, -1.0)[:, None]
+        x = sign * np.stack([-np.cos(r) * r, np.sin(r) * r], axis=1) / 2.5 + 0.04 * rng.standard_normal((n, 2))
+    elif name == "ringblob":
+        # half a wide Gaussian blob at the centre (std 1), half a thin ring of radius 3.2 around it
+        # (noise 0.03): a wide and a thin part that one map must carry at once
+        labels = (rng.random(n) < 0.5).astype(np.int64)
+        angle = 2 * np.pi * rng.random(n)
+        ring = 3.2 * np.stack([np.cos(angle), np.sin(angle)], axis=1) + 0.03 * rng.standard_normal((n, 2))
+        x = np.where(labels[:, None] == 1, ring, rng.standard_normal((n, 2)))
     else:  # pragma: no cover - guarded by the caller
         raise KeyError(name)
     return x.astype(np.float32), (labels.astype(np.int64) if name in TOY_CLASSES else None)

@@ -141,7 +141,12 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     # shares of the remaining budget: the base recipe.base_share, each reflow an equal part of what stays, distil the rest
     n_after = recipe.reflow_rounds + 1
     base_dir = out / "base"
-    base_cfg = config.replace(out=str(base_dir), steps=recipe.base_steps, max_minutes=minutes(recipe.base_share), save_every=recipe.base_steps, coupling=recipe.base_coupling)
+    # the base keeps logit-normal times unless asked otherwise: the student copies the base's
+    # many-step paths, which they serve better (checkerboard NFE 1 0.322 against 0.335 with
+    # uniform times, docs/benchmarks/fewstep_points.md); uniform times pay off for one Euler step
+    # of a plain OT flow, not here
+    times = "logit-normal" if config.time_sampling == "auto" else config.time_sampling
+    base_cfg = config.replace(out=str(base_dir), steps=recipe.base_steps, max_minutes=minutes(recipe.base_share), save_every=recipe.base_steps, coupling=recipe.base_coupling, time_sampling=times)
     base_res = train(base_cfg)
     stages = [{"stage": "base", "run": str(base_dir), "step": base_res.step, "seconds": round(base_res.seconds, 2)}]
     prev = base_dir

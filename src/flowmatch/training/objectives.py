@@ -33,7 +33,7 @@ from flowmatch.discrete import DiscreteConfig, DiscreteDraw, MixturePath, Poster
 from flowmatch.errors import FlowmatchError
 from flowmatch.guidance import label_drop_mask
 from flowmatch.likelihood import EXACT_MAX_DIM, log_likelihood, manifold_log_likelihood
-from flowmatch.loss import flow_map_loss, flow_matching_loss, interval_model, mean_flow_loss, riemannian_fm_loss, sample_grid_interval, sample_interval, sample_time
+from flowmatch.loss import flow_map_loss, flow_matching_loss, interval_model, mean_flow_loss, resolve_time_sampling, riemannian_fm_loss, sample_grid_interval, sample_interval, sample_time
 from flowmatch.paths import AffinePath, BridgePath, GeodesicPath
 from flowmatch.solvers import hermite
 
@@ -134,7 +134,7 @@ class FlowMatching(Objective):
     def times(self, b: int, g: torch.Generator) -> tuple[Tensor, Tensor | None]:
         """(t, h) of one batch: t (B,) and, for the average-velocity objectives, h (B,)."""
         cfg = self.config
-        t = sample_time(b, cfg.time_sampling, g)
+        t = sample_time(b, resolve_time_sampling(cfg.time_sampling, cfg.coupling, cfg.objective), g)
         if cfg.distill_fraction > 0:  # one-step distillation: that share of the rows starts at t = 0
             t = torch.where(torch.rand(b, generator=g) < cfg.distill_fraction, torch.zeros_like(t), t)
         return t, None
@@ -174,7 +174,7 @@ class MeanFlow(FlowMatching):
 
     def times(self, b: int, g: torch.Generator) -> tuple[Tensor, Tensor | None]:
         t, _ = super().times(b, g)
-        return sample_interval(t, self.config.time_sampling, self.config.mean_flow_fraction, g)
+        return sample_interval(t, resolve_time_sampling(self.config.time_sampling, self.config.coupling, self.config.objective), self.config.mean_flow_fraction, g)
 
     def loss(self, batch: TrainBatch, forward: Callable[..., Tensor], model: nn.Module) -> Tensor:
         return mean_flow_loss(forward, self.path, batch.x0, batch.x1, batch.t, batch.h, weight_power=self.config.mean_flow_weight_power, tangent_model=model, **batch.cond)

@@ -64,6 +64,18 @@ class TrainResult:
     run_dir: Path | None = None
 
 
+def split_rows(batch: TrainBatch, size: int) -> list[TrainBatch]:
+    """The batch cut into consecutive batches of `size` rows (every row-aligned tensor alike)."""
+    if len(batch.x0) <= size:
+        return [batch]
+
+    def rows(v, lo):
+        return v if v is None else {k: c[lo : lo + size] for k, c in v.items()} if isinstance(v, dict) else v[lo : lo + size]
+
+    fields = [f.name for f in dataclasses.fields(batch)]
+    return [TrainBatch(**{f: rows(getattr(batch, f), lo) for f in fields}) for lo in range(0, len(batch.x0), size)]
+
+
 def zero_interval(model: nn.Module, prefix: str = "interval_embed.") -> dict[str, Tensor]:
     """The interval embedding's weights with its output layer zeroed: a velocity model's weights
     plus these make an average-velocity model that starts as the velocity model, u(x, t, h) = v(x, t).
@@ -165,6 +177,12 @@ class Trainer:
         # Only exact-OT batches have work to hand to another thread; the others are drawn inline.
         prefetch = config.prefetch if self.pairs is None and self.coupling.kind == "ot" else 0
         self.pipeline = BatchPipeline(self.draw_batch, self.generator, prefetch=prefetch, finish=self.couple_batch, workers=max(1, prefetch))
+        # an OT block larger than the batch: a pool of that many rows is drawn and solved at once,
+        # then served as consecutive batches; a checkpoint keeps the generator state from before
+        # the pool and how many of its batches were used, so a resumed run draws it again
+        self.pool_batches = max(1, -(-self.coupling.block // config.batch_size)) if self.pairs is None and self.coupling.kind == "ot" else 1
+        self._served: list[TrainBatch] = []
+        self._pool_state, self._pool_skip = None, 0
 
     # -- state ---------------------------------------------------------------------------
     def sampling_model(self) -> nn.Module:
@@ -180,7 +198,8 @@ class Trainer:
             "model": self.model.state_dict(),
             "ema": self.ema.model.state_dict() if self.ema else None,
             "optimizer": self.optimizer.state_dict(),
-            "generator": self.pipeline.generator_state(),
+            "generator": self._pool_state if self._served else self.pipeline.generator_state(),
+            "pool_used": self.pool_batches - len(self._served) if self._served else 0,
             "torch_rng": torch.get_rng_state(),
             # dropout and other in-model draws on a GPU use its own generator: kept for exact resume
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
@@ -195,6 +214,7 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pipeline.reset()
+        self._served, self._pool_skip = [], int(state.get("pool_used", 0))
         try:
             self.model.load_state_dict(state["model"])
             if self.ema and state.get("ema") is not None:
@@ -246,7 +266,7 @@ class Trainer:
         """x0 and its coupled x1 (with their conditions): rows of the fixed pairs, or a drawn
         batch of source and data paired by every coupling but exact OT."""
         g = self.generator
-        b = self.config.batch_size
+        b = self.config.batch_size * self.pool_batches
         if self.pairs is not None:  # fixed couplings: the pairs stay together, never re-paired
             rows = torch.randint(self.pairs.x0.shape[0], (b,), generator=g)
             cond = {} if self.pairs.y is None else {"y": self.pairs.y[rows]}
@@ -278,7 +298,11 @@ class Trainer:
     def train_step(self) -> float:
         """One optimiser step on the next batch; returns the (global-batch) loss."""
         cfg = self.config
-        batch = self.pipeline.next()
+        if not self._served:
+            self._pool_state = self.pipeline.generator_state()
+            self._served = split_rows(self.pipeline.next(), cfg.batch_size)[self._pool_skip :]
+            self._pool_skip = 0
+        batch = self._served.pop(0)
         # DDP: every random draw was made on the global batch (identical on all ranks); keep this
         # rank's slice (the intervals ride along with the conditioning tensors to be sliced alike).
         x0, x1, t, cond = self.dist.shard(batch.x0, batch.x1, batch.t, batch.cond if batch.h is None else {**batch.cond, "h": batch.h})
