@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         if used
     ]
     if discrete_only:
-        raise FlowmatchError(f"{discrete_only[0]} applies to discrete runs (flows on tokens)")
+        hint = "; this run's --out must end in .npy or .png" if discrete_only[0].startswith("--out") else ""
+        raise FlowmatchError(f"{discrete_only[0]} applies to discrete runs (flows on tokens){hint}")
     manifold = run.config.manifold if run.config.manifold != "euclidean" else None
     images = len(run.data.shape) == 3
     if not run.data.num_classes and (args.class_ is not None or args.guidance != 1.0 or args.guidance_interval or args.guidance_rescale):
