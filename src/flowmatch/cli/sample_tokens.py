@@ -10,6 +10,7 @@ from pathlib import Path
 
 def sample_tokens_command(run, args: argparse.Namespace) -> int:
     """Draw --n sequences from a discrete run and write --out (.txt text, .npy tokens, .png for the 2D set); print the record."""
+    # long: every flag of a discrete run is checked here, before anything is sampled or written
     import numpy as np
 
     from flowmatch.errors import FlowmatchError

@@ -81,6 +81,11 @@ class ArrayData(DataSource):
         return Batch(self.points[idx], None if self.labels is None else self.labels[idx], None if self.conditions is None else self.conditions[idx])
 
 
+def decode(x: Tensor, vocabulary: str) -> list[str]:
+    """(B, L) tokens -> B strings."""
+    return ["".join(vocabulary[i] for i in row) for row in x.tolist()]
+
+
 class DataShape(DataSource):
     """The shape, class count and condition size of a trained run's data, where the data themselves
     are not at hand; for token data also the vocabulary's size and, for text, its characters."""
@@ -91,9 +96,6 @@ class DataShape(DataSource):
 
     def decode(self, x: Tensor) -> list[str]:
         """(B, L) tokens of a text run -> B strings."""
-        from flowmatch.data.tokens import decode
-        from flowmatch.errors import FlowmatchError
-
         if self.vocabulary is None:
             raise FlowmatchError(f"the data {self.name!r} are not text: save their samples as .npy")
         return decode(x, self.vocabulary)

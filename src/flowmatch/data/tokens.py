@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from flowmatch.data.points import validate_labels
-from flowmatch.data.sources import Batch, DataSource
+from flowmatch.data.sources import Batch, DataSource, decode
 from flowmatch.errors import FlowmatchError
 
 TOKEN_SETS = ("discrete-checkerboard",)
@@ -125,11 +125,6 @@ def encode(text: str, vocabulary: str, name: str = "text") -> Tensor:
     if unknown:
         raise FlowmatchError(f"{name} has characters outside the vocabulary of the training text, e.g. {unknown[0]!r}")
     return torch.tensor([index[ch] for ch in text], dtype=torch.long)
-
-
-def decode(x: Tensor, vocabulary: str) -> list[str]:
-    """(B, L) tokens -> B strings."""
-    return ["".join(vocabulary[i] for i in row) for row in x.tolist()]
 
 
 class TokenArray(DataSource):

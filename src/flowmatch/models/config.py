@@ -16,6 +16,7 @@ from flowmatch.manifolds import Manifold, TangentVelocity
 from flowmatch.models.diffusers_unet import DiffusersUNetVelocity  # imports diffusers (an optional extra) only when built
 from flowmatch.models.mlp import MLPVelocity
 from flowmatch.models.simple_cnn import SimpleCNNVelocity
+from flowmatch.models.tokens import TokenMLP, TokenTransformer
 from flowmatch.models.unet import UNetVelocity
 from flowmatch.models.velocity_score import VelocityAndScore
 from flowmatch.options import build, check_options, option
@@ -199,14 +200,12 @@ def _sequence_length(name: str, shape: tuple[int, ...]) -> int:
 
 
 def _token_mlp(cfg: TokenMLPConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, vocab: int = 0, input_vocab: int = 0) -> nn.Module:
-    from flowmatch.models.tokens import TokenMLP
 
     _no_mean_flow("token-mlp", mean_flow)
     return TokenMLP(input_vocab, vocab, _sequence_length("token-mlp", shape), hidden=cfg.hidden, depth=cfg.depth, num_classes=num_classes)
 
 
 def _transformer(cfg: TransformerConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, vocab: int = 0, input_vocab: int = 0) -> nn.Module:
-    from flowmatch.models.tokens import TokenTransformer
 
     _no_mean_flow("transformer", mean_flow)
     return TokenTransformer(input_vocab, vocab, _sequence_length("transformer", shape), dim=cfg.embed_dim, layers=cfg.layers, heads=cfg.heads, num_classes=num_classes)
@@ -259,6 +258,7 @@ def build_model(
     vocab > 0: a posterior network over sequences of tokens (TOKEN_MODELS) with `vocab` output
     tokens and `input_vocab` (default vocab) input tokens (one more on the mask path).
     """
+    # long: each architecture family (points, images, manifolds, tokens) is checked and built in one place
     if name not in ARCHITECTURES:
         raise FlowmatchError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     config_cls, make = ARCHITECTURES[name]

@@ -17,7 +17,8 @@ from typing import Any
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import open_regular
-from flowmatch.runs.files import upgrade_config
+from flowmatch.runs.checkpoint import load_checkpoint
+from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, load_config, upgrade_config
 from flowmatch.training import TrainConfig
 
 # What a resume may change: how long and how often, and where it runs. Anything else (data,
@@ -66,9 +67,6 @@ def file_fingerprints(config: TrainConfig, known: dict[str, Any] | None = None) 
 def resume_base(run_dir: str | Path) -> dict[str, Any] | None:
     """The options the run in `run_dir` was trained with, as a resume starts from them: its
     checkpoint's config (what it was trained with), else its config.json; None if it has neither."""
-    from flowmatch.runs.checkpoint import load_checkpoint
-    from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, load_config
-
     if not str(run_dir).strip():
         return None  # an empty --out: refused by train
     run_dir = Path(run_dir)

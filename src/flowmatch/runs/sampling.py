@@ -98,6 +98,7 @@ def sample_run(
     (`method` is not used), with diffusion scaled by `noise_scale` (see flowmatch.paths.stochastic);
     its noise comes from the same seeded generator, after the source draw.
     """
+    # long: the one path every draw takes (sources, guidance, the resolved sampler, checks)
     if getattr(run, "discrete", False):  # (a stand-in run object may not say)
         raise FlowmatchError("this is a discrete run (a flow on tokens): draw its samples with flowmatch.runs.sample_tokens")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_SAMPLES:

@@ -123,6 +123,7 @@ class Trainer:
         pairs: FixedPairs | None = None,
         init_weights: dict[str, Tensor] | None = None,
     ):
+        # long: one run is assembled here in order (data, path, source, objective, network, optimiser, pipeline)
         self.config = config
         self.dist = distributed.context()  # DDP: one process unless torchrun started several
         self.dist.check_batch(config.batch_size)

@@ -7,8 +7,9 @@ from pathlib import Path
 import torch
 
 from flowmatch.errors import FlowmatchError
-from flowmatch.runs import LOG_FILE, load_run, sample_run
+from flowmatch.runs import LOG_FILE, load_run, sample_run, sample_tokens
 from flowmatch.runs.outputs import check_output_dir
+from flowmatch.viz.discrete import plot_token_histogram, plot_token_path
 from flowmatch.viz.manifolds import plot_manifold_run
 from flowmatch.viz.plots import bounds_of, plot_density, plot_loss, plot_samples_vs_data, plot_trajectories, plot_vector_field, to_numpy
 
@@ -47,8 +48,6 @@ def plot_run(run_dir: str | Path, out_dir: str | Path, n: int = 2000, device: st
 
 def _plot_discrete_run(run, run_dir: str | Path, out_dir: Path, n: int, seed: int) -> list[Path]:
     """samples.png (the histogram beside the exact law), path.png (the chain over time), loss.png."""
-    from flowmatch.runs import sample_tokens
-    from flowmatch.viz.discrete import plot_token_histogram, plot_token_path
 
     res = sample_tokens(run, n, seed=seed, trajectory=True)
     truth = getattr(run.data, "probabilities", lambda: None)()
