@@ -1,6 +1,6 @@
 """The earth-science table on the sphere: test NLL (nats per point) at the best-validation checkpoint.
 
-The published protocol (../shared/data/earth/README.md): for each seed, a random 80/10/10
+The published protocol, as the data sets' own README states it: for each seed, a random 80/10/10
 train/validation/test split of the events; a flow trained on the train split with its
 validation NLL watched (`--val-data`, keeping best.pt); the test NLL of best.pt with the exact
 Riemannian divergence. Each seed here trains within --max-minutes on one CPU core

@@ -1,7 +1,7 @@
 """Character-level text: a discrete flow (`flowmatch train --data FILE.txt`) against an
 autoregressive transformer of the same size, trained for the same minutes in the same run.
 
-Tiny Shakespeare (`../shared/data/text/tinyshakespeare.txt`) on nanoGPT's split (first 90% of the
+Tiny Shakespeare (`tinyshakespeare.txt` of the development data) on nanoGPT's split (first 90% of the
 characters to train on, last 10% to validate). Both models are the same transformer (width
 `--width`, `--layers` blocks, `--heads` heads, windows of `--seq-len` characters, batch
 `--batch-size`, AdamW at 1e-3 with a cosine schedule sized to the time budget): the flow's is
