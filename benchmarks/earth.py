@@ -47,7 +47,7 @@ RECIPE = {
     "budget_schedule": True,
     "ema_decay": 0.999,
     "steps": 10_000_000,
-    "val_every": 1000,
+    "val_every": 500,
     "save_every": 100_000,
     "log_every": 500,
     "progress": False,

@@ -46,3 +46,18 @@ def test_sample_components_draws_from_the_named_component():
 def test_bad_input_is_refused(bad):
     with pytest.raises(FlowmatchError):
         fit_vmf_mixture(bad, 5)
+
+
+def test_the_background_component_is_uniform_and_takes_the_outliers():
+    truth = two_components()
+    clusters = truth.sample(4_000, torch.Generator().manual_seed(4)).double()
+    g = torch.Generator().manual_seed(5)
+    outliers = torch.randn(200, 3, generator=g, dtype=torch.float64)
+    outliers = outliers / outliers.norm(dim=1, keepdim=True)
+    fitted = fit_vmf_mixture(torch.cat([clusters, outliers]), 2, background=True)
+    uniform = VonMisesFisherMixture(fitted.means[-1:], fitted.kappas[-1:], torch.ones(1, dtype=torch.float64))
+    # the last component's density is 1 / (4 pi) everywhere
+    assert torch.allclose(uniform.log_prob(outliers), torch.full((200,), -math.log(4 * math.pi), dtype=torch.float64), atol=1e-6)
+    # 200 of 4,200 points are uniform: the background's weight is about 200 / 4,200 (plus the
+    # clusters' share of a uniform draw, which lands near them rarely)
+    assert 0.03 < float(fitted.weights[-1]) < 0.07

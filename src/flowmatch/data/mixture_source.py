@@ -2,7 +2,8 @@
 
 A flow from the uniform distribution has to carry every bit of mass across the globe to data that
 sit along coasts, rivers and fire fronts. A mixture fitted to the training data already puts its
-mass near them (`flowmatch.manifolds.fit_vmf_mixture`), and with the component coupling each data
+mass near them (`flowmatch.manifolds.fit_vmf_mixture`, with a uniform background component so
+that an event far from every cluster keeps a floor density), and with the component coupling each data
 point x1 is paired with a draw x0 from the component that explains it,
 
     k ~ r(k | x1) = w_k vMF_k(x1) / q(x1),   x0 ~ vMF_k,
@@ -93,13 +94,13 @@ def fit_mixture_source(data: DataSource, components: int, val_points: Tensor | N
     points = points.double()
     most = max(1, len(points) // 4)  # at least four points per component
     if components:
-        return MixtureSource(fit_vmf_mixture(points, min(components, len(points)), seed=seed))
+        return MixtureSource(fit_vmf_mixture(points, min(components, len(points)), seed=seed, background=True))
     if val_points is None:
         count = min(MAX_COMPONENTS, max(1, len(points) // COMPONENT_POINTS))
-        return MixtureSource(fit_vmf_mixture(points, count, seed=seed))
+        return MixtureSource(fit_vmf_mixture(points, count, seed=seed, background=True))
     best, best_nll = None, math.inf
     for count in [k for k in COMPONENT_CHOICES if k <= most] or [most]:  # few points: the most they allow
-        mixture = fit_vmf_mixture(points, count, seed=seed)
+        mixture = fit_vmf_mixture(points, count, seed=seed, background=True)
         nll = float(-mixture.log_prob(val_points.double()).mean())
         if best is None or nll < best_nll:
             best, best_nll = mixture, nll
