@@ -54,7 +54,7 @@ def test_the_background_component_is_uniform_and_takes_the_outliers():
     g = torch.Generator().manual_seed(5)
     outliers = torch.randn(200, 3, generator=g, dtype=torch.float64)
     outliers = outliers / outliers.norm(dim=1, keepdim=True)
-    fitted = fit_vmf_mixture(torch.cat([clusters, outliers]), 2, background=True)
+    fitted = fit_vmf_mixture(torch.cat([clusters, outliers]), 8, background=True)  # seeds in both clusters
     uniform = VonMisesFisherMixture(fitted.means[-1:], fitted.kappas[-1:], torch.ones(1, dtype=torch.float64))
     # the last component's density is 1 / (4 pi) everywhere
     assert torch.allclose(uniform.log_prob(outliers), torch.full((200,), -math.log(4 * math.pi), dtype=torch.float64), atol=1e-6)
