@@ -15,8 +15,9 @@ log p1(x1) = log q(x0) - int div v dt. This is a data-dependent coupling in the 
 al., "Stochastic interpolants with data-dependent couplings" (ICML 2024).
 
 The number of components is picked by the validation points' log-likelihood under the fitted
-mixture when they are given (the model selection `--val-data` is for), and is otherwise one per
-COMPONENT_POINTS training points.
+mixture when they are given (the model selection `--val-data` is for): the fewest components
+within one standard error of the best (Breiman et al.'s one-standard-error rule); otherwise one
+per COMPONENT_POINTS training points.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class MixtureSource(DataSource):
 def fit_mixture_source(data: DataSource, components: int, val_points: Tensor | None, seed: int) -> MixtureSource:
     """The mixture source fitted to the training data (all its points, or FIT_POINTS draws of a
     built-in set): `components` components, or (0) the number the validation points' likelihood
-    picks from COMPONENT_CHOICES, or without them one per COMPONENT_POINTS training points."""
+    picks from COMPONENT_CHOICES (the fewest within one standard error of the best), or without
+    them one per COMPONENT_POINTS training points."""
     if tuple(data.shape) != (3,):
         raise FlowmatchError(f"--source {MIXTURE_SOURCE} is a von Mises-Fisher mixture on the sphere S^2: it needs points of shape (3,), got {tuple(data.shape)}")
     points = getattr(data, "points", None)
@@ -98,12 +100,17 @@ def fit_mixture_source(data: DataSource, components: int, val_points: Tensor | N
     if val_points is None:
         count = min(MAX_COMPONENTS, max(1, len(points) // COMPONENT_POINTS))
         return MixtureSource(fit_vmf_mixture(points, count, seed=seed, background=True))
-    best, best_nll = None, math.inf
+    # the one-standard-error rule: the fewest components whose validation NLL is within one
+    # standard error of the best, so that the flow, not the mixture, fits what the validation
+    # points cannot tell apart (a finer mixture leaves the flow only the training points to learn)
+    fits, scores = [], []
     for count in [k for k in COMPONENT_CHOICES if k <= most] or [most]:  # few points: the most they allow
-        mixture = fit_vmf_mixture(points, count, seed=seed, background=True)
-        nll = float(-mixture.log_prob(val_points.double()).mean())
-        if best is None or nll < best_nll:
-            best, best_nll = mixture, nll
+        fits.append(fit_vmf_mixture(points, count, seed=seed, background=True))
+        scores.append(-fits[-1].log_prob(val_points.double()))
+    means = [float(v.mean()) for v in scores]
+    lowest = min(range(len(means)), key=means.__getitem__)
+    within = means[lowest] + float(scores[lowest].std()) / math.sqrt(len(scores[lowest]))
+    best = fits[min(i for i, m in enumerate(means) if m <= within)]
     return MixtureSource(best)
 
 
