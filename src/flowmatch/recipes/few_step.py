@@ -41,8 +41,8 @@ RECIPE_OT_BLOCK = 64
 # bias), and a wider one does not help. On checkerboard (8,000 base steps) the base's dopri5 W2 is
 # 1.18x the noise floor without them, 1.08x with 64 features at scale 1 (scale 2: 1.10x; 256
 # hidden units without features: 1.16x at twice the time), and the two-step W2 1.21x against
-# 1.10x. With them the base needs 6,000 steps (RecipeConfig.base_steps; 1.12x), which keeps the
-# chain faster than torchcfm's 5,000 exact-OT steps on every 2D set measured
+# 1.10x. With them 5,000 base steps score as well (RecipeConfig.base_steps; 1.08x), which keeps
+# the chain faster than torchcfm's 5,000 exact-OT steps on every 2D set measured
 # (docs/benchmarks/fewstep_points.md; 2D sets on the scale of the standard normal source).
 RECIPE_FOURIER_FEATURES = 64
 # RK4 steps that make the pairs on image data: an ODE solve per image is the chain's dearest part
@@ -93,7 +93,7 @@ class RecipeConfig:
     base_share of it (3/4), and each later stage an equal share of what is left.
     """
 
-    base_steps: int = option(6000, "--recipe: steps of the base run (--steps sets it)", min=0)
+    base_steps: int = option(5000, "--recipe: steps of the base run (--steps sets it)", min=0)
     base_coupling: str = option("ot", "--recipe: coupling of the base run", choices=COUPLINGS)
     reflow_rounds: int = option(0, "--recipe: reflow rounds before distillation (0: the OT base is straight enough)", min=0)
     reflow_steps: int = option(2000, "--recipe: steps of each reflow round", min=0)
