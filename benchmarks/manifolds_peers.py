@@ -6,7 +6,7 @@ differs is the library's path and loss for training (theirs: `GeodesicProbPath` 
 the velocity by forward-mode autodiff through the geodesic, and the mean squared error; ours:
 `GeodesicPath` with the closed-form velocity and the Riemannian loss) and its sampler (theirs:
 `RiemannianODESolver`; ours: `solve_on_manifold`), both midpoint with the same steps.
-Figures: training seconds, sampling seconds and NFE, the fraction of samples on the board's
+Figures: training seconds, sampling seconds (the median of interleaved repeats) and NFE, the fraction of samples on the board's
 cells (1 for the exact density), and KL(p || model) = NLL of fresh data - entropy of p, both
 models' NLL computed by the same likelihood (flowmatch.manifolds, exact divergence).
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import time
 
 import torch
@@ -79,6 +80,9 @@ def train(side, manifold, board, args, fm_path=None):
     return model.eval(), time.perf_counter() - start
 
 
+SIDES = ("flowmatch", "flow_matching")
+
+
 def sample(side, manifold, model, args, solver_cls=None, peer_manifold=None):
     x0 = manifold.random_base(args.n, torch.Generator().manual_seed(args.seed + 1))
     start = time.perf_counter()
@@ -111,6 +115,7 @@ def main():
     p.add_argument("--fourier-scale", type=float, default=4.0)
     p.add_argument("--sample-steps", type=int, default=50)
     p.add_argument("--n", type=int, default=5000)
+    p.add_argument("--sample-repeats", type=int, default=5, help="interleaved timings of each side's sampler (the median is reported)")
     p.add_argument("--nll-points", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--spaces", nargs="+", default=["sphere", "torus"], choices=["sphere", "torus"])
@@ -126,9 +131,18 @@ def main():
         manifold, board, peer = (Sphere(2), SphereCheckerboard(), PeerSphere()) if space == "sphere" else (FlatTorus(2), TorusCheckerboard(), PeerTorus())
         entropy = board.entropy() if space == "torus" else math.log(2 * math.pi)
         data = board.sample(args.nll_points, torch.Generator().manual_seed(args.seed + 2))
-        for side in ("flowmatch", "flow_matching"):
-            model, train_s = train(side, manifold, board, args, GeodesicProbPath(CondOTScheduler(), peer))
-            x, nfe, sample_s = sample(side, manifold, model, args, RiemannianODESolver, peer)
+        trained = {side: train(side, manifold, board, args, GeodesicProbPath(CondOTScheduler(), peer)) for side in SIDES}
+        # sampling time: the median of interleaved repeats (the machine's load drifts between them)
+        times: dict[str, list[float]] = {side: [] for side in SIDES}
+        samples = {}
+        for _ in range(args.sample_repeats):
+            for side in SIDES:
+                x, nfe, sample_s = sample(side, manifold, trained[side][0], args, RiemannianODESolver, peer)
+                times[side].append(sample_s)
+                samples[side] = (x, nfe)
+        for side in SIDES:
+            (model, train_s), (x, nfe) = trained[side], samples[side]
+            sample_s = statistics.median(times[side])
             on_board = float(torch.isfinite(board.log_prob(x.double() if space == "sphere" else x)).float().mean())
             nll = manifold_log_likelihood(manifold, model, data, method="midpoint", steps=args.sample_steps).nll
             row = {"space": space, "library": side, "train_seconds": round(train_s, 1), "steps": args.steps, "sample_seconds": round(sample_s, 2), "nfe": nfe}

@@ -49,6 +49,10 @@ COUPLINGS = ("independent", "ot", "sinkhorn", "unbalanced", "partial")
 # `sb` (Schrödinger bridge) is sinkhorn on the raw squared distance with reg = 2 sigma^2 of the
 # bridge path; it is a training option only, built from the path's sigma (CouplingConfig.build).
 COUPLING_OPTIONS = (*COUPLINGS, "sb")
+# `component`: with a fitted mixture source (`--source mixture`), x0 is drawn from the component
+# of the mixture that explains x1 (flowmatch.data.MixtureSource.sample_paired); the trainer draws
+# it, and the batch is otherwise independent.
+SOURCE_COUPLINGS = ("component",)
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,11 @@ class Coupling:
 class CouplingConfig:
     """The coupling of a run, as options."""
 
-    coupling: str = option("independent", "pairing of source and data in a batch (sb: entropic OT with reg 2 bridge-sigma^2, for --path bridge)", choices=COUPLING_OPTIONS)
+    coupling: str = option(
+        "independent",
+        "pairing of source and data in a batch (sb: entropic OT with reg 2 bridge-sigma^2, for --path bridge; component: x0 drawn from the --source mixture component of x1)",
+        choices=(*COUPLING_OPTIONS, *SOURCE_COUPLINGS),
+    )
     sinkhorn_reg: float = option(0.05, "entropic regularisation of --coupling sinkhorn and unbalanced (relative to the mean cost)", min=0.0, min_open=True)
     # 1,024 rows (C2OT's OT batch: with batches of 256, a pool of 4 batches solved at once). The
     # trade-off (docs/benchmarks/fewstep_points.md): on C2OT's class-conditional 8gaussians ->
@@ -236,6 +244,8 @@ class CouplingConfig:
     def build(self, bridge_sigma: float | None = None) -> Coupling:
         """The coupling; `sb` needs the bridge path's sigma (entropic OT, raw cost, reg 2 sigma^2)."""
         common = {"block": self.ot_block, "aware": self.condition_aware, "condition_weight": self.condition_weight, "reg_m": self.unbalanced_reg_m, "mass": self.partial_mass}
+        if self.coupling in SOURCE_COUPLINGS:  # the source draws x0 for each x1 (the trainer asks it)
+            return Coupling("independent", self.sinkhorn_reg, **common)
         if self.coupling == "sb":
             if bridge_sigma is None:
                 raise FlowmatchError("--coupling sb is the Schrödinger bridge's coupling: it needs --path bridge")

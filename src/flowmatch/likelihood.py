@@ -272,10 +272,12 @@ def manifold_log_likelihood(
     seed: int = 0,
     cond: Mapping[str, Tensor] | None = None,
     on_batch: Callable[[int], object] | None = None,
+    source_log_prob: Callable[[Tensor], Tensor] | None = None,
 ) -> LikelihoodResult:
     """log p1(x1) (nats, w.r.t. the volume measure) under the flow `velocity` on `manifold` from its base distribution; x1: (N, n).
 
     exact=None: the exact divergence up to EXACT_MAX_DIM coordinates, Hutchinson above.
+    source_log_prob: log p0 of the flow's source, (N, n) -> (N,); None: the manifold's uniform distribution.
     on_batch(k): called after each batch of k points (a progress bar).
     """
     if method not in MANIFOLD_SOLVERS:
@@ -296,7 +298,7 @@ def manifold_log_likelihood(
         with torch.no_grad():
             res = solve_on_manifold(augmented, _ManifoldAugmented(velocity, manifold, u, cb), z1, method=method, steps=steps, t0=1.0, t1=0.0)
         x0 = res.x[:, :-1]
-        logps.append(manifold.base_log_density(x0) + res.x[:, -1])
+        logps.append((manifold.base_log_density(x0) if source_log_prob is None else source_log_prob(x0)) + res.x[:, -1])
         latents.append(x0)
         nfe = max(nfe, res.nfe)
         if on_batch is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from flowmatch.data.config import DataConfig
 from flowmatch.data.curved import CurvedToyData, ManifoldSource, load_curved, manifold_of, to_file_coordinates
 from flowmatch.data.images import ImageData, is_image_spec, load_images
+from flowmatch.data.mixture_source import MIXTURE_SOURCE, MixtureSource, fit_mixture_source
 from flowmatch.data.points import POINT_SUFFIXES, PointSet, load_point_set
 from flowmatch.data.sources import ArrayData, Batch, DataShape, DataSource, GaussianSource, ToyData
 from flowmatch.data.tokens import TEXT_SUFFIXES, TOKEN_SETS, DiscreteCheckerboard, TextData, TokenArray, TokenSource, decode, encode, is_token_spec, load_token_array
@@ -80,6 +81,9 @@ __all__ = [
     "ArrayData",
     "CurvedToyData",
     "ManifoldSource",
+    "MIXTURE_SOURCE",
+    "MixtureSource",
+    "fit_mixture_source",
     "load_curved",
     "manifold_of",
     "to_file_coordinates",

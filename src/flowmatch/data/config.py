@@ -14,7 +14,11 @@ class DataConfig:
         "moons",
         "built-in 2D set (moons, circles, 8gaussians, checkerboard, spirals, swissroll, pinwheel, rings, thinwide, ringwidths, thinspirals, ringblob), a .npy/.npz/.csv file of shape (N, D), an image set (mnist, fashion-mnist, cifar10, digits) or an image folder; token data: discrete-checkerboard, a UTF-8 .txt file, integer tokens .npy/.npz with --vocab-size",
     )
-    source: str = option("gaussian", "'gaussian' (the path's own N(0, sigma_0^2 I)) or a data set as for --data (a two-sided flow)")
+    source: str = option(
+        "gaussian",
+        "'gaussian' (the path's own N(0, sigma_0^2 I); on a manifold its uniform distribution), a data set as for --data (a two-sided flow), or on the sphere 'mixture': a von Mises-Fisher mixture fitted to the training data, each data point paired with a draw from its component (--coupling component)",
+    )
+    source_components: int = option(0, "--source mixture: its number of components (0: chosen by the --val-data likelihood, else one per 16 training points)", min=0)
     data_dir: str = option("data", "folder with the image set's original files")
     image_size: int = option(0, "resize and centre-crop images to this size (0: the set's own; 32 for folders)", min=0)
     download: bool = option(False, "fetch mnist/fashion-mnist/cifar10 into --data-dir (checksums verified)")
@@ -36,6 +40,8 @@ class DataConfig:
             check_image_size(self.image_size)
         if not self.data.strip():
             raise FlowmatchError("data must name a data set or a file")
+        if self.source == "mixture" and self.manifold != "sphere":
+            raise FlowmatchError("--source mixture is a von Mises-Fisher mixture on the sphere: it needs --manifold sphere")
         if self.degrees and self.manifold != "torus":
             raise FlowmatchError("--degrees applies to --manifold torus (sphere files are always latitude,longitude in degrees)")
 

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import torch
 from torch import Tensor
 
-from flowmatch.data import TOY_SETS
+from flowmatch.data import MIXTURE_SOURCE, TOY_SETS, MixtureSource
 from flowmatch.errors import FlowmatchError
 from flowmatch.fileio import _UMASK, atomic_write, atomic_write_text, read_json_object, read_regular
 from flowmatch.options import build
@@ -75,7 +75,7 @@ def load_tensors(path: Path) -> dict[str, Tensor]:
 
 def source_is_data_file(config: TrainConfig) -> bool:
     """A two-sided run whose source is a file: the points travel with the model."""
-    return config.source != "gaussian" and config.source not in TOY_SETS
+    return config.source not in ("gaussian", MIXTURE_SOURCE) and config.source not in TOY_SETS
 
 
 def export_config(run: Run, weights: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -109,6 +109,8 @@ def write_export_files(run: Run, folder: Path, weights: str, extra: dict[str, An
     save_tensors(run.model.state_dict(), folder / MODEL_FILE)
     if source_is_data_file(run.config) and hasattr(run.source, "points"):
         save_tensors({"points": run.source.points}, folder / SOURCE_POINTS)
+    if isinstance(run.source, MixtureSource):  # a fitted source: its parameters travel with the model
+        save_tensors(run.source.tensors(), folder / SOURCE_POINTS)
     atomic_write_text(folder / CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=False) + "\n")
     return meta
 
@@ -178,6 +180,16 @@ def read_source_points(folder: Path, config: TrainConfig) -> Tensor | None:
     return points
 
 
+def read_source_mixture(folder: Path, config: TrainConfig) -> dict[str, Tensor] | None:
+    """The parameters of a fitted source (`--source mixture`) kept in an export, or None for other sources."""
+    if config.source != MIXTURE_SOURCE:
+        return None
+    f = folder / SOURCE_POINTS
+    if not f.is_file():
+        raise FlowmatchError(f"{folder} is a flow from a fitted source mixture but holds no {SOURCE_POINTS}: it is damaged")
+    return load_tensors(f)
+
+
 def check_new_folder(out: Path) -> None:
     """--out must not exist, or be an empty directory (and not be inside a run's or export's own files)."""
     check_output(out, "--out", directory=True)
@@ -212,6 +224,7 @@ __all__ = [
     "export_config",
     "load_tensors",
     "read_export_config",
+    "read_source_mixture",
     "read_source_points",
     "save_tensors",
     "write_export_files",

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from flowmatch.errors import FlowmatchError
 from flowmatch.hub import hf
-from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, new_folder, read_export_config, read_source_points, write_export_files
+from flowmatch.hub.files import CARD_FILE, CONFIG_FILE, MODEL_FILE, PICTURE, load_tensors, new_folder, read_export_config, read_source_mixture, read_source_points, write_export_files
 from flowmatch.hub.registry import PREFIX, pretrained_folder
 from flowmatch.runs import CHECKPOINT, Run, build_run, card_recommendation, load_run, sample_run, sample_tokens
 
@@ -94,6 +94,7 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
     meta, config = read_export_config(folder)
     weights = load_tensors(folder / MODEL_FILE)
     points = read_source_points(folder, config)
+    mixture = read_source_mixture(folder, config)
     step = meta.get("step", 0)
     return build_run(
         config,
@@ -103,6 +104,7 @@ def load_export(folder: str | Path, device: str = "auto", name_or_path: str | No
         step=step if type(step) is int and step >= 0 else 0,
         device=device,
         source_points=points,
+        source_mixture=mixture,
         vocab_size=meta.get("vocab_size", 0),
         vocabulary=meta.get("vocabulary"),
         where=folder,

@@ -1,6 +1,6 @@
 """The spaces flows on curved spaces live on: the sphere S^d, the flat torus T^d, Euclidean space
 and their products (exponential and logarithm maps, distances, projections, uniform draws),
-distributions on them with closed-form densities, and `TangentVelocity`, a network as a field on
+distributions on them with closed-form densities (and a vMF mixture fitted to data), and `TangentVelocity`, a network as a field on
 a manifold.
 
 What is done on them lives with its kind: the geodesic path in `flowmatch.paths`
@@ -14,6 +14,7 @@ from flowmatch.errors import FlowmatchError
 from flowmatch.manifolds.base import Manifold, sphere_log_volume
 from flowmatch.manifolds.distributions import CURVED_SETS, SphereCheckerboard, VonMisesFisherMixture, WrappedNormalMixture, latlon_to_xyz, xyz_to_latlon
 from flowmatch.manifolds.euclidean import Euclidean
+from flowmatch.manifolds.fit import fit_vmf_mixture
 from flowmatch.manifolds.product import Product
 from flowmatch.manifolds.sphere import Sphere
 from flowmatch.manifolds.torus import FlatTorus, wrap
@@ -46,6 +47,7 @@ __all__ = [
     "VonMisesFisherMixture",
     "WrappedNormalMixture",
     "latlon_to_xyz",
+    "fit_vmf_mixture",
     "make_manifold",
     "sphere_log_volume",
     "wrap",

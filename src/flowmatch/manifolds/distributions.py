@@ -65,8 +65,17 @@ class VonMisesFisherMixture(ManifoldDistribution):
         comp = _log_vmf_normaliser(k)[None] + k[None] * (x @ mu.T)
         return torch.logsumexp(comp + torch.log(w)[None], dim=1)
 
+    def responsibilities(self, x: Tensor) -> Tensor:
+        """(N, K) posterior r_k(x) = w_k vMF_k(x) / p(x) of each component for x: (N, 3)."""
+        mu, k, w = (a.to(x.dtype) for a in (self.means, self.kappas, self.weights))
+        return torch.softmax(_log_vmf_normaliser(k)[None] + k[None] * (x @ mu.T) + torch.log(w)[None], dim=1)
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        idx = torch.multinomial(self.weights.double(), n, replacement=True, generator=generator)
+        return self.sample_components(torch.multinomial(self.weights.double(), n, replacement=True, generator=generator), generator)
+
+    def sample_components(self, idx: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """(B, 3): one draw from component idx[i] for each i; idx: (B,) integer."""
+        n = len(idx)
         mu, k = self.means.double()[idx], self.kappas.double()[idx]
         u = torch.rand(n, generator=generator, dtype=torch.float64)
         w = 1 + torch.log(u + (1 - u) * torch.exp(-2 * k)) / k  # <mu, x>, by inverting its CDF

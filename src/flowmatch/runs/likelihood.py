@@ -43,7 +43,8 @@ def run_log_likelihood(run: Run, x: Tensor, *, images: bool | None = None, progr
     if manifold is not None:
         rest = {k: v for k, v in kwargs.items() if k not in ("atol", "rtol")}
         with progress_bar(len(x), "likelihood", enabled=progress, unit="point") as bar:
-            return manifold_log_likelihood(manifold, run.model, x.to(run.device, torch.float32), on_batch=bar.update, **rest)
+            source = getattr(run.source, "log_prob", None)  # a fitted source's density; else the uniform one
+            return manifold_log_likelihood(manifold, run.model, x.to(run.device, torch.float32), on_batch=bar.update, source_log_prob=source, **rest)
     scale = run_source_scale(run)
     x = x.to(run.device)
     if images is None:

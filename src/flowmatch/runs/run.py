@@ -9,7 +9,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from flowmatch.data import TOKEN_SETS, TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, TokenSource, load_data
+from flowmatch.data import MIXTURE_SOURCE, TOKEN_SETS, TOY_SETS, ArrayData, DataShape, DataSource, ManifoldSource, MixtureSource, TokenSource, load_data
 from flowmatch.data.points import load_points
 from flowmatch.discrete import MixturePath
 from flowmatch.errors import FlowmatchError
@@ -122,6 +122,7 @@ def build_run(
     step: int = 0,
     device: str = "auto",
     source_points: Tensor | None = None,
+    source_mixture: dict[str, Tensor] | None = None,
     vocab_size: int = 0,
     vocabulary: str | None = None,
     where: str | Path = "run",
@@ -142,7 +143,11 @@ def build_run(
     else:
         data = _data(config.data, tuple(data_shape), int(num_classes), int(cond_dim), point_options(config))
         path = run_path(config, data.shape)
-        if isinstance(path, GeodesicPath):  # a flow on a curved space, from the manifold's uniform distribution
+        if isinstance(path, GeodesicPath) and config.source == MIXTURE_SOURCE:  # from the mixture fitted in training
+            if source_mixture is None:
+                raise FlowmatchError(f"{where} is a flow from a fitted source mixture but holds none: it is damaged")
+            source = MixtureSource.from_tensors(source_mixture, str(where))
+        elif isinstance(path, GeodesicPath):  # a flow on a curved space, from the manifold's uniform distribution
             source = ManifoldSource(config.manifold, data.shape)
         else:
             source = _source(config, data, path, source_points, Path(where))
@@ -198,6 +203,7 @@ def load_run(run_dir: str | Path, device: str = "auto", use_ema: bool = True, ch
         step=int(state["step"]),
         device=device,
         source_points=points,
+        source_mixture=state.get("source"),
         vocab_size=vocab_size,
         vocabulary=vocabulary,
         where=run_dir,

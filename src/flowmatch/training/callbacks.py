@@ -42,7 +42,7 @@ class BaseCallback:
 
 
 class Deadline(BaseCallback):
-    """Stops training after `minutes` of wall time (0: never); under DDP all ranks stop together.
+    """Stops training after `minutes` of wall time from the trainer's set-up (0: never); under DDP all ranks stop together.
 
     With `plan_schedule`, it also sizes the learning-rate schedule to the budget: at each tenth of
     the time it measures the pace since the first 5% (past the warm-up's slow first steps) and
@@ -58,8 +58,8 @@ class Deadline(BaseCallback):
 
     def on_fit_start(self, trainer: Trainer) -> None:
         now = time.perf_counter()
-        self.start = now
-        self.deadline = now + 60 * self.minutes if self.minutes > 0 else math.inf
+        self.start = min(now, getattr(trainer, "created", now))  # the budget counts the run's set-up
+        self.deadline = self.start + 60 * self.minutes if self.minutes > 0 else math.inf
         self.mark: tuple[float, int] | None = None  # (time, step) where the pace is measured from
         self.next_plan = 0.1
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
+from torch import Tensor
 
 from flowmatch.couplings import Coupling, CouplingConfig
-from flowmatch.data import DataConfig, DataSource, GaussianSource, ManifoldSource, is_image_spec, is_token_spec, load_data
+from flowmatch.data import MIXTURE_SOURCE, DataConfig, DataSource, GaussianSource, ManifoldSource, fit_mixture_source, is_image_spec, is_token_spec, load_data
 from flowmatch.discrete import DiscreteConfig
 from flowmatch.errors import FlowmatchError
 from flowmatch.loss import LossConfig
@@ -89,6 +90,12 @@ SECTIONS = (
 )
 
 
+def source_defaults(source: str) -> dict[str, Any]:
+    """The defaults that differ for the source `source`: a fitted mixture pairs each data point
+    with a draw from its own component."""
+    return {"coupling": "component"} if source == MIXTURE_SOURCE else {}
+
+
 def data_defaults(data: str, vocab_size: int = 0) -> dict[str, Any]:
     """The defaults that differ for the data `data`: the `images` preset for image data sets; for
     token data (`vocab_size` > 0 makes a .npy/.npz tokens) the discrete objective and a posterior
@@ -133,7 +140,8 @@ class TrainConfig(
         if unknown:
             raise FlowmatchError(f"unknown option {unknown[0]!r}")
         data = options.get("data", DataConfig.data)
-        values = {**{f.name: f.default for f in dataclasses.fields(self)}, **data_defaults(data, options.get("vocab_size", DataConfig.vocab_size)), **options}
+        defaults = {**data_defaults(data, options.get("vocab_size", DataConfig.vocab_size)), **source_defaults(options.get("source", DataConfig.source))}
+        values = {**{f.name: f.default for f in dataclasses.fields(self)}, **defaults, **options}
         for name, value in values.items():
             object.__setattr__(self, name, value)
         self.__post_init__()
@@ -153,16 +161,18 @@ class TrainConfig(
             raise FlowmatchError(f"--path bridge trains a velocity and a score: --target {self.target} does not apply")
         if self.manifold != "euclidean":
             self._check_manifold()
+        if self.coupling == "component" and self.source != MIXTURE_SOURCE:
+            raise FlowmatchError("--coupling component draws x0 from the component of the source mixture that explains x1: it needs --source mixture")
         if self.lr == 0:  # automatic: resolved now, so config.json records the rate actually used
             object.__setattr__(self, "lr", auto_lr(self.coupling, self.model))
 
     def _check_manifold(self) -> None:
-        """On a manifold: flow matching on velocities along geodesics, from its uniform distribution."""
-        if self.path == "bridge" or self.objective != "fm" or self.target != "velocity" or self.source != "gaussian":
+        """On a manifold: flow matching on velocities along geodesics, from its uniform distribution (or a fitted mixture on the sphere)."""
+        if self.path == "bridge" or self.objective != "fm" or self.target != "velocity" or self.source not in ("gaussian", MIXTURE_SOURCE):
             raise FlowmatchError(
-                f"--manifold {self.manifold} trains flow matching on velocities along geodesics from the uniform distribution: it takes an affine --path (condot, cosine, polynomial), --objective fm, --target velocity and no --source"
+                f"--manifold {self.manifold} trains flow matching on velocities along geodesics from the uniform distribution: it takes an affine --path (condot, cosine, polynomial), --objective fm, --target velocity and no --source but mixture (on the sphere)"
             )
-        if self.coupling not in ("independent", "ot"):
+        if self.coupling not in ("independent", "ot", "component"):
             raise FlowmatchError(f"--manifold {self.manifold} pairs by --coupling independent or ot (with the geodesic cost), not {self.coupling}")
         GeodesicPath(Euclidean(1), self.build_path().schedule)  # a schedule that does not run from 0 to 1: refused now, not at the first step
 
@@ -182,8 +192,12 @@ class TrainConfig(
         """The options of this run's architecture (what `build_model` takes)."""
         return dataclasses.asdict(self.part(architecture_config(self.model)))
 
-    def build_source(self, data: DataSource, path: AffinePath | BridgePath) -> DataSource:
-        """The source p0: N(0, sigma_0^2 I) of the path, a data set (two-sided flows), or on a manifold its uniform distribution."""
+    def build_source(self, data: DataSource, path: AffinePath | BridgePath, val_points: Tensor | None = None) -> DataSource:
+        """The source p0: N(0, sigma_0^2 I) of the path, a data set (two-sided flows), or on a manifold
+        its uniform distribution or (`mixture`) a mixture fitted to `data`, its size chosen by
+        `val_points`: (N, 3) if given."""
+        if self.source == MIXTURE_SOURCE:
+            return fit_mixture_source(data, self.source_components, val_points, self.seed)
         if self.manifold != "euclidean":
             return ManifoldSource(self.manifold, data.shape)
         if self.source == "gaussian":

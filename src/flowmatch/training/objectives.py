@@ -215,7 +215,7 @@ class RiemannianFlowMatching(FlowMatching):
     def validate(self, model: nn.Module, data: Batch, source: DataSource, generator: torch.Generator) -> Validation:
         """The validation NLL on the manifold (nats per point, w.r.t. its volume measure)."""
         cond = {k: v for k, v in (("y", data.y), ("c", data.c)) if v is not None}
-        res = manifold_log_likelihood(self.path.manifold, model, data.x, method=VALIDATION_SOLVER, steps=VALIDATION_STEPS, cond=cond)
+        res = manifold_log_likelihood(self.path.manifold, model, data.x, method=VALIDATION_SOLVER, steps=VALIDATION_STEPS, cond=cond, source_log_prob=getattr(source, "log_prob", None))
         return Validation("val_nll", res.nll)
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from flowmatch.couplings import Coupling, GeodesicCoupling
-from flowmatch.data import Batch, DataConfig, DataSource, load_data
+from flowmatch.data import Batch, DataConfig, DataSource, MixtureSource, load_data
 from flowmatch.errors import FlowmatchError, NonFiniteError
 from flowmatch.guidance import apply_label_drop
 from flowmatch.paths import GeodesicPath, PredictionVelocity
@@ -124,6 +124,7 @@ class Trainer:
         init_weights: dict[str, Tensor] | None = None,
     ):
         # long: one run is assembled here in order (data, path, source, objective, network, optimiser, pipeline)
+        self.created = time.perf_counter()  # a time budget counts the set-up (a fitted source) too
         self.config = config
         self.dist = distributed.context()  # DDP: one process unless torchrun started several
         self.dist.check_batch(config.batch_size)
@@ -132,8 +133,13 @@ class Trainer:
         self.path = run_path(config, self.data.shape)
         self.objective = make_objective(config, self.path, pairs, self.data)
         self.vocab_size = int(getattr(self.data, "vocab_size", 0) or 0)  # token data: their vocabulary's size
-        if source is None:
-            source = self.objective.source(self.data) or config.build_source(self.data, self.path)
+        # validation text is read with the training text's vocabulary
+        vocabulary = {"vocabulary": self.data.vocabulary} if getattr(self.data, "vocabulary", None) is not None else {}
+        self.val_data = validation_batch(load_data(config.val_data, **config.part(DataConfig).load_options(), **vocabulary), config.seed) if config.val_data else None
+        if self.val_data is not None and tuple(self.val_data.x.shape[1:]) != tuple(self.data.shape):
+            raise FlowmatchError(f"--val-data points have shape {tuple(self.val_data.x.shape[1:])} but the data have shape {tuple(self.data.shape)}")
+        if source is None:  # a fitted source (--source mixture) sizes itself by the validation points
+            source = self.objective.source(self.data) or config.build_source(self.data, self.path, None if self.val_data is None else self.val_data.x)
         self.source = source
         if tuple(self.source.shape) != tuple(self.data.shape):
             raise FlowmatchError(f"source samples have shape {self.source.shape} but data samples have shape {self.data.shape}")
@@ -141,11 +147,9 @@ class Trainer:
         self.coupling: Coupling = config.build_coupling()
         if isinstance(self.path, GeodesicPath) and self.coupling.kind == "ot":  # on a manifold: the geodesic cost
             self.coupling = GeodesicCoupling(self.path.manifold, self.coupling.block)
-        # validation text is read with the training text's vocabulary
-        vocabulary = {"vocabulary": self.data.vocabulary} if getattr(self.data, "vocabulary", None) is not None else {}
-        self.val_data = validation_batch(load_data(config.val_data, **config.part(DataConfig).load_options(), **vocabulary), config.seed) if config.val_data else None
-        if self.val_data is not None and tuple(self.val_data.x.shape[1:]) != tuple(self.data.shape):
-            raise FlowmatchError(f"--val-data points have shape {tuple(self.val_data.x.shape[1:])} but the data have shape {tuple(self.data.shape)}")
+        self.by_component = config.coupling == "component"
+        if self.by_component and not hasattr(self.source, "sample_paired"):
+            raise FlowmatchError("--coupling component draws x0 from the component of the source mixture that explains x1: it needs --source mixture")
         torch.manual_seed(config.seed)  # initial weights
         self.model = build_network(config, self.data.shape, self.data.num_classes, self.cond_dim, self.vocab_size).to(self.device)
         self.images = len(self.data.shape) == 3
@@ -211,11 +215,15 @@ class Trainer:
             # token data: the vocabulary's size and, for text, its characters (what decoding needs)
             "vocab_size": self.vocab_size,
             "vocabulary": getattr(self.data, "vocabulary", None),
+            # a fitted source (--source mixture): its parameters, which sampling and likelihoods need
+            "source": self.source.tensors() if isinstance(self.source, MixtureSource) else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pipeline.reset()
         self._served, self._pool_skip = [], int(state.get("pool_used", 0))
+        if isinstance(self.source, MixtureSource) and state.get("source") is not None:  # the source the run was fitted with
+            self.source = MixtureSource.from_tensors(state["source"], "the checkpoint")
         try:
             self.model.load_state_dict(state["model"])
             if self.ema and state.get("ema") is not None:
@@ -275,8 +283,10 @@ class Trainer:
                 cond["guidance"] = self.pairs.guidance[rows]
             return Paired(self.pairs.x0[rows], self.pairs.x1[rows], cond, rows=rows)
         data = self.data.sample(b, g)
-        x0 = self.source.sample(b, g).x
         x1, cond = data.x, {k: v for k, v in (("y", data.y), ("c", data.c)) if v is not None}
+        if self.by_component:  # x0 from the source mixture's component of each x1: already paired
+            return Paired(self.source.sample_paired(x1, g), x1, cond)
+        x0 = self.source.sample(b, g).x
         if self.coupling.kind == "ot":
             return Paired(x0, x1, cond)
         pairing = self.coupling.couple(x0, x1, g, **cond)
