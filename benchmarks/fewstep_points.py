@@ -7,7 +7,8 @@ For each data set (a task is DATA, or SOURCE-DATA for a two-sided flow such as 8
 - torchcfm: torchcfm's ExactOptimalTransportConditionalFlowMatcher(sigma=0), 5,000 steps of
   batch 256, Adam 1e-3, the same MLP (3 hidden layers of 128), timed;
 - recipe: what `flowmatch train --recipe few-step --data DATA` runs (its defaults; --train and
-  --recipe add options as JSON, for probes), timed by the chain itself;
+  --recipe add options as JSON, for probes), timed by the chain itself; its base flow is also
+  scored by dopri5 (`recipe_base_adaptive` in the rows: what the distillation can reach);
 - meanflow (with --methods): one `--objective meanflow --coupling ot` model for the recipe's time.
 Each is sampled from the same 2,000 source points at NFE 1 and 2 (Euler for torchcfm and the
 recipe's distilled model, the MeanFlow step for MeanFlow) and scored by the exact W2 to 2,000
@@ -55,6 +56,13 @@ def scores(model, method: str, refs, x0) -> dict:
 # NFE-2 samplers of the distilled model: Euler on three two-step grids (the middle time 0.5, 0.25,
 # 0.75) and one midpoint step
 NFE2_SAMPLERS = {"euler-uniform": ("euler", "uniform"), "euler-quadratic": ("euler", "quadratic"), "euler-late": ("euler", "late"), "midpoint": ("midpoint", "uniform")}
+
+
+def adaptive_score(model, refs, x0) -> float:
+    """W2 of dopri5 samples (atol = rtol = 1e-5): the flow's own accuracy, without step error."""
+    with torch.no_grad():
+        x = solve(model, x0, method="dopri5", atol=1e-5, rtol=1e-5).x
+        return round(statistics.median(wasserstein2(x, r) for r in refs), 3)
 
 
 def nfe2_scores(model, refs, x0) -> dict:
@@ -122,6 +130,7 @@ def main() -> int:
                 row["recipe_s"] = round(time.perf_counter() - start, 1)
                 row["stages_s"] = {s["stage"]: s["seconds"] for s in summary["stages"]}
                 row["recipe"] = scores(load_run(cfg.out).model, "euler", refs, x0)
+                row["recipe_base_adaptive"] = adaptive_score(load_run(Path(cfg.out) / "base").model, refs, x0)
                 if args.nfe2_samplers:
                     row["recipe_nfe2"] = nfe2_scores(load_run(cfg.out).model, refs, x0)
             if "meanflow" in methods:
@@ -147,6 +156,7 @@ def main() -> int:
         for r in rows:
             f, rec = r["floor"], r["recipe"]
             checks = [f"NFE 1 {rec['nfe1'] / f:.2f}x: {'yes' if rec['nfe1'] <= 1.3 * f else 'no'}", f"NFE 2 {rec['nfe2'] / f:.2f}x: {'yes' if rec['nfe2'] <= 1.2 * f else 'no'}"]
+            checks.append(f"(base, dopri5 {r['recipe_base_adaptive'] / f:.2f}x)")
             if "torchcfm" in r:
                 checks.append(f"vs torchcfm NFE 1 {r['torchcfm']['nfe1']:.3f}: {'yes' if rec['nfe1'] < r['torchcfm']['nfe1'] else 'no'}")
                 checks.append(f"time {r['recipe_s']:.0f} s vs {r['torchcfm_s']:.0f} s: {'yes' if r['recipe_s'] <= r['torchcfm_s'] else 'no'}")

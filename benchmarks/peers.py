@@ -96,7 +96,7 @@ def train_peer(method: str, task: str, steps: int, seed: int, batch: int = 256):
 def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, budget: float = 0.0, recipe_steps: int = 0):
     """Train flowmatch (plain CFM, or the few-step recipe under a wall-time budget); (model, seconds)."""
     from flowmatch import TrainConfig, fit, load_run
-    from flowmatch.recipes import RECIPE_LR, RecipeConfig, few_step_recipe
+    from flowmatch.recipes import RecipeConfig, few_step_recipe, recipe_defaults
 
     src, dst = TASKS[task]
     out = workdir / f"{task}-{method}-{seed}"
@@ -105,7 +105,7 @@ def train_ours(method: str, task: str, steps: int, seed: int, workdir: Path, bud
         if recipe_steps:  # smoke runs: scale every stage down
             n = recipe_steps
             recipe = RecipeConfig(base_steps=n, reflow_steps=max(1, 2 * n // 3), distill_steps=max(1, n // 3), reflow_pairs=min(8192, 64 * n), budget_seconds=budget)
-        cfg = TrainConfig(data=dst, source=src, out=str(out), seed=seed, progress=False, steps=recipe.base_steps, lr=RECIPE_LR)
+        cfg = TrainConfig(data=dst, source=src, out=str(out), seed=seed, progress=False, **{**recipe_defaults(dst), "steps": recipe.base_steps})  # as the CLI
         start = time.perf_counter()
         few_step_recipe(cfg, recipe)
         seconds = time.perf_counter() - start

@@ -24,7 +24,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "src")]
 
 import peers  # noqa: E402
 from flowmatch import TrainConfig, fit, load_run  # noqa: E402
-from flowmatch.recipes import RecipeConfig, few_step_recipe  # noqa: E402
+from flowmatch.recipes import RecipeConfig, few_step_recipe, recipe_defaults  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     else:
         recipe = RecipeConfig(**first)
         train_kw = json.loads(argv[3]) if len(argv) > 3 else {}
-        cfg = TrainConfig(data=dst, source=src, out=out, seed=0, progress=False, steps=recipe.base_steps, **train_kw)
+        cfg = TrainConfig(data=dst, source=src, out=out, seed=0, progress=False, **{**recipe_defaults(dst), "steps": recipe.base_steps, **train_kw})
         summary = few_step_recipe(cfg, recipe)
         model = load_run(out, device="cpu").model
         extra = {**train_kw, "stages": [(s["stage"], s.get("seconds")) for s in summary["stages"]]}

@@ -222,10 +222,14 @@ class CouplingConfig:
         choices=(*COUPLING_OPTIONS, *SOURCE_COUPLINGS),
     )
     sinkhorn_reg: float = option(0.05, "entropic regularisation of --coupling sinkhorn and unbalanced (relative to the mean cost)", min=0.0, min_open=True)
-    # 64 measured as good as the whole 256 batch (W2 within 0.01 on moons and checkerboard) at
-    # a fraction of the solver time (docs/benchmarks/index.md, "OT coupling cost").
+    # 1,024 rows (C2OT's OT batch: with batches of 256, a pool of 4 batches solved at once). The
+    # trade-off (docs/benchmarks/fewstep_points.md): on C2OT's class-conditional 8gaussians ->
+    # moons one Euler step scores W2^2 0.0465 (median of 3 seeds) against 0.073 with blocks of
+    # 64; a step costs 36 ms against 3.0 ms on unlabelled 2D points (one 1,024-point solve per 4
+    # steps, batch 256, one thread), less with labels (a solve per class). The few-step recipe's
+    # base and image data keep blocks of 64 (recipes.few_step.RECIPE_OT_BLOCK, the `images` preset).
     ot_block: int = option(
-        64,
+        1024,
         "--coupling ot: exact OT within blocks of this many rows of each batch (0: the whole batch); a block larger than the batch is a pool of that many rows (in whole batches), solved at once and trained on as consecutive batches",
         min=0,
     )

@@ -60,6 +60,7 @@ def test_few_step_recipe_on_images_is_the_labelled_chain_and_meanflow_on_request
     # images: flow-map distillation, an average-velocity model sampled with its own step
     assert run.config.objective == "flowmap" and recommended_sampler(run.config, guided=True).method == "meanflow" and run.config.cond_drop == 0.5
     assert not run.config.budget_schedule  # the chain keeps its schedules (measured: no better students)
+    assert load_run(tmp_path / "r" / "base").config.ot_block == 64  # OT within each batch of 64 images, no pools
     recipe = json.loads((tmp_path / "r" / "recipe.json").read_text())["recipe"]
     assert {k: recipe[k] for k in IMAGE_DISTILL} == IMAGE_DISTILL
     base_lr, student_lr = (load_run(tmp_path / "r" / stage).config.lr for stage in ("base", "distill"))

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from flowmatch.couplings import CouplingConfig
 from flowmatch.data import ArrayData, toy_labelled
 from flowmatch.errors import FlowmatchError
-from flowmatch.recipes import make_pairs, pair_labels, reflow, straightness
+from flowmatch.recipes import RECIPE_FOURIER_FEATURES, RECIPE_OT_BLOCK, make_pairs, pair_labels, reflow, straightness
 from flowmatch.runs import load_run, recommended_sampler, train
 from flowmatch.runs.pairs import load_pairs
 from flowmatch.solvers import solve
@@ -89,6 +90,11 @@ def test_recipe_cli_end_to_end(tmp_path):
     for sub in ("base", "reflow1", "distill"):
         assert (run / sub / "checkpoint.pt").exists()
     assert recommended_sampler(load_run(run, device="cpu").config).method == "euler"
+    # the base solves OT in the recipe's blocks, not in the coupling's default pools, and its MLP
+    # (and so the student's) takes the recipe's Fourier features of the input
+    base = load_run(run / "base", device="cpu").config
+    assert base.ot_block == RECIPE_OT_BLOCK != CouplingConfig.ot_block and base.fourier_features == RECIPE_FOURIER_FEATURES > 0
+    assert load_run(run, device="cpu").config.fourier_features == RECIPE_FOURIER_FEATURES
     out = tmp_path / "x.npy"
     r = cli("sample", str(run), "--steps", "1", "--n", "100", "--out", str(out))
     assert r.returncode == 0, r.stderr

@@ -26,7 +26,7 @@ def test_flow_from_gaussian_to_shifted_gaussian_has_right_moments(tmp_path):
 
 
 def test_resume_continues_bit_for_bit(tmp_path):
-    common = dict(data="moons", steps=40, batch_size=64, hidden=16, depth=2, save_every=20, log_every=5, progress=False, coupling="ot")
+    common = dict(data="moons", steps=40, batch_size=64, hidden=16, depth=2, save_every=20, log_every=5, progress=False, coupling="ot", ot_block=64)
     straight = TrainConfig(out=str(tmp_path / "a"), **common)
     train(straight)
     # the same run, stopped after its checkpoint at step 20 (as a killed process would be) ...

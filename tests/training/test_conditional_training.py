@@ -52,7 +52,7 @@ def test_batches_pair_within_classes_and_drop_labels_after_pairing(coupling):
 def test_class_conditional_points_train_and_sample_by_class(tmp_path):
     x, y = three_blobs(4000)
     np.savez(tmp_path / "blobs.npz", x=x, y=y)
-    cfg = TrainConfig(data=str(tmp_path / "blobs.npz"), out=str(tmp_path / "run"), coupling="ot", steps=800, hidden=64, progress=False, save_every=800)
+    cfg = TrainConfig(data=str(tmp_path / "blobs.npz"), out=str(tmp_path / "run"), coupling="ot", ot_block=64, steps=800, hidden=64, progress=False, save_every=800)
     train(cfg)
     run = load_run(tmp_path / "run")
     assert run.data.num_classes == 3
@@ -70,7 +70,8 @@ def test_continuous_conditions_train_and_sample(tmp_path):
     c = rng.uniform(-2, 2, size=(4000, 1))
     x = (np.hstack([c, -c]) + 0.2 * rng.standard_normal((4000, 2))).astype(np.float32)
     data = ArrayData(x, conditions=c)
-    res = fit(TrainConfig(data="cond", coupling="ot", steps=800, hidden=64, progress=False, device="cpu"), data)
+    # blocks of 64 keep the test fast (pools of 1,024 rows are tested with the pipeline)
+    res = fit(TrainConfig(data="cond", coupling="ot", ot_block=64, steps=800, hidden=64, progress=False, device="cpu"), data)
     from flowmatch.solvers import solve
 
     x0 = torch.randn(1000, 2, generator=torch.Generator().manual_seed(0))

@@ -9,7 +9,8 @@ from flowmatch.couplings import Coupling
 from flowmatch.runs import load_checkpoint, train
 from flowmatch.training import TrainConfig, Trainer
 
-TINY = dict(hidden=16, depth=1, progress=False, lr_schedule="constant", batch_size=64)
+# blocks of 64 (the whole batch) keep these tests fast; pools have tests of their own below
+TINY = dict(hidden=16, depth=1, progress=False, lr_schedule="constant", batch_size=64, ot_block=64)
 
 
 def _batches(tmp_path, coupling, prefetch, n=6):
@@ -79,7 +80,7 @@ def _cost(x0, x1):
 def test_an_ot_block_larger_than_the_batch_is_one_pool_served_as_batches(tmp_path):
     ot_permutation = Coupling("ot").pair  # exact OT of all the rows given
 
-    tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling="ot", ot_block=256, prefetch=0, seed=3, **TINY))
+    tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling="ot", prefetch=0, seed=3, **{**TINY, "ot_block": 256}))
     assert tr.pool_batches == 4
     drawn = []
     pipeline_next = tr.pipeline.next
@@ -101,8 +102,21 @@ def test_an_ot_block_larger_than_the_batch_is_one_pool_served_as_batches(tmp_pat
     assert torch.allclose(served[0], first, atol=1e-6) and len(served) == 8
 
 
+def test_plain_ot_on_points_solves_pools_of_1024_rows_and_images_keep_blocks_of_64(tmp_path):
+    ot_permutation = Coupling("ot").pair
+
+    tr = Trainer(TrainConfig(data="moons", out=str(tmp_path), coupling="ot", prefetch=0, seed=3, hidden=16, depth=1, progress=False, batch_size=256))
+    try:
+        pool = tr.pipeline.next()
+    finally:
+        tr.pipeline.close()
+    assert tr.pool_batches == 4 and len(pool.x0) == 1024  # C2OT's OT batch of 1,024 rows, as 4 batches of 256
+    assert _cost(pool.x0, pool.x1) == pytest.approx(_cost(pool.x0, pool.x1[ot_permutation(pool.x0, pool.x1)]), rel=1e-9)
+    assert TrainConfig(data="digits", coupling="ot").ot_block == 64  # the image preset's block: the whole batch of 64
+
+
 def test_a_run_resumed_inside_a_pool_is_bit_identical(tmp_path):
-    opts = dict(data="moons", coupling="ot", ot_block=256, prefetch=2, **TINY)
+    opts = dict(data="moons", coupling="ot", prefetch=2, **{**TINY, "ot_block": 256})
     train(TrainConfig(out=str(tmp_path / "full"), steps=10, save_every=10, **opts))
     train(TrainConfig(out=str(tmp_path / "half"), steps=6, save_every=6, **opts))  # stops 2 batches into the 2nd pool
     train(TrainConfig(out=str(tmp_path / "half"), steps=10, save_every=10, **opts), resume=True)

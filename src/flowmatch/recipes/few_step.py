@@ -30,6 +30,21 @@ from flowmatch.training.presets import load_preset
 # MLP flow came within 0.004 W2 (dopri5) in 8,000 steps at 3e-3 of 20,000 steps at 1e-3
 # (docs/benchmarks/index.md). The recipe's base is OT-coupled, so this is auto_lr's OT rate too.
 RECIPE_LR = 3e-3
+# The base stage's exact-OT block in `train --recipe few-step` (flags override it): blocks of 64
+# rows, not the coupling's default pools of 1,024. The distillation straightens what the base
+# leaves, so the recipe's one- and two-step figures were measured with blocks of 64 (within 1.2x
+# the noise floor on points, docs/benchmarks/fewstep_points.md), and the pool's dearer steps would
+# cost the base a large share of its time (and, on images, solves of 1,024 images at once).
+RECIPE_OT_BLOCK = 64
+# The base's (and so the student's) MLP input on points joins random Fourier features (flags
+# override it): a plain MLP learns the sharp edges of thin and blocky densities slowly (spectral
+# bias), and a wider one does not help. On checkerboard (8,000 base steps) the base's dopri5 W2 is
+# 1.18x the noise floor without them, 1.08x with 64 features at scale 1 (scale 2: 1.10x; 256
+# hidden units without features: 1.16x at twice the time), and the two-step W2 1.21x against
+# 1.10x. With them 5,000 base steps score as well (RecipeConfig.base_steps; 1.08x), which keeps
+# the chain faster than torchcfm's 5,000 exact-OT steps on every 2D set measured
+# (docs/benchmarks/fewstep_points.md; 2D sets on the scale of the standard normal source).
+RECIPE_FOURIER_FEATURES = 64
 # RK4 steps that make the pairs on image data: an ODE solve per image is the chain's dearest part
 # on a CPU (RK4 with 4 steps made 5,376 MNIST pairs in 160 s on one core; with 16, a quarter).
 IMAGE_SOLVER_STEPS = 4
@@ -56,10 +71,11 @@ IMAGE_DISTILL = {
 
 def recipe_defaults(data: str) -> dict[str, Any]:
     """The training options `--recipe few-step` starts from, below --preset, --config and the flags:
-    the `images-few-step` preset on image data, else the base's steps and learning rate."""
+    the `images-few-step` preset on image data, else the base's steps, learning rate and Fourier
+    features; on both, the base's OT block."""
     if is_image_spec(str(data)):
-        return load_preset("images-few-step")
-    return {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR}
+        return {**load_preset("images-few-step"), "ot_block": RECIPE_OT_BLOCK}
+    return {"steps": RecipeConfig.base_steps, "lr": RECIPE_LR, "ot_block": RECIPE_OT_BLOCK, "fourier_features": RECIPE_FOURIER_FEATURES}
 
 
 def image_stages(data: str) -> dict[str, Any]:
@@ -77,7 +93,7 @@ class RecipeConfig:
     base_share of it (3/4), and each later stage an equal share of what is left.
     """
 
-    base_steps: int = option(8000, "--recipe: steps of the base run (--steps sets it)", min=0)
+    base_steps: int = option(5000, "--recipe: steps of the base run (--steps sets it)", min=0)
     base_coupling: str = option("ot", "--recipe: coupling of the base run", choices=COUPLINGS)
     reflow_rounds: int = option(0, "--recipe: reflow rounds before distillation (0: the OT base is straight enough)", min=0)
     reflow_steps: int = option(2000, "--recipe: steps of each reflow round", min=0)
@@ -189,4 +205,4 @@ def _chain(config: TrainConfig, recipe: RecipeConfig, out: Path) -> dict:
     return summary
 
 
-__all__ = ["IMAGE_DISTILL", "IMAGE_SOLVER_STEPS", "RECIPE_LR", "RecipeConfig", "few_step_recipe", "image_stages", "recipe_defaults"]
+__all__ = ["IMAGE_DISTILL", "IMAGE_SOLVER_STEPS", "RECIPE_FOURIER_FEATURES", "RECIPE_LR", "RECIPE_OT_BLOCK", "RecipeConfig", "few_step_recipe", "image_stages", "recipe_defaults"]
