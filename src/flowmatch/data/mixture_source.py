@@ -2,8 +2,7 @@
 
 A flow from the uniform distribution has to carry every bit of mass across the globe to data that
 sit along coasts, rivers and fire fronts. A mixture fitted to the training data already puts its
-mass near them (`flowmatch.manifolds.fit_vmf_mixture`, with a uniform background component so
-that an event far from every cluster keeps a floor density), and with the component coupling each data
+mass near them (`flowmatch.manifolds.fit_vmf_mixture`), and with the component coupling each data
 point x1 is paired with a draw x0 from the component that explains it,
 
     k ~ r(k | x1) = w_k vMF_k(x1) / q(x1),   x0 ~ vMF_k,
@@ -96,16 +95,16 @@ def fit_mixture_source(data: DataSource, components: int, val_points: Tensor | N
     points = points.double()
     most = max(1, len(points) // 4)  # at least four points per component
     if components:
-        return MixtureSource(fit_vmf_mixture(points, min(components, len(points)), seed=seed, background=True))
+        return MixtureSource(fit_vmf_mixture(points, min(components, len(points)), seed=seed))
     if val_points is None:
         count = min(MAX_COMPONENTS, max(1, len(points) // COMPONENT_POINTS))
-        return MixtureSource(fit_vmf_mixture(points, count, seed=seed, background=True))
+        return MixtureSource(fit_vmf_mixture(points, count, seed=seed))
     # the one-standard-error rule: the fewest components whose validation NLL is within one
     # standard error of the best, so that the flow, not the mixture, fits what the validation
     # points cannot tell apart (a finer mixture leaves the flow only the training points to learn)
     fits, scores = [], []
     for count in [k for k in COMPONENT_CHOICES if k <= most] or [most]:  # few points: the most they allow
-        fits.append(fit_vmf_mixture(points, count, seed=seed, background=True))
+        fits.append(fit_vmf_mixture(points, count, seed=seed))
         scores.append(-fits[-1].log_prob(val_points.double()))
     means = [float(v.mean()) for v in scores]
     lowest = min(range(len(means)), key=means.__getitem__)
