@@ -8,6 +8,8 @@ import shlex
 from typing import Any
 
 from flowmatch import __version__
+from flowmatch.data import TOY_SETS
+from flowmatch.manifolds import CURVED_SETS
 from flowmatch.options import describe
 from flowmatch.recipes import RecipeConfig, image_stages, recipe_defaults
 from flowmatch.runs import SamplerSettings
@@ -94,7 +96,12 @@ def model_card(
     if text:
         lines.append(f"flowmatch likelihood {ref} --data FILE.txt   # the bound: nll (nats per character) and bpc\n")
     elif not images and not vocab:
-        lines.append(f"flowmatch eval {ref} --solver {solver} --steps {steps} --n 2000 --metrics w2\n")
+        # data from a file are not in the export: the reader names their own copy
+        own = "" if data in TOY_SETS or data in CURVED_SETS else f" --ref {shlex.quote(str(data))}"
+        curved = t.get("manifold", "euclidean") != "euclidean"
+        lines.append(f"flowmatch eval {ref}{own} --solver {solver} --steps {steps} --n 2000" + ("\n" if curved else " --metrics w2\n"))
+        if curved:
+            lines.append(f"flowmatch likelihood {ref} --data {shlex.quote(str(data)) if own else data}   # nats per point, w.r.t. the area of the sphere\n")
     lines.append("```\n\n```python\n" + ("import torch\n\n" if images and k else "") + "import flowmatch\n\n")
     lines.append(f'model = flowmatch.from_pretrained("{ref}")\n')
     if images and k:
@@ -136,7 +143,9 @@ def model_card(
     lines.append("## Reproduce\n\n```bash\n" + command.strip() + "\n```\n\n")
     lines.append(
         "## Files\n\n`model.safetensors` (weights), `config.json` (data shape, classes, network and its options, path, source, sampler, and the full training config), "
-        "`README.md` (this card), `samples.png`. No file here is a pickle; loading runs no code.\n"
+        "`README.md` (this card), `samples.png`"
+        + (", `source.safetensors` (the source: its points, or the fitted mixture's parameters)" if meta["source"] != "gaussian" and meta["source"] not in TOY_SETS else "")
+        + ". No file here is a pickle; loading runs no code.\n"
     )
     return "".join(lines)
 
