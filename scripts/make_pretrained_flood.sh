@@ -7,11 +7,12 @@
 # the Riemannian score-based models' code (oxcsml/riemannian-score-sde, data/flood.csv).
 # The earth recipe of benchmarks/earth.py on all the events, with a fixed step count instead of a
 # time budget and a validation split, so that the same torch build gives the same weights: a flow
-# from a von Mises-Fisher mixture of 256 components fitted to the events (the size the
-# benchmark's validation splits chose), each event paired with a draw from its own component, a
-# 256 x 4 MLP with 128 Fourier features (scale 20), 8,000 steps (the benchmark's best validation
-# checkpoints came at 5,500 to 7,000), seed 0, one thread. Then the package's folder is replaced by
-# the new export (git shows what changed). A few minutes on one core.
+# from a von Mises-Fisher mixture of 256 components fitted to the events (the size four of the
+# benchmark's five validation splits chose), each event paired with a draw from its own
+# component, a 256 x 4 MLP with 128 Fourier features (scale 20), 8,000 steps (three of the five
+# Flood seeds had their best validation checkpoint at 5,500 to 7,500 steps), seed 0, one thread.
+# Then the package's folder is replaced by the new export (git shows what changed). A few minutes
+# on one core.
 set -euo pipefail
 if [ $# -lt 1 ] || [ ! -f "$1" ]; then echo "error: give the Flood events' CSV file as the first argument" >&2; exit 2; fi
 DATA=$(realpath "$1")

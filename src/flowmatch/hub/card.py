@@ -97,11 +97,12 @@ def model_card(
         lines.append(f"flowmatch likelihood {ref} --data FILE.txt   # the bound: nll (nats per character) and bpc\n")
     elif not images and not vocab:
         # data from a file are not in the export: the reader names their own copy
-        own = "" if data in TOY_SETS or data in CURVED_SETS else f" --ref {shlex.quote(str(data))}"
+        quoted = shlex.quote(str(data))
+        own = "" if data in TOY_SETS or data in CURVED_SETS else f" --ref {quoted}"
         curved = t.get("manifold", "euclidean") != "euclidean"
         lines.append(f"flowmatch eval {ref}{own} --solver {solver} --steps {steps} --n 2000" + ("\n" if curved else " --metrics w2\n"))
         if curved:
-            lines.append(f"flowmatch likelihood {ref} --data {shlex.quote(str(data)) if own else data}   # nats per point, w.r.t. the area of the sphere\n")
+            lines.append(f"flowmatch likelihood {ref} --data {quoted}   # nats per point, w.r.t. the area of the sphere\n")
     lines.append("```\n\n```python\n" + ("import torch\n\n" if images and k else "") + "import flowmatch\n\n")
     lines.append(f'model = flowmatch.from_pretrained("{ref}")\n')
     if images and k:
