@@ -1,10 +1,11 @@
 """Character-level text: a discrete flow (`flowmatch train --data FILE.txt`) against an
-autoregressive transformer of the same size, trained for the same minutes in the same run.
+autoregressive transformer of the same size, trained for the same minutes at the same time.
 
 Tiny Shakespeare (`tinyshakespeare.txt` of the development data) on nanoGPT's split (first 90% of the
 characters to train on, last 10% to validate). Both models are the same transformer (width
 `--width`, `--layers` blocks, `--heads` heads, windows of `--seq-len` characters, batch
-`--batch-size`, AdamW at 1e-3 with a cosine schedule sized to the time budget): the flow's is
+`--batch-size`, rotary positions, AdamW at 1e-3 with a cosine schedule sized to the time
+budget), each trained in its own process of one thread, side by side: the flow's is
 bidirectional and conditioned on time (flowmatch's `transformer`, trained by `flowmatch train`
 with its defaults: mask source, linear kappa, the KL loss that is the likelihood bound, EMA); the
 reference is the same blocks made causal, predicting the next character (benchmarks only, not a
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -43,18 +45,17 @@ TEXT = ROOT.parent / "shared" / "data" / "text" / "tinyshakespeare.txt"
 
 
 class CausalTransformer(nn.Module):
-    """The flow's transformer with causal attention and no time input: logits of the next character."""
+    """The flow's transformer (rotary positions) with causal attention and no time input: logits of the next character."""
 
-    def __init__(self, vocab: int, seq_len: int, dim: int, layers: int, heads: int):
+    def __init__(self, vocab: int, dim: int, layers: int, heads: int):
         super().__init__()
         self.token_embed = nn.Embedding(vocab, dim)
-        self.pos_embed = nn.Parameter(torch.randn(seq_len, dim) * 0.02)
-        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, causal=True) for _ in range(layers))
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, causal=True, rope=True) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, vocab)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.token_embed(x) + self.pos_embed[: x.shape[1]]
+        h = self.token_embed(x)
         c = torch.zeros(x.shape[0], h.shape[-1])  # no conditioning: the blocks' modulations are their biases
         for block in self.blocks:
             h = block(h, c)
@@ -64,7 +65,7 @@ class CausalTransformer(nn.Module):
 def train_reference(data: TextData, args: argparse.Namespace) -> tuple[nn.Module, int]:
     """Next-character cross-entropy for `args.minutes`, cosine schedule planned from the pace of the first tenth."""
     torch.manual_seed(args.seed)
-    model = CausalTransformer(data.vocab_size, args.seq_len, args.width, args.layers, args.heads)
+    model = CausalTransformer(data.vocab_size, args.width, args.layers, args.heads)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
     g = torch.Generator().manual_seed(args.seed)
     start, step, planned = time.perf_counter(), 0, 10**9
@@ -106,6 +107,17 @@ def reference_sample(model: nn.Module, data: TextData, n: int, seed: int) -> lis
     return data.decode(x)
 
 
+def reference_job(args: argparse.Namespace, out: str) -> None:
+    """Train and score the reference (in its own process); writes reference.json into `out`."""
+    torch.set_num_threads(1)
+    data = TextData(Path(out) / "train.txt", args.seq_len)
+    val = TextData(Path(out) / "val.txt", args.seq_len, data.vocabulary)
+    ref, steps = train_reference(data, args)
+    record = {"steps": steps, "parameters": sum(p.numel() for p in ref.parameters()), "val_nats_per_char": round(reference_loss(ref, val.windows()), 4)}
+    record["samples"] = reference_sample(ref, data, 3, args.seed)
+    (Path(out) / "reference.json").write_text(json.dumps(record), encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=20.0, help="wall-clock training minutes of each model")
@@ -124,10 +136,12 @@ def main() -> None:
     cut = int(0.9 * len(text))
     (out / "train.txt").write_text(text[:cut], encoding="utf-8")
     (out / "val.txt").write_text(text[cut:], encoding="utf-8")
-    data = TextData(out / "train.txt", args.seq_len)
-    val = TextData(out / "val.txt", args.seq_len, data.vocabulary)
     record: dict = {"minutes": args.minutes, "seq_len": args.seq_len, "batch_size": args.batch_size, "width": args.width, "layers": args.layers, "heads": args.heads, "threads": 1}
 
+    # The reference trains in a second process at the same time as the flow, one thread each, so
+    # that both meet the same load of a shared machine for the same minutes.
+    reference = mp.get_context("spawn").Process(target=reference_job, args=(args, str(out)))
+    reference.start()
     config = TrainConfig(
         data=str(out / "train.txt"), seq_len=args.seq_len, batch_size=args.batch_size, embed_dim=args.width, layers=args.layers, heads=args.heads,
         steps=1_000_000, max_minutes=args.minutes, budget_schedule=True, save_every=1_000_000, log_every=200, progress=False, seed=args.seed, out=str(out / "flow"),
@@ -145,14 +159,14 @@ def main() -> None:
     }
     print(json.dumps({"flow": record["flow"]}), flush=True)
 
-    ref, ref_steps = train_reference(data, args)
-    ref_loss = reference_loss(ref, val.windows())
-    record["reference"] = {"steps": ref_steps, "parameters": sum(p.numel() for p in ref.parameters()), "val_nats_per_char": round(ref_loss, 4)}
+    reference.join()
+    record["reference"] = json.loads((out / "reference.json").read_text(encoding="utf-8"))
+    ref_loss = record["reference"]["val_nats_per_char"]
     record["ratio"] = round(bound.nll / ref_loss, 3)
-    print(json.dumps({"reference": record["reference"], "ratio": record["ratio"]}), flush=True)
+    print(json.dumps({"reference": {k: v for k, v in record["reference"].items() if k != "samples"}, "ratio": record["ratio"]}), flush=True)
 
     record["samples"] = {f"flow_{steps}_steps": run.data.decode(sample_tokens(run, 3, steps=steps, seed=args.seed).x) for steps in (16, 64, 256)}
-    record["samples"]["reference"] = reference_sample(ref, data, 3, args.seed)
+    record["samples"]["reference"] = record["reference"].pop("samples")
     (out / "text_benchmark.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     print(json.dumps(record["samples"], indent=2))
     print(json.dumps({k: v for k, v in record.items() if k != "samples"}))

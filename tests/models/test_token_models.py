@@ -49,3 +49,27 @@ def test_builder_pairs_token_models_with_token_data():
         build_model("transformer", (8,), vocab=4, embed_dim=30, heads=4)
     with pytest.raises(FlowmatchError, match="shape"):
         build_model("token-mlp", (2, 2), vocab=4)
+
+
+def test_rotary_scores_depend_only_on_the_offset():
+    """<R_p q, R_s k> = <R_{p+d} q, R_{s+d} k>: rotated queries and keys see relative positions, and rotations keep norms."""
+    from flowmatch.models.tokens import rotary_tables, rotate
+
+    torch.manual_seed(0)
+    q, k = torch.randn(8), torch.randn(8)
+    cos, sin = rotary_tables(12, 8)
+    qs = rotate(q.expand(1, 1, 12, 8), cos, sin)[0, 0]
+    ks = rotate(k.expand(1, 1, 12, 8), cos, sin)[0, 0]
+    assert torch.allclose(qs.norm(dim=-1), q.norm().expand(12), atol=1e-5)
+    for offset in (0, 1, 3):
+        scores = torch.stack([qs[p] @ ks[p + offset] for p in range(12 - offset)])
+        assert torch.allclose(scores, scores[0].expand_as(scores), atol=1e-4)
+    assert not torch.allclose(qs[0] @ ks[1], qs[0] @ ks[3], atol=1e-3)  # different offsets score differently
+
+
+def test_transformer_positions_are_an_option():
+    rope = build_model("transformer", (6,), vocab=5, input_vocab=6, embed_dim=32, layers=1, heads=4)
+    learned = build_model("transformer", (6,), vocab=5, input_vocab=6, embed_dim=32, layers=1, heads=4, positions="learned")
+    assert rope.pos_embed is None and learned.pos_embed.shape == (6, 32)
+    with pytest.raises(FlowmatchError, match="positions"):
+        TokenTransformer(5, 4, seq_len=6, dim=32, layers=1, heads=4, positions="absolute")

@@ -16,7 +16,7 @@ from flowmatch.manifolds import Manifold, TangentVelocity
 from flowmatch.models.diffusers_unet import DiffusersUNetVelocity  # imports diffusers (an optional extra) only when built
 from flowmatch.models.mlp import MLPVelocity
 from flowmatch.models.simple_cnn import SimpleCNNVelocity
-from flowmatch.models.tokens import TokenMLP, TokenTransformer
+from flowmatch.models.tokens import POSITIONS, TokenMLP, TokenTransformer
 from flowmatch.models.unet import UNetVelocity
 from flowmatch.models.velocity_score import VelocityAndScore
 from flowmatch.options import build, check_options, option
@@ -116,6 +116,7 @@ class TransformerConfig:
     embed_dim: int = option(256, "transformer: width of the token embeddings and blocks", min=8)
     layers: int = option(4, "transformer: blocks", min=1)
     heads: int = option(4, "transformer: attention heads (embed-dim must be a multiple)", min=1)
+    positions: str = option("rope", "transformer: positions as rotary embeddings of queries and keys, or learnt vectors", choices=POSITIONS)
 
     def __post_init__(self):
         check_options(self)
@@ -208,7 +209,7 @@ def _token_mlp(cfg: TokenMLPConfig, shape: tuple[int, ...], num_classes: int, me
 def _transformer(cfg: TransformerConfig, shape: tuple[int, ...], num_classes: int, mean_flow: bool, vocab: int = 0, input_vocab: int = 0) -> nn.Module:
 
     _no_mean_flow("transformer", mean_flow)
-    return TokenTransformer(input_vocab, vocab, _sequence_length("transformer", shape), dim=cfg.embed_dim, layers=cfg.layers, heads=cfg.heads, num_classes=num_classes)
+    return TokenTransformer(input_vocab, vocab, _sequence_length("transformer", shape), dim=cfg.embed_dim, layers=cfg.layers, heads=cfg.heads, num_classes=num_classes, positions=cfg.positions)
 
 
 ARCHITECTURES: dict[str, tuple[type, Callable[[Any, tuple[int, ...], int, bool], nn.Module]]] = {
