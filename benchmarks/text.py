@@ -4,12 +4,12 @@ autoregressive transformer of the same size, trained for the same minutes at the
 Tiny Shakespeare (`tinyshakespeare.txt` of the development data) on nanoGPT's split (first 90% of the
 characters to train on, last 10% to validate). Both models are the same transformer (width
 `--width`, `--layers` blocks, `--heads` heads, windows of `--seq-len` characters, batch
-`--batch-size`, rotary positions, AdamW at 1e-3 with a cosine schedule sized to the time
-budget), each trained in its own process of one thread, side by side: the flow's is
-bidirectional and conditioned on time (flowmatch's `transformer`, trained by `flowmatch train`
-with its defaults: mask source, linear kappa, the KL loss that is the likelihood bound, EMA); the
-reference is the same blocks made causal, predicting the next character (benchmarks only, not a
-product feature). Reported: validation nats per character of each (the flow's is its bound, an
+`--batch-size`, rotary positions unless `--positions learned`, AdamW at 1e-3 with a cosine
+schedule sized to the time budget), each trained in its own process of one thread, side by
+side: the flow's is bidirectional and conditioned on time (flowmatch's `transformer`, trained by
+`flowmatch train` with its defaults: mask source, linear kappa, the KL loss that is the
+likelihood bound, EMA); the reference is the same blocks made causal, predicting the next
+character (benchmarks only, not a product feature). Reported: validation nats per character of each (the flow's is its bound, an
 upper bound on its true loss, on non-overlapping windows; the reference's is its cross-entropy on
 the same windows), their ratio, and samples (the flow at several step counts).
 
@@ -45,17 +45,18 @@ TEXT = ROOT.parent / "shared" / "data" / "text" / "tinyshakespeare.txt"
 
 
 class CausalTransformer(nn.Module):
-    """The flow's transformer (rotary positions) with causal attention and no time input: logits of the next character."""
+    """The flow's transformer with causal attention and no time input: logits of the next character."""
 
-    def __init__(self, vocab: int, dim: int, layers: int, heads: int):
+    def __init__(self, vocab: int, seq_len: int, dim: int, layers: int, heads: int, positions: str):
         super().__init__()
         self.token_embed = nn.Embedding(vocab, dim)
-        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, causal=True, rope=True) for _ in range(layers))
+        self.pos_embed = None if positions == "rope" else nn.Parameter(torch.randn(seq_len, dim) * 0.02)
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, causal=True, rope=positions == "rope") for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, vocab)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.token_embed(x)
+        h = self.token_embed(x) if self.pos_embed is None else self.token_embed(x) + self.pos_embed[: x.shape[1]]
         c = torch.zeros(x.shape[0], h.shape[-1])  # no conditioning: the blocks' modulations are their biases
         for block in self.blocks:
             h = block(h, c)
@@ -65,7 +66,7 @@ class CausalTransformer(nn.Module):
 def train_reference(data: TextData, args: argparse.Namespace) -> tuple[nn.Module, int]:
     """Next-character cross-entropy for `args.minutes`, cosine schedule planned from the pace of the first tenth."""
     torch.manual_seed(args.seed)
-    model = CausalTransformer(data.vocab_size, args.width, args.layers, args.heads)
+    model = CausalTransformer(data.vocab_size, args.seq_len, args.width, args.layers, args.heads, args.positions)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
     g = torch.Generator().manual_seed(args.seed)
     start, step, planned = time.perf_counter(), 0, 10**9
@@ -126,6 +127,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--positions", default="rope", choices=("rope", "learned"), help="positions of both transformers")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="", help="folder for the run, splits and the JSON record (default: a temporary one)")
     args = ap.parse_args()
@@ -136,14 +138,23 @@ def main() -> None:
     cut = int(0.9 * len(text))
     (out / "train.txt").write_text(text[:cut], encoding="utf-8")
     (out / "val.txt").write_text(text[cut:], encoding="utf-8")
-    record: dict = {"minutes": args.minutes, "seq_len": args.seq_len, "batch_size": args.batch_size, "width": args.width, "layers": args.layers, "heads": args.heads, "threads": 1}
+    record: dict = {
+        "minutes": args.minutes,
+        "seq_len": args.seq_len,
+        "batch_size": args.batch_size,
+        "width": args.width,
+        "layers": args.layers,
+        "heads": args.heads,
+        "positions": args.positions,
+        "threads": 1,
+    }
 
     # The reference trains in a second process at the same time as the flow, one thread each, so
     # that both meet the same load of a shared machine for the same minutes.
     reference = mp.get_context("spawn").Process(target=reference_job, args=(args, str(out)))
     reference.start()
     config = TrainConfig(
-        data=str(out / "train.txt"), seq_len=args.seq_len, batch_size=args.batch_size, embed_dim=args.width, layers=args.layers, heads=args.heads,
+        data=str(out / "train.txt"), seq_len=args.seq_len, batch_size=args.batch_size, embed_dim=args.width, layers=args.layers, heads=args.heads, positions=args.positions,
         steps=1_000_000, max_minutes=args.minutes, budget_schedule=True, save_every=1_000_000, log_every=200, progress=False, seed=args.seed, out=str(out / "flow"),
     )  # fmt: skip
     result = train(config)
