@@ -2,11 +2,12 @@
 
 One run trains both on the recipe of flow_matching's `2d_discrete_flow_matching` notebook: two
 tokens of vocabulary 128, uniform source, kappa_t = t^2, generalised-KL loss, Adam at 1e-3, batch
-4096, the same number of steps, and an MLP of the same shape (each token embedded in 128
-dimensions, 3 hidden layers of 128, 128 x 2 logits; the notebook's network feeds t through
-Linear(1, 1), flowmatch's `token-mlp` a 32-wide sinusoidal embedding). Both see the same data
-draws (the notebook's law), in alternating chunks of 100 steps, so that both meet the same load
-on a shared machine (each one's training time sums its own chunks). Then each samples `--samples` points at NFE 8, 16 and 64 (flow_matching:
+4096, the same number of steps, and the same MLP (each token embedded in 128 dimensions, t
+through Linear(1, 1), 3 hidden layers of 128, 128 x 2 logits), initialised alike from the seed;
+`--network token-mlp` gives flowmatch its own `token-mlp` of the same shape instead (t through a
+32-wide sinusoidal embedding). Both see the same data draws (the notebook's law), in alternating
+chunks of 100 steps, so that both meet the same load on a shared machine (each one's training
+time sums its own chunks). Then each samples `--samples` points at NFE 8, 16 and 64 (flow_matching:
 MixtureDiscreteEulerSolver over [0, 1 - 1e-3] with step 1/NFE, as in the notebook; flowmatch:
 `sample_discrete`, the Euler step in kappa) and the total variation of the 128 x 128 histogram to
 the exact law is printed, beside the Monte-Carlo floor (the TV of as many exact draws).
@@ -84,11 +85,11 @@ def fm_trainer(seed: int):
     return step
 
 
-def our_trainer(seed: int):
+def our_trainer(seed: int, network: str):
     """One training step of flowmatch's discrete flow on the same recipe per call (returns the model)."""
     torch.manual_seed(seed)
     path = MixturePath(PolynomialKappa(2.0), VOCAB, "uniform")
-    model = build_model("token-mlp", (2,), vocab=VOCAB, hidden=HIDDEN, depth=3)
+    model = NotebookMLP() if network == "notebook" else build_model("token-mlp", (2,), vocab=VOCAB, hidden=HIDDEN, depth=3)
     optim = torch.optim.Adam(model.parameters(), lr=LR)
     g = torch.Generator().manual_seed(seed)
 
@@ -103,10 +104,10 @@ def our_trainer(seed: int):
     return step, path
 
 
-def train_both(batches: list[Tensor], seed: int, chunk: int = 100) -> tuple[nn.Module, nn.Module, MixturePath, float, float]:
+def train_both(batches: list[Tensor], seed: int, network: str, chunk: int = 100) -> tuple[nn.Module, nn.Module, MixturePath, float, float]:
     """Both trained on the same batches, alternating chunks of `chunk` steps so that both meet the
     same load of a shared machine; each one's time is the sum of its own chunks."""
-    fm_step, (our_step, path) = fm_trainer(seed), our_trainer(seed)
+    fm_step, (our_step, path) = fm_trainer(seed), our_trainer(seed, network)
     fm_time = our_time = 0.0
     for i in range(0, len(batches), chunk):
         for which in ("fm", "ours"):
@@ -157,6 +158,7 @@ def main() -> None:
     ap.add_argument("--nfe", default="8,16,64")
     ap.add_argument("--chunk", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--network", default="notebook", choices=("notebook", "token-mlp"), help="flowmatch's network: the notebook's MLP (the same as flow_matching's) or its own token-mlp")
     ap.add_argument("--out", default="", help="append the results as JSON lines to this file")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -165,8 +167,8 @@ def main() -> None:
     g = torch.Generator().manual_seed(args.seed)
     batches = [data.sample(BATCH, g).x for _ in range(args.steps)]
     floor = tv(data.sample(args.samples, torch.Generator().manual_seed(args.seed + 1)).x, p)
-    print(f"threads 1, {args.steps} steps of batch {BATCH}, {args.samples} samples; Monte-Carlo floor of the TV: {floor:.4f}", flush=True)
-    fm_model, our_model, path, fm_time, our_time = train_both(batches, args.seed)
+    print(f"network {args.network}, seed {args.seed}, threads 1, {args.steps} steps of batch {BATCH}, {args.samples} samples; Monte-Carlo floor of the TV: {floor:.4f}", flush=True)
+    fm_model, our_model, path, fm_time, our_time = train_both(batches, args.seed, args.network)
     print(f"flow_matching  trained in {fm_time:.1f} s ({sum(q.numel() for q in fm_model.parameters())} parameters)", flush=True)
     print(f"flowmatch      trained in {our_time:.1f} s ({sum(q.numel() for q in our_model.parameters())} parameters)", flush=True)
     rows = []
@@ -183,7 +185,16 @@ def main() -> None:
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
-    summary = {"steps": args.steps, "samples": args.samples, "floor": round(floor, 4), "train_s_flow_matching": round(fm_time, 1), "train_s_flowmatch": round(our_time, 1), "rows": rows}
+    summary = {
+        "network": args.network,
+        "seed": args.seed,
+        "steps": args.steps,
+        "samples": args.samples,
+        "floor": round(floor, 4),
+        "train_s_flow_matching": round(fm_time, 1),
+        "train_s_flowmatch": round(our_time, 1),
+        "rows": rows,
+    }
     print(json.dumps(summary))
     if args.out:
         with open(args.out, "a") as fh:
