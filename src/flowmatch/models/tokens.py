@@ -30,8 +30,8 @@ TOKEN_TIME_SCALE = 1.0
 
 # How the transformer sees positions. Rotary embeddings give attention the relative offset of two
 # characters from the first step, where learnt vectors (initialised small) must first be learnt: on
-# Tiny Shakespeare (width 128, 4 blocks, 3 minutes on one core) the mask-path bound fell to 2.23
-# nats per character with rotary positions against 3.30 with learnt ones (the unigram level).
+# Tiny Shakespeare (width 128, 4 blocks, benchmarks/text.py --minutes 4) the mask-path bound fell
+# to 2.36 nats per character with rotary positions against 3.31 with learnt ones (the unigram level).
 POSITIONS = ("rope", "learned")
 
 
