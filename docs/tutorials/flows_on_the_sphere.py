@@ -53,7 +53,7 @@ EARTH_KM = 6371.0
 #
 # follows the great circle at the constant speed d(x0, x1), the angle between the two points.
 # `GeodesicPath` gives x_t and its velocity u_t = d/dt x_t in closed form; we check its norm, its
-# speed, its end points, that u_t is tangent (<x_t, u_t> = 0), and u_t against a finite difference.
+# speed, its end points, that u_t is tangent (`<x_t, u_t> = 0`), and u_t against a finite difference.
 
 # %%
 cities = latlon_to_xyz(torch.tensor([51.5, 35.7], dtype=torch.float64), torch.tensor([-0.1, 139.7], dtype=torch.float64))
@@ -117,7 +117,7 @@ plt.close(fig)
 # ## The Riemannian flow-matching loss
 #
 # The data: `vmf_mixture()`, four von Mises-Fisher components on S^2 with concentrations 10 to
-# 40, p(x) = sum_k w_k kappa_k / (4 pi sinh kappa_k) exp(kappa_k <mu_k, x>). Its density is known
+# 40, `p(x) = sum_k w_k kappa_k / (4 pi sinh kappa_k) exp(kappa_k <mu_k, x>)`. Its density is known
 # in closed form, so its entropy H(p) = -integral p log p dA (the best NLL any model can score on
 # its draws) can be computed by quadrature. A grid with equal steps in z = sin(latitude) and in
 # longitude has cells of equal area (Archimedes' hat-box theorem), so the integral is a plain mean
@@ -125,7 +125,7 @@ plt.close(fig)
 #
 # The network: an MLP that sees the point's coordinates (x, y, z) and t. Its raw output is any
 # vector of R^3; `TangentVelocity` projects it onto the tangent plane at x,
-# P_x w = w - <x, w> x, so that the field it defines can be followed without leaving the sphere.
+# `P_x w = w - <x, w> x`, so that the field it defines can be followed without leaving the sphere.
 #
 # The loss: draw x0 uniform on the sphere, x1 from the data, t uniform, and regress the field at
 # x_t on the geodesic's velocity u_t, in the metric's norm:
