@@ -74,7 +74,7 @@ for row, source in enumerate(("uniform", "mask")):
         x_t = path.sample(x1, torch.full((N,), t), torch.Generator().manual_seed(2))
         hist = torch.bincount(x_t[:, 0] * size + x_t[:, 1], minlength=size * size).reshape(size, size).double()
         image = hist.repeat_interleave(widths, 0).repeat_interleave(widths, 1).T
-        ax.imshow(image, origin="lower", cmap="magma", interpolation="nearest", norm=LogNorm(vmin=1) if source == "mask" else None)
+        ax.imshow(image.numpy(), origin="lower", cmap="magma", interpolation="nearest", norm=LogNorm(vmin=1) if source == "mask" else None)
         ax.set_title(f"{source}, t = {t}")
         ax.set_facecolor("black")  # empty cells (log scale: log 0 is drawn as the background)
         ax.set_xticks([])
@@ -84,13 +84,13 @@ fig.savefig(OUT / "path.png", dpi=90, bbox_inches="tight")
 plt.close(fig)
 
 # %% [markdown]
-# The marginal of the path is exact, token by token: on the mask path the fraction of tokens that
+# The path's marginal is known in closed form, token by token: on the mask path the fraction of tokens that
 # show their data value is kappa_t, and on the uniform path it is kappa_t + (1 - kappa_t) / V (a
 # uniform draw hits the data token by chance one time in V). Measured on the draws, for three
 # schedules:
 
 # %%
-for schedule in (PolynomialKappa(1.0), PolynomialKappa(2.0), CosineKappa()):
+for formula, schedule in (("t", PolynomialKappa(1.0)), ("t^2", PolynomialKappa(2.0)), ("1 - cos(pi t / 2)", CosineKappa())):
     for source in ("mask", "uniform"):
         path = MixturePath(schedule, vocab_size=V, source=source)
         cells = []
@@ -99,7 +99,7 @@ for schedule in (PolynomialKappa(1.0), PolynomialKappa(2.0), CosineKappa()):
             expected = kappa if source == "mask" else kappa + (1 - kappa) / V
             shown = (path.sample(x1, torch.full((N,), t), torch.Generator().manual_seed(3)) == x1).double().mean().item()
             cells.append(f"t={t}: {shown:.4f} (closed form {expected:.4f})")
-        print(f"{type(schedule).__name__}{getattr(schedule, 'n', '')!s:4s} {source:8s}", "  ".join(cells))
+        print(f"kappa_t = {formula:17s} {source:8s}", "  ".join(cells))
 print(f"(standard error of each fraction: about {math.sqrt(0.25 / (2 * N)):.4f})")
 
 # %% [markdown]
@@ -146,7 +146,7 @@ window = max(1, STEPS // 20)
 smooth = torch.tensor(losses).unfold(0, window, 1).mean(1)
 print(f"loss over the last {window} steps: {smooth[-1]:.4f} nats per token (entropy {entropy / 2:.4f})")
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(torch.arange(len(smooth)) + window, smooth, label=f"loss (mean of {window} steps)")
+ax.plot((torch.arange(len(smooth)) + window).numpy(), smooth.numpy(), label=f"loss (mean of {window} steps)")
 ax.axhline(entropy / 2, color="k", ls="--", lw=1, label="entropy of the data, per token")
 ax.set_xlabel("training step")
 ax.set_ylabel("nats per token")
@@ -211,11 +211,11 @@ with torch.no_grad():
 print(f"{'0.5 / N':16s}                        {', '.join(f'{0.5 / n:.4f}' for n in nfes)}")
 
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
-axes[0].imshow(p_exact.T, origin="lower", cmap="magma", interpolation="nearest")
+axes[0].imshow(p_exact.T.numpy(), origin="lower", cmap="magma", interpolation="nearest")
 axes[0].set_title("exact law")
 for ax, (steps, x) in zip(axes[1:], sorted(pictures.items())):
     hist = torch.bincount(x[:, 0] * V + x[:, 1], minlength=V * V).reshape(V, V)
-    ax.imshow(hist.T, origin="lower", cmap="magma", interpolation="nearest")
+    ax.imshow(hist.T.numpy(), origin="lower", cmap="magma", interpolation="nearest")
     ax.set_title(f"network, NFE {steps}: TV {tv['trained network'][nfes.index(steps)]:.3f}")
 for ax in axes:
     ax.set_xticks([])
@@ -229,7 +229,7 @@ grid = torch.logspace(0, math.log10(nfes[-1]), 50)
 for ax, values, label in ((axes[0], tv, "total variation to the exact law"), (axes[1], off, "share of samples on empty cells")):
     for name, ys in values.items():
         ax.plot(nfes, ys, "o-", label=name)
-    ax.plot(grid, 0.5 / grid, "k:", label="0.5 / N")
+    ax.plot(grid.numpy(), (0.5 / grid).numpy(), "k:", label="0.5 / N")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("NFE (steps)")
     ax.set_ylabel(label)
@@ -315,7 +315,7 @@ fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
 for k, ax in enumerate(axes):
     x = guided[2.0][labels == k]
     hist = torch.bincount(x[:, 0] * V + x[:, 1], minlength=V * V).reshape(V, V)
-    ax.imshow(hist.T, origin="lower", cmap="magma", interpolation="nearest")
+    ax.imshow(hist.T.numpy(), origin="lower", cmap="magma", interpolation="nearest")
     ax.set_title(f"quadrant {k}, guidance 2")
     ax.set_xticks([])
     ax.set_yticks([])
