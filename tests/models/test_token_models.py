@@ -73,3 +73,6 @@ def test_transformer_positions_are_an_option():
     assert rope.pos_embed is None and learned.pos_embed.shape == (6, 32)
     with pytest.raises(FlowmatchError, match="positions"):
         TokenTransformer(5, 4, seq_len=6, dim=32, layers=1, heads=4, positions="absolute")
+    with pytest.raises(FlowmatchError, match="must be even"):
+        TokenTransformer(5, 4, seq_len=6, dim=36, layers=1, heads=4)
+    assert TokenTransformer(5, 4, seq_len=6, dim=36, layers=1, heads=4, positions="learned")(torch.zeros(2, 6, dtype=torch.long), torch.rand(2)).shape == (2, 6, 4)

@@ -132,6 +132,8 @@ class TokenTransformer(nn.Module):
             raise FlowmatchError(f"transformer: unknown positions {positions!r}; choose one of {', '.join(POSITIONS)}")
         self.input_vocab, self.vocab, self.seq_len, self.num_classes = input_vocab, vocab, seq_len, num_classes
         rope = positions == "rope"
+        if rope and (dim // heads) % 2:
+            raise FlowmatchError(f"transformer: rotary positions pair a head's features, so embed-dim / heads must be even (got {dim} / {heads})")
         self.token_embed = nn.Embedding(input_vocab, dim)
         self.pos_embed = None if rope else nn.Parameter(torch.randn(seq_len, dim) * 0.02)
         self.time_embed = TimeEmbedding(min(dim, 128), dim, scale=TOKEN_TIME_SCALE)
