@@ -93,6 +93,14 @@ def run_seed(name: str, seed: int, minutes: float, workdir: Path, recipe: dict, 
     }
 
 
+def _literal(value: str) -> object:
+    """A --set value for an option outside the recipe: a JSON number or boolean, else the string."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sets", nargs="+", default=["flood", "fire"], choices=["flood", "fire"])
@@ -105,7 +113,7 @@ def main() -> None:
     torch.set_num_threads(1)
     recipe = dict(RECIPE)
     for key, value in args.set:
-        recipe[key] = type(RECIPE[key])(value) if key in RECIPE else value
+        recipe[key] = type(RECIPE[key])(value) if key in RECIPE else _literal(value)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(args.keep or tmp)
