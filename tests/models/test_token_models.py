@@ -76,3 +76,12 @@ def test_transformer_positions_are_an_option():
     with pytest.raises(FlowmatchError, match="must be even"):
         TokenTransformer(5, 4, seq_len=6, dim=36, layers=1, heads=4)
     assert TokenTransformer(5, 4, seq_len=6, dim=36, layers=1, heads=4, positions="learned")(torch.zeros(2, 6, dtype=torch.long), torch.rand(2)).shape == (2, 6, 4)
+
+
+def test_rotary_tables_first_made_while_sampling_still_train():
+    model = TokenTransformer(5, 4, seq_len=7, dim=16, layers=1, heads=2)
+    x = torch.randint(5, (3, 7))
+    with torch.inference_mode():
+        model(x, torch.rand(3))
+    model(x, torch.rand(3)).sum().backward()
+    assert model.blocks[0].qkv.weight.grad is not None

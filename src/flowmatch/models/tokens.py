@@ -15,6 +15,8 @@ rotary position embedding.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -70,11 +72,13 @@ class TokenMLP(nn.Module):
         return self.net(h).reshape(x.shape[0], self.seq_len, self.vocab)
 
 
+@functools.lru_cache(maxsize=16)  # a pure function of its arguments, called by every block at every step
 def rotary_tables(length: int, head_dim: int, base: float = 10000.0) -> tuple[Tensor, Tensor]:
     """cos, sin: (L, head_dim / 2) of the rotary position embedding, angle_{p,i} = p / base^(2i / head_dim)."""
-    freqs = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
-    angles = torch.arange(length, dtype=torch.float64)[:, None] * freqs[None]
-    return angles.cos().float(), angles.sin().float()
+    with torch.inference_mode(False):  # cached: ordinary tensors even when first asked for while sampling
+        freqs = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+        angles = torch.arange(length, dtype=torch.float64)[:, None] * freqs[None]
+        return angles.cos().float(), angles.sin().float()
 
 
 def rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
