@@ -4,11 +4,11 @@ autoregressive transformer of the same size, trained for the same minutes at the
 Tiny Shakespeare (`tinyshakespeare.txt` of the development data) on nanoGPT's split (first 90% of the
 characters to train on, last 10% to validate). Both models are the same transformer (width
 `--width`, `--layers` blocks, `--heads` heads, windows of `--seq-len` characters, batch
-`--batch-size`, rotary positions unless `--positions learned`, AdamW at 1e-3 with a cosine
-schedule sized to the time budget), each trained in its own process of one thread, side by
+`--batch-size`, rotary positions unless `--positions learned`, AdamW at the flow's default rate
+for text, 2e-3, with a cosine schedule sized to the time budget), each trained in its own process of one thread, side by
 side: the flow's is bidirectional and conditioned on time (flowmatch's `transformer`, trained by
-`flowmatch train` with its defaults: mask source, linear kappa, the KL loss that is the
-likelihood bound, EMA); the reference is the same blocks made causal, predicting the next
+`flowmatch train` with its defaults for text: mask source, linear kappa, cross-entropy of the
+masked characters, EMA); the reference is the same blocks made causal, predicting the next
 character (benchmarks only, not a product feature). Reported: validation nats per character of each (the flow's is its bound, an
 upper bound on its true loss, on non-overlapping windows; the reference's is its cross-entropy on
 the same windows), their ratio, and samples (the flow at several step counts).
@@ -67,7 +67,7 @@ def train_reference(data: TextData, args: argparse.Namespace) -> tuple[nn.Module
     """Next-character cross-entropy for `args.minutes`, cosine schedule planned from the pace of the first tenth."""
     torch.manual_seed(args.seed)
     model = CausalTransformer(data.vocab_size, args.seq_len, args.width, args.layers, args.heads, args.positions)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     g = torch.Generator().manual_seed(args.seed)
     start, step, planned = time.perf_counter(), 0, 10**9
     budget = args.minutes * 60
@@ -75,7 +75,7 @@ def train_reference(data: TextData, args: argparse.Namespace) -> tuple[nn.Module
         if planned == 10**9 and elapsed > budget / 10 and step > 0:
             planned = int(step * budget / elapsed)
         for group in opt.param_groups:
-            group["lr"] = 1e-3 * lr_factor("cosine", 0, max(planned, step + 1), step)
+            group["lr"] = args.lr * lr_factor("cosine", 0, max(planned, step + 1), step)
         x = data.sample(args.batch_size, g).x
         logits = model(x[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
@@ -149,14 +149,17 @@ def main() -> None:
         "threads": 1,
     }
 
-    # The reference trains in a second process at the same time as the flow, one thread each, so
-    # that both meet the same load of a shared machine for the same minutes.
-    reference = mp.get_context("spawn").Process(target=reference_job, args=(args, str(out)))
-    reference.start()
     config = TrainConfig(
         data=str(out / "train.txt"), seq_len=args.seq_len, batch_size=args.batch_size, embed_dim=args.width, layers=args.layers, heads=args.heads, positions=args.positions,
         steps=1_000_000, max_minutes=args.minutes, budget_schedule=True, save_every=1_000_000, log_every=200, progress=False, seed=args.seed, out=str(out / "flow"),
     )  # fmt: skip
+    args.lr = config.lr  # the reference at the flow's own learning rate (flowmatch's default for text)
+    record.update(lr=config.lr, loss=config.discrete_loss)
+
+    # The reference trains in a second process at the same time as the flow, one thread each, so
+    # that both meet the same load of a shared machine for the same minutes.
+    reference = mp.get_context("spawn").Process(target=reference_job, args=(args, str(out)))
+    reference.start()
     result = train(config)
     run = load_run(out / "flow")
     start = time.perf_counter()

@@ -37,6 +37,15 @@ def test_automatic_learning_rate_and_negative_rate():
         TrainConfig(lr=-1.0)
 
 
+def test_text_trains_by_cross_entropy_at_2e3_and_options_given_win():
+    text = TrainConfig(data="play.txt")
+    assert (text.model, text.discrete_loss, text.lr) == ("transformer", "ce", pytest.approx(2e-3))
+    given = TrainConfig(data="play.txt", discrete_loss="kl", lr=5e-4)
+    assert (given.discrete_loss, given.lr) == ("kl", pytest.approx(5e-4))
+    board = TrainConfig(data="discrete-checkerboard")
+    assert (board.model, board.discrete_loss, board.lr) == ("token-mlp", "kl", pytest.approx(1e-3))
+
+
 def test_config_is_frozen_and_replace_checks_like_a_new_config():
     cfg = TrainConfig(steps=10)
     with pytest.raises(dataclasses.FrozenInstanceError):
