@@ -5,8 +5,8 @@ Tiny Shakespeare (`tinyshakespeare.txt` of the development data) on nanoGPT's sp
 characters to train on, last 10% to validate). Both models are the same transformer (width
 `--width`, `--layers` blocks, `--heads` heads, windows of `--seq-len` characters, batch
 `--batch-size`, rotary positions unless `--positions learned`, AdamW at the flow's default rate
-for text, 2e-3, with a cosine schedule sized to the time budget), each trained in its own process of one thread, side by
-side: the flow's is bidirectional and conditioned on time (flowmatch's `transformer`, trained by
+for text, 2e-3, with a cosine schedule sized to the time budget), each trained in its own process
+of one thread, side by side: the flow's is bidirectional and conditioned on time (flowmatch's `transformer`, trained by
 `flowmatch train` with its defaults for text: mask source, linear kappa, cross-entropy of the
 masked characters, EMA); the reference is the same blocks made causal, predicting the next
 character (benchmarks only, not a product feature). Reported: validation nats per character of each (the flow's is its bound, an
