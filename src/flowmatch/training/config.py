@@ -99,9 +99,10 @@ def source_defaults(source: str) -> dict[str, Any]:
 # How the transformer trains on sequences: cross-entropy of the masked tokens, each weighted alike,
 # rather than the bound itself, which gives each row the same weight however few of its tokens
 # are masked (a noisy mean when one or two are); and AdamW at 2e-3. The figure reported stays the
-# bound. On Tiny Shakespeare (benchmarks/text.py, width 128, 4 blocks, one core) the bound after 4
-# minutes was 2.168 nats per character (bound, 1e-3), 2.120 (cross-entropy, 1e-3) and 2.086
-# (cross-entropy, 2e-3); after 20 minutes 1.947 (bound, 1e-3) and 1.874 (cross-entropy, 2e-3).
+# bound. On Tiny Shakespeare (the options of benchmarks/text.py: width 128, 4 blocks, one core) the
+# flow's bound after 4 minutes of training alone was 2.168 nats per character (bound, 1e-3), 2.120
+# (cross-entropy, 1e-3) and 2.086 (cross-entropy, 2e-3); in the benchmark's 20 minutes 1.947
+# (bound, 1e-3) and 1.874 (cross-entropy, 2e-3) (docs/benchmarks/discrete.md).
 SEQUENCE_TRAINING = {"discrete_loss": "ce", "lr": 2e-3}
 
 
