@@ -28,6 +28,7 @@ from flowmatch.loss import riemannian_fm_loss
 from flowmatch.manifolds import FlatTorus, Sphere, SphereCheckerboard, TangentVelocity, wrap
 from flowmatch.models import build_model
 from flowmatch.paths import CondOTSchedule, GeodesicPath
+from flowmatch.runs import reuse_freed_memory
 from flowmatch.solvers import solve_on_manifold
 
 
@@ -118,9 +119,12 @@ def main():
     p.add_argument("--sample-repeats", type=int, default=5, help="interleaved timings of each side's sampler (the median is reported)")
     p.add_argument("--nll-points", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--glibc-defaults", action="store_true", help="leave glibc's allocator as it is (by default both sides run under the command line's setting, flowmatch.runs.reuse_freed_memory)")
     p.add_argument("--spaces", nargs="+", default=["sphere", "torus"], choices=["sphere", "torus"])
     args = p.parse_args()
     torch.set_num_threads(1)
+    allocator = "glibc defaults" if args.glibc_defaults or not reuse_freed_memory() else "reuse freed memory"
+    print(json.dumps({"allocator": allocator}), flush=True)
     from flow_matching.path import GeodesicProbPath
     from flow_matching.path.scheduler import CondOTScheduler
     from flow_matching.solver import RiemannianODESolver

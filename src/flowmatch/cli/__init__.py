@@ -40,9 +40,11 @@ def as_flags(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from flowmatch.errors import FlowmatchError
+    from flowmatch.runs.allocator import reuse_freed_memory
     from flowmatch.runs.signals import RunInterrupted
 
     args = build_parser().parse_args(argv)
+    reuse_freed_memory()  # freed activations are reused rather than page-faulted back in (runs/allocator.py)
     try:
         return _module(args.command).run(args)
     except RunInterrupted as exc:  # SIGTERM, SIGHUP or SIGINT while training: saved, then stopped

@@ -2,6 +2,7 @@
 grids), and what is done with a trained run (`load_run`, `sample_run`, `run_log_likelihood`;
 for discrete runs `sample_tokens` and `run_bound`)."""
 
+from flowmatch.runs.allocator import reuse_freed_memory
 from flowmatch.runs.checkpoint import load_checkpoint, save_checkpoint
 from flowmatch.runs.discrete import run_bound, sample_tokens
 from flowmatch.runs.files import CHECKPOINT, CONFIG_FILE, LOG_FILE, PAIRS_FILE, load_config, read_config_file, save_config
@@ -29,6 +30,7 @@ __all__ = [
     "load_config",
     "load_run",
     "read_config_file",
+    "reuse_freed_memory",
     "run_bound",
     "run_log_likelihood",
     "sample_run",
