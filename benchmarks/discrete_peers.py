@@ -13,7 +13,8 @@ MixtureDiscreteEulerSolver over [0, 1 - 1e-3] with step 1/NFE, as in the noteboo
 the exact law is printed, beside the Monte-Carlo floor (the TV of as many exact draws).
 
     OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py                 # 5,000 steps, 10^6 samples
-    OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py --steps 1500 --samples 100000   # the documented run
+    OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py --steps 30000 --samples 1000000   # the notebook's protocol
+    OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py --steps 1500 --samples 100000   # the four-seed table
     OMP_NUM_THREADS=1 python benchmarks/discrete_peers.py --steps 50 --samples 20000   # a smoke run
 """
 
