@@ -123,7 +123,8 @@ def main():
     p.add_argument("--spaces", nargs="+", default=["sphere", "torus"], choices=["sphere", "torus"])
     args = p.parse_args()
     torch.set_num_threads(1)
-    allocator = "glibc defaults" if args.glibc_defaults or not reuse_freed_memory() else "reuse freed memory"
+    # reuse_freed_memory leaves the allocator alone where the environment chose one (MALLOC_*, LD_PRELOAD)
+    allocator = "glibc defaults" if args.glibc_defaults else "reuse freed memory" if reuse_freed_memory() else "as the environment set it"
     print(json.dumps({"allocator": allocator}), flush=True)
     from flow_matching.path import GeodesicProbPath
     from flow_matching.path.scheduler import CondOTScheduler
